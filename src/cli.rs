@@ -1,0 +1,158 @@
+//! Command-line definitions. Doc comments here are the `--help` text and the man page.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Keep a community's contacts and organizations in step with HubSpot contacts and companies.
+///
+/// hubsync reads a YAML mapping file and a local SQLite store. Results go to stdout; logs and
+/// progress go to stderr. Exit codes: 0 done, 1 error, 2 usage, 3 partial (some records failed),
+/// 4 authentication needed, 75 try later.
+#[derive(Debug, Parser)]
+#[command(name = "hubsync", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted before or after any subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Mapping file [default: $XDG_CONFIG_HOME/hubsync/mappings.yaml]
+    #[arg(long, global = true, env = "HUBSYNC_MAPPINGS", value_name = "PATH")]
+    pub mappings: Option<PathBuf>,
+
+    /// Local state store (SQLite) [default: $XDG_DATA_HOME/hubsync/hubsync.db]
+    #[arg(long, global = true, env = "HUBSYNC_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// HubSpot API base URL
+    #[arg(
+        long,
+        global = true,
+        env = "HUBSYNC_API_BASE",
+        value_name = "URL",
+        default_value = "https://api.hubapi.com"
+    )]
+    pub api_base: String,
+
+    /// HubSpot authorize page base URL
+    #[arg(
+        long,
+        global = true,
+        env = "HUBSYNC_AUTH_BASE",
+        value_name = "URL",
+        default_value = "https://app.hubspot.com"
+    )]
+    pub auth_base: String,
+
+    /// More logging on stderr: -v info, -vv debug, -vvv trace
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Machine-readable output on stdout (one JSON document)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Format of log lines on stderr
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines
+    Text,
+    /// One JSON object per line
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import local contacts or organizations from JSON, NDJSON or CSV (all or nothing)
+    Import(ImportArgs),
+
+    /// Local contacts with their HubSpot link and sync state
+    #[command(subcommand)]
+    Contacts(RecordsCommand),
+
+    /// Local organizations with their HubSpot link and sync state
+    #[command(subcommand)]
+    Organizations(RecordsCommand),
+
+    /// The mapping between local fields and HubSpot properties
+    #[command(subcommand, alias = "mappings")]
+    Map(MapCommand),
+
+    /// Paths, store counts, mapping validity and recent runs
+    Status,
+
+    /// Print shell completions to stdout
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EntityKind {
+    /// Local contacts (HubSpot contacts)
+    Contacts,
+    /// Local organizations (HubSpot companies)
+    Organizations,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    /// A JSON array of objects
+    Json,
+    /// One JSON object per line
+    Ndjson,
+    /// A header row of field paths, lists joined with `;`
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// What the file holds
+    #[arg(value_enum)]
+    pub entity: EntityKind,
+
+    /// The file to import; `-` reads stdin (then --format is required)
+    pub file: PathBuf,
+
+    /// File format [default: from the extension: .json, .ndjson/.jsonl, .csv]
+    #[arg(long, value_enum)]
+    pub format: Option<ImportFormat>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecordsCommand {
+    /// List local records
+    List,
+    /// Show one local record
+    Show {
+        /// The local id
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MapCommand {
+    /// The mapping table: every mappable local field, its HubSpot property and status
+    Show,
+    /// Validate the mapping file against the cached HubSpot properties (exit 1 on problems)
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

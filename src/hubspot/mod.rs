@@ -1,0 +1,1 @@
+//! The HubSpot client: the one door for HTTP, auth, limits, retries, and one file per resource.

@@ -1,0 +1,66 @@
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use hubsync::cli::{Cli, LogFormat};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_tracing(&cli.global);
+    match hubsync::commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = hubsync::error::exit_code(&err);
+            eprintln!("error: {}", render(&err));
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// The error and its causes on one line each, without repeating a cause already in the message.
+fn render(err: &anyhow::Error) -> String {
+    let mut out = err.to_string();
+    for cause in err.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str("\n  caused by: ");
+            out.push_str(&c);
+        }
+    }
+    out
+}
+
+fn init_tracing(global: &hubsync::cli::GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let default = if global.quiet {
+        "error"
+    } else {
+        match global.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = std::env::var("HUBSYNC_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match global.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .without_time()
+            .init(),
+    }
+}

@@ -1,0 +1,271 @@
+//! The mapping file (SPEC §5): the YAML model, loading, and line lookup for error messages.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use serde::Deserialize;
+
+use super::types::ValueType;
+
+/// API version used in HubSpot paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum ApiVersion {
+    /// Date-versioned paths, e.g. `/crm/objects/2026-03/contacts`.
+    #[default]
+    #[serde(rename = "2026-03")]
+    V2026_03,
+    /// Legacy paths, e.g. `/crm/v3/objects/contacts`.
+    #[serde(rename = "v3")]
+    V3,
+}
+
+impl ApiVersion {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::V2026_03 => "2026-03",
+            ApiVersion::V3 => "v3",
+        }
+    }
+}
+
+/// How data-in treats a mapped field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PullPolicy {
+    /// A non-empty HubSpot value replaces the local value.
+    #[default]
+    Overwrite,
+    /// A non-empty HubSpot value is written only when the local value is empty.
+    FillEmpty,
+    /// Never pulled.
+    Never,
+}
+
+impl PullPolicy {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::Overwrite => "overwrite",
+            PullPolicy::FillEmpty => "fill-empty",
+            PullPolicy::Never => "never",
+        }
+    }
+}
+
+/// One mapped field: short form `field: property` or long form with `property:` and `pull:`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum FieldSpec {
+    Short(String),
+    Long {
+        property: String,
+        #[serde(default)]
+        pull: PullPolicy,
+    },
+}
+
+impl FieldSpec {
+    #[must_use]
+    pub fn property(&self) -> &str {
+        match self {
+            FieldSpec::Short(p) | FieldSpec::Long { property: p, .. } => p,
+        }
+    }
+
+    #[must_use]
+    pub fn pull(&self) -> PullPolicy {
+        match self {
+            FieldSpec::Short(_) => PullPolicy::Overwrite,
+            FieldSpec::Long { pull, .. } => *pull,
+        }
+    }
+}
+
+/// The `contacts:` or `organizations:` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntitySection {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Declared custom attributes and their types (`attributes.<name>`).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, ValueType>,
+    /// Local field → HubSpot property, in file order.
+    #[serde(default, deserialize_with = "ordered_fields")]
+    pub fields: Vec<(String, FieldSpec)>,
+}
+
+fn ordered_fields<'de, D>(de: D) -> std::result::Result<Vec<(String, FieldSpec)>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    // A map that keeps file order and lets duplicates through, so `check` can report them.
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<(String, FieldSpec)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map of local field to HubSpot property")
+        }
+        fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = map.next_entry::<String, FieldSpec>()? {
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+    }
+    de.deserialize_any(V)
+}
+
+fn default_version() -> u32 {
+    1
+}
+
+fn default_refresh() -> String {
+    "8h".to_owned()
+}
+
+/// The whole mapping file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingFile {
+    #[serde(default = "default_version")]
+    pub version: u32,
+    #[serde(default)]
+    pub api_version: ApiVersion,
+    #[serde(default = "default_refresh")]
+    pub refresh_period: String,
+    #[serde(default)]
+    pub contacts: EntitySection,
+    #[serde(default)]
+    pub organizations: EntitySection,
+}
+
+impl Default for MappingFile {
+    fn default() -> Self {
+        Self {
+            version: 1,
+            api_version: ApiVersion::default(),
+            refresh_period: default_refresh(),
+            contacts: EntitySection::default(),
+            organizations: EntitySection::default(),
+        }
+    }
+}
+
+/// A parsed mapping file together with its text (for line numbers in messages).
+#[derive(Debug, Clone, Default)]
+pub struct Mapping {
+    pub file: MappingFile,
+    pub source: String,
+}
+
+impl Mapping {
+    /// Parse YAML text; a malformed file is reported with its line and column.
+    pub fn parse(text: &str, origin: &str) -> Result<Self> {
+        let file: MappingFile = if text.trim().is_empty() {
+            MappingFile::default()
+        } else {
+            serde_yaml::from_str(text).map_err(|e| {
+                let at = e
+                    .location()
+                    .map(|l| format!(":{}:{}", l.line(), l.column()))
+                    .unwrap_or_default();
+                anyhow::anyhow!("{origin}{at}: {e}")
+            })?
+        };
+        if file.version != 1 {
+            anyhow::bail!(
+                "{origin}: mapping file version {} is not supported by this hubsync (expected `version: 1`)",
+                file.version
+            );
+        }
+        Ok(Self {
+            file,
+            source: text.to_owned(),
+        })
+    }
+
+    /// Load a mapping file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read the mapping file {}; copy mappings.example.yaml there or pass --mappings PATH",
+                path.display()
+            )
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Load a mapping file when it exists; `None` when it does not (import works without one).
+    pub fn load_optional(path: &Path) -> Result<Option<Self>> {
+        if path.exists() {
+            Self::load(path).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Declared custom attributes of contacts or organizations.
+    #[must_use]
+    pub fn section(&self, contacts: bool) -> &EntitySection {
+        if contacts {
+            &self.file.contacts
+        } else {
+            &self.file.organizations
+        }
+    }
+
+    /// The 1-based line of `key:` inside `section:` → `sub:` (e.g. `contacts`, `fields`), if found.
+    #[must_use]
+    pub fn line_of(&self, section: &str, sub: &str, key: &str) -> Option<usize> {
+        let mut in_section = false;
+        let mut in_sub = false;
+        let mut sub_indent = 0;
+        for (i, line) in self.source.lines().enumerate() {
+            let trimmed = line.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let indent = line.len() - trimmed.len();
+            let k = yaml_key(trimmed);
+            if indent == 0 {
+                in_section = k == Some(section);
+                in_sub = false;
+                continue;
+            }
+            if !in_section {
+                continue;
+            }
+            if in_sub && indent <= sub_indent {
+                in_sub = false;
+            }
+            if !in_sub {
+                if k == Some(sub) {
+                    in_sub = true;
+                    sub_indent = indent;
+                }
+                continue;
+            }
+            if k == Some(key) {
+                return Some(i + 1);
+            }
+        }
+        None
+    }
+}
+
+/// The key of a `key: value` YAML line, unquoted.
+fn yaml_key(line: &str) -> Option<&str> {
+    let idx = line.find(':')?;
+    let k = line[..idx].trim();
+    Some(k.trim_matches(|c| c == '"' || c == '\''))
+}

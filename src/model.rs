@@ -1,0 +1,1 @@
+//! Local contacts and organizations.
