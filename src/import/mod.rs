@@ -1,0 +1,1 @@
+//! Importers: JSON array, NDJSON, CSV.
