@@ -10,7 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// progress go to stderr. Exit codes: 0 done, 1 error, 2 usage, 3 partial (some records failed),
 /// 4 authentication needed, 75 try later.
 #[derive(Debug, Parser)]
-#[command(name = "hubsync", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "hubsync",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -65,6 +70,26 @@ pub struct GlobalArgs {
     /// Format of log lines on stderr
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
     pub log_format: LogFormat,
+
+    /// Where OAuth tokens are kept: the OS keyring, or `credentials.json` (mode 0600) beside the
+    /// store, for machines without a keyring (cron, headless servers)
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "HUBSYNC_TOKEN_STORE",
+        default_value_t = TokenStoreKind::Keyring,
+        value_name = "STORE"
+    )]
+    pub token_store: TokenStoreKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenStoreKind {
+    /// The OS keyring (service `hubsync`)
+    Keyring,
+    /// `credentials.json` beside the store, mode 0600
+    File,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -94,6 +119,15 @@ pub enum Command {
 
     /// Paths, store counts, mapping validity and recent runs
     Status,
+
+    /// Connect a HubSpot account (OAuth in the browser, or verify HUBSPOT_ACCESS_TOKEN)
+    Connect(ConnectArgs),
+
+    /// Delete the stored tokens and revoke the refresh token at HubSpot
+    Disconnect,
+
+    /// HubSpot contact lists: id, name, processing type, size; static ones are usable
+    Lists(ListsArgs),
 
     /// Print shell completions to stdout
     Completions(CompletionsArgs),
@@ -155,4 +189,44 @@ pub struct CompletionsArgs {
     /// The shell to generate completions for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// The port `connect` listens on by default. Register `http://localhost:47321/callback` as a
+/// redirect URL of your HubSpot app (or pick another port with `--port`).
+pub const DEFAULT_CONNECT_PORT: u16 = 47321;
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The OAuth app's client id (HubSpot developer account → your app → Auth)
+    #[arg(long, env = "HUBSYNC_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// The OAuth app's client secret; stored with the refresh token, never printed
+    #[arg(
+        long,
+        env = "HUBSYNC_CLIENT_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub client_secret: Option<String>,
+
+    /// Port of the loopback listener; the redirect URL is `http://localhost:PORT/callback`
+    #[arg(long, default_value_t = DEFAULT_CONNECT_PORT, value_name = "PORT")]
+    pub port: u16,
+
+    /// Don't open a browser; print the authorization URL instead
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// Also ask for the optional scopes `map scaffold` needs to create properties
+    /// (`crm.schemas.contacts.write`, `crm.schemas.companies.write`)
+    #[arg(long)]
+    pub with_scaffold: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListsArgs {
+    /// Fetch the lists from HubSpot again instead of showing the cached ones
+    #[arg(long)]
+    pub refresh: bool,
 }

@@ -6,8 +6,11 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::Paths;
 
 pub mod completions;
+pub mod connect;
 pub mod contacts;
+pub mod disconnect;
 pub mod import;
+pub mod lists;
 pub mod map;
 pub mod organizations;
 pub mod status;
@@ -40,5 +43,18 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Map(cmd) => map::run(&ctx, &cmd),
         Command::Status => status::run(&ctx),
         Command::Completions(args) => completions::run(&args),
+        Command::Connect(args) => connect::run(&ctx, &args),
+        Command::Disconnect => disconnect::run(&ctx),
+        Command::Lists(args) => lists::run(&ctx, &args),
     }
+}
+
+/// Run async work (the HubSpot client) from a command.
+pub fn block_on<T>(fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    rt.block_on(fut)
 }

@@ -1,1 +1,62 @@
 //! The HubSpot client: the one door for HTTP, auth, limits, retries, and one file per resource.
+//!
+//! Build a client with [`Client::from_context`] (or [`connect_client`]), then call the resource
+//! modules: [`objects`], [`search`], [`properties`], [`lists`], [`associations`].
+
+pub mod associations;
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod limiter;
+pub mod lists;
+pub mod models;
+pub mod objects;
+pub mod paging;
+pub mod paths;
+pub mod properties;
+pub mod retry;
+pub mod search;
+pub mod secret;
+
+use std::sync::Arc;
+
+pub use client::{Auth, Client, Request};
+pub use error::{ApiError, Error};
+pub use paths::{ApiPaths, ObjectType};
+pub use secret::Secret;
+
+use crate::cli::GlobalArgs;
+use crate::config::Paths;
+use crate::mapping::ApiVersion;
+
+/// An authenticated client: `HUBSPOT_ACCESS_TOKEN` when set, otherwise the stored OAuth tokens
+/// (refreshed as needed). Not connected → exit 4 saying `hubsync connect`.
+pub async fn connect_client(
+    global: &GlobalArgs,
+    paths: &Paths,
+    version: ApiVersion,
+) -> Result<Client, Error> {
+    if let Some(token) = auth::static_token() {
+        return Client::new(&global.api_base, version, Auth::Static(token));
+    }
+    let store = auth::open_store(global.token_store, paths);
+    let s = Arc::clone(&store);
+    let creds = auth::blocking(move || s.load()).await?;
+    match creds {
+        Some(creds) => Client::new(&global.api_base, version, Auth::OAuth { creds, store }),
+        None => Err(Error::auth(format!(
+            "not connected to HubSpot (no tokens in {}); run `hubsync connect`",
+            store.location()
+        ))),
+    }
+}
+
+impl Client {
+    /// [`connect_client`] for a command's context.
+    pub async fn from_context(
+        ctx: &crate::commands::Context,
+        version: ApiVersion,
+    ) -> Result<Client, Error> {
+        connect_client(&ctx.global, &ctx.paths, version).await
+    }
+}

@@ -1,0 +1,31 @@
+//! `hubsync disconnect`: revoke the refresh token and delete the stored tokens.
+
+use anyhow::Result;
+
+use super::{block_on, Context};
+use crate::hubspot::auth;
+use crate::hubspot::{Auth, Client};
+use crate::mapping::ApiVersion;
+
+pub fn run(ctx: &Context) -> Result<()> {
+    let store = auth::open_store(ctx.global.token_store, &ctx.paths);
+    let location = store.location();
+    let removed = block_on(async {
+        let client = Client::new(&ctx.global.api_base, ApiVersion::default(), Auth::None)?;
+        Ok(auth::disconnect(&client, store).await?)
+    })?;
+    if ctx.json() {
+        println!(
+            "{}",
+            serde_json::json!({"status": "disconnected", "removed": removed})
+        );
+    } else if removed {
+        println!("disconnected (tokens removed from {location})");
+    } else {
+        println!("not connected: no tokens in {location}");
+    }
+    if auth::static_token().is_some() {
+        eprintln!("note: HUBSPOT_ACCESS_TOKEN is set and is still used until you unset it");
+    }
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! Connecting to HubSpot: the OAuth flow, static tokens, token stores, and the connection
+//! status shown by `hubsync status`.
+
+pub mod oauth;
+pub mod store;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use url::Url;
+
+use crate::cli::{GlobalArgs, TokenStoreKind};
+use crate::config::Paths;
+use crate::hubspot::client::{unix_now, Client, Request};
+use crate::hubspot::error::Error;
+use crate::hubspot::secret::Secret;
+use crate::hubspot::ObjectType;
+
+pub use oauth::{OAuthApp, REQUIRED_SCOPES, SCAFFOLD_SCOPES};
+pub use store::{Credentials, TokenStore};
+
+/// The environment variable holding a static (private-app) token; it wins over stored tokens.
+pub const STATIC_TOKEN_ENV: &str = "HUBSPOT_ACCESS_TOKEN";
+
+/// `HUBSPOT_ACCESS_TOKEN`, when set and not empty.
+#[must_use]
+pub fn static_token() -> Option<Secret> {
+    std::env::var(STATIC_TOKEN_ENV)
+        .ok()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .map(Secret::new)
+}
+
+/// The result of `connect`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Connected {
+    pub portal_id: Option<u64>,
+    pub scopes: Vec<String>,
+    /// `keyring`, `file`, or `env` for `HUBSPOT_ACCESS_TOKEN`.
+    pub token_store: String,
+    /// Where the tokens are (a file path or the keyring); absent for `env`.
+    pub location: Option<String>,
+    /// RFC 3339, for OAuth tokens.
+    pub expires_at: Option<String>,
+}
+
+/// Options of the OAuth flow.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub auth_base: String,
+    pub port: u16,
+    pub with_scaffold: bool,
+    pub timeout: std::time::Duration,
+}
+
+/// The OAuth authorization-code flow: listen on loopback, hand the authorize URL to `show_url`
+/// (which opens a browser or prints it), wait for the callback, exchange the code, read token
+/// info, check the scopes and store the credentials.
+pub async fn connect_oauth(
+    client: &Client,
+    app: &OAuthApp,
+    store: Arc<dyn TokenStore>,
+    opts: &ConnectOptions,
+    show_url: impl FnOnce(&Url),
+) -> Result<Connected, Error> {
+    // A keyring that can't be reached should fail before the browser round trip.
+    let probe = Arc::clone(&store);
+    blocking(move || probe.load().map(|_| ())).await?;
+
+    let listener = oauth::CallbackListener::bind(opts.port).await?;
+    let redirect = oauth::redirect_uri(listener.port());
+    let state = oauth::new_state()?;
+    let url = oauth::authorize_url(
+        &opts.auth_base,
+        &app.client_id,
+        &redirect,
+        &state,
+        opts.with_scaffold,
+    )?;
+    show_url(&url);
+    let code = listener.wait_for_code(&state, opts.timeout).await?;
+    drop(listener);
+    tracing::info!("authorization received; exchanging the code for tokens");
+
+    let tokens = oauth::exchange_code(client, app, &code, &redirect).await?;
+    let (hub_id, scopes) = match oauth::token_info(client, &tokens.access_token).await {
+        Ok(info) => (info.hub_id.or(tokens.hub_id), info.scopes),
+        Err(e @ Error::Stop(_)) => return Err(e),
+        Err(e) => {
+            tracing::warn!(error = %e, "token info unavailable; using the token response");
+            (tokens.hub_id, tokens.scopes.clone().unwrap_or_default())
+        }
+    };
+    let missing = oauth::missing_scopes(&scopes);
+    if !missing.is_empty() {
+        return Err(missing_scopes_error(&missing));
+    }
+    let Some(refresh_token) = tokens.refresh_token.clone() else {
+        return Err(Error::auth(
+            "HubSpot returned no refresh token; run `hubsync connect` again",
+        ));
+    };
+    let expires_at = unix_now() + i64::try_from(tokens.expires_in).unwrap_or(1800);
+    let creds = Credentials {
+        client_id: app.client_id.clone(),
+        client_secret: app.client_secret.clone(),
+        access_token: tokens.access_token,
+        refresh_token,
+        expires_at,
+        hub_id,
+        scopes: scopes.clone(),
+    };
+    let s = Arc::clone(&store);
+    blocking(move || s.save(&creds)).await?;
+    Ok(Connected {
+        portal_id: hub_id,
+        scopes,
+        token_store: store::kind_name(store.kind()).to_owned(),
+        location: Some(store.location()),
+        expires_at: rfc3339(expires_at),
+    })
+}
+
+/// Verify `HUBSPOT_ACCESS_TOKEN` with one cheap call (token info; contacts with `limit=1` when
+/// HubSpot has no token info for it).
+pub async fn verify_static(client: &Client, token: &Secret) -> Result<Connected, Error> {
+    match oauth::token_info(client, token).await {
+        Ok(info) => {
+            let missing = oauth::missing_scopes(&info.scopes);
+            if !missing.is_empty() {
+                return Err(missing_scopes_error(&missing));
+            }
+            Ok(Connected {
+                portal_id: info.hub_id,
+                scopes: info.scopes,
+                token_store: "env".to_owned(),
+                location: None,
+                expires_at: None,
+            })
+        }
+        Err(Error::Api(e)) if e.status == 401 => Err(Error::auth(format!(
+            "HubSpot refused {STATIC_TOKEN_ENV} ({}); check the token, or unset it and run `hubsync connect`",
+            e.message
+        ))),
+        Err(Error::Api(e)) if (400..500).contains(&e.status) => {
+            tracing::debug!(status = e.status, "no token info for this token; trying a contacts read");
+            let req = Request::new(
+                reqwest::Method::GET,
+                client.paths().objects(ObjectType::Contacts),
+                "contacts page",
+            )
+            .query("limit", "1");
+            client.send(&req).await?;
+            Ok(Connected {
+                portal_id: None,
+                scopes: Vec::new(),
+                token_store: "env".to_owned(),
+                location: None,
+                expires_at: None,
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn missing_scopes_error(missing: &[&str]) -> Error {
+    Error::auth(format!(
+        "HubSpot did not grant the scopes {}; add them to the app (or the private app token) and \
+         run `hubsync connect` again",
+        missing.join(", ")
+    ))
+}
+
+/// Delete the stored tokens and revoke the refresh token. Returns whether anything was stored.
+pub async fn disconnect(client: &Client, store: Arc<dyn TokenStore>) -> Result<bool, Error> {
+    let s = Arc::clone(&store);
+    let Some(creds) = blocking(move || s.load()).await? else {
+        return Ok(false);
+    };
+    if let Err(e) = oauth::revoke(client, &creds.refresh_token).await {
+        tracing::warn!(error = %e, "could not revoke the refresh token at HubSpot; deleting it locally anyway");
+    }
+    let s = Arc::clone(&store);
+    blocking(move || s.delete()).await?;
+    Ok(true)
+}
+
+/// The connection part of `hubsync status`. Reads the token store; makes no network call.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionStatus {
+    pub connected: bool,
+    pub portal_id: Option<u64>,
+    pub scopes: Vec<String>,
+    /// `keyring`, `file`, or `env` (`HUBSPOT_ACCESS_TOKEN`).
+    pub token_store: String,
+    /// When the access token expires (RFC 3339); it is refreshed automatically.
+    pub expires_at: Option<String>,
+    /// Scopes hubsync needs that the stored connection lacks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_scopes: Vec<String>,
+    /// Why it isn't connected, and what to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// The connection as far as it can be known without asking HubSpot.
+#[must_use]
+pub fn connection_status(global: &GlobalArgs, paths: &Paths) -> ConnectionStatus {
+    if static_token().is_some() {
+        return ConnectionStatus {
+            connected: true,
+            portal_id: None,
+            scopes: Vec::new(),
+            token_store: "env".to_owned(),
+            expires_at: None,
+            missing_scopes: Vec::new(),
+            problem: None,
+        };
+    }
+    let store = store::open(global.token_store, paths);
+    let kind = store::kind_name(global.token_store).to_owned();
+    match store.load() {
+        Ok(Some(c)) => ConnectionStatus {
+            connected: true,
+            portal_id: c.hub_id,
+            missing_scopes: oauth::missing_scopes(&c.scopes)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            scopes: c.scopes,
+            token_store: kind,
+            expires_at: rfc3339(c.expires_at),
+            problem: None,
+        },
+        Ok(None) => ConnectionStatus {
+            connected: false,
+            portal_id: None,
+            scopes: Vec::new(),
+            token_store: kind,
+            expires_at: None,
+            missing_scopes: Vec::new(),
+            problem: Some(format!(
+                "not connected (no tokens in {}); run `hubsync connect`",
+                store.location()
+            )),
+        },
+        Err(e) => ConnectionStatus {
+            connected: false,
+            portal_id: None,
+            scopes: Vec::new(),
+            token_store: kind,
+            expires_at: None,
+            missing_scopes: Vec::new(),
+            problem: Some(e.to_string()),
+        },
+    }
+}
+
+/// Which token store a command uses, for the `--token-store` value given.
+#[must_use]
+pub fn open_store(kind: TokenStoreKind, paths: &Paths) -> Arc<dyn TokenStore> {
+    Arc::from(store::open(kind, paths))
+}
+
+/// Run a token-store call (possibly talking to the keyring daemon) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Store(format!("the token store call did not finish: {e}")))?
+}
+
+fn rfc3339(unix: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}

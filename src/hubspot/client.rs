@@ -1,0 +1,573 @@
+//! The one door for HTTP: base URL, auth, user agent, timeouts, limiter, retry, token refresh,
+//! and HubSpot's error bodies turned into [`Error`]s.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::Mutex;
+
+use super::auth::store::{Credentials, TokenStore};
+use super::error::{ApiError, Error};
+use super::limiter::Limiter;
+use super::models::{decode, TokenResponse};
+use super::paths::ApiPaths;
+use super::retry::{self, Decision, Outcome, RetryPolicy};
+use super::secret::{redact, Secret};
+use crate::mapping::ApiVersion;
+
+/// Refresh an access token that has less than this left.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// Which limiter a request counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// The 10-second burst limit.
+    Standard,
+    /// The search limit (5/s), exempt from the burst limit.
+    Search,
+    /// OAuth endpoints.
+    None,
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Empty,
+    Json(serde_json::Value),
+    /// `application/x-www-form-urlencoded` (OAuth). Values may be secrets.
+    Form(Vec<(&'static str, FormValue)>),
+}
+
+/// A form value, secret or not.
+#[derive(Debug, Clone)]
+pub enum FormValue {
+    Plain(String),
+    Secret(Secret),
+}
+
+impl FormValue {
+    fn expose(&self) -> &str {
+        match self {
+            FormValue::Plain(s) => s,
+            FormValue::Secret(s) => s.expose(),
+        }
+    }
+}
+
+/// One HubSpot call.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Body,
+    pub limit: Limit,
+    /// What is being fetched, for decode errors: `contacts page`, `list`, ….
+    pub what: &'static str,
+}
+
+impl Request {
+    #[must_use]
+    pub fn new(method: Method, path: String, what: &'static str) -> Self {
+        Self {
+            method,
+            path,
+            query: Vec::new(),
+            body: Body::Empty,
+            limit: Limit::Standard,
+            what,
+        }
+    }
+
+    #[must_use]
+    pub fn query(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.query.push((key.to_owned(), value.into()));
+        self
+    }
+
+    /// A JSON body. Serializing our own request types can't fail; if it did, the body is `null`
+    /// and HubSpot says what's wrong.
+    #[must_use]
+    pub fn json(mut self, body: &impl Serialize) -> Self {
+        self.body = Body::Json(serde_json::to_value(body).unwrap_or(serde_json::Value::Null));
+        self
+    }
+
+    #[must_use]
+    pub fn limit(mut self, limit: Limit) -> Self {
+        self.limit = limit;
+        self
+    }
+}
+
+/// A successful answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// Decode the body, naming the JSON path of a mismatch.
+    pub fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, Error> {
+        decode(what, &self.body)
+    }
+}
+
+/// How the client authenticates.
+#[derive(Debug)]
+pub enum Auth {
+    /// OAuth endpoints only.
+    None,
+    /// `HUBSPOT_ACCESS_TOKEN` (a private-app or service key token): never refreshed.
+    Static(Secret),
+    /// Stored OAuth credentials, refreshed before they expire and saved back to their store.
+    OAuth {
+        creds: Credentials,
+        store: Arc<dyn TokenStore>,
+    },
+}
+
+#[derive(Debug)]
+enum AuthState {
+    None,
+    Static(Secret),
+    OAuth(Mutex<OAuthSession>),
+}
+
+#[derive(Debug)]
+struct OAuthSession {
+    creds: Credentials,
+    store: Arc<dyn TokenStore>,
+}
+
+/// The HubSpot client. Cheap to share by reference; the limiters are per process.
+#[derive(Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    paths: ApiPaths,
+    auth: AuthState,
+    limiter: Limiter,
+    search_limiter: Limiter,
+    retry: RetryPolicy,
+}
+
+impl Client {
+    /// A client for `api_base` (e.g. `https://api.hubapi.com`) and a path style.
+    pub fn new(api_base: &str, version: ApiVersion, auth: Auth) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("hubsync/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Transport {
+                base: api_base.to_owned(),
+                message: e.without_url().to_string(),
+            })?;
+        let auth = match auth {
+            Auth::None => AuthState::None,
+            Auth::Static(t) => AuthState::Static(t),
+            Auth::OAuth { creds, store } => {
+                AuthState::OAuth(Mutex::new(OAuthSession { creds, store }))
+            }
+        };
+        Ok(Self {
+            http,
+            base: api_base.trim_end_matches('/').to_owned(),
+            paths: ApiPaths::new(version),
+            auth,
+            limiter: Limiter::ten_secondly(),
+            search_limiter: Limiter::search(),
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// Replace the retry policy (tests and benchmarks).
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The path builder for this client's API version.
+    #[must_use]
+    pub fn paths(&self) -> ApiPaths {
+        self.paths
+    }
+
+    #[must_use]
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Send an authenticated request: a fresh token, the limiter, retries, one refresh on 401.
+    pub async fn send(&self, req: &Request) -> Result<Response, Error> {
+        let token = self.access_token(None).await?;
+        match self.execute(req, token.as_ref()).await {
+            Err(Error::Api(e)) if e.status == 401 => {
+                if matches!(self.auth, AuthState::OAuth(_)) {
+                    tracing::info!("HubSpot answered 401; refreshing the access token once");
+                    let token = self.access_token(token.as_ref()).await?;
+                    match self.execute(req, token.as_ref()).await {
+                        Err(Error::Api(e)) if e.status == 401 => Err(self.unauthorized(&e)),
+                        other => other,
+                    }
+                } else {
+                    Err(self.unauthorized(&e))
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Send and decode the answer as `T`.
+    pub async fn send_json<T: DeserializeOwned>(&self, req: &Request) -> Result<T, Error> {
+        self.send(req).await?.json(req.what)
+    }
+
+    fn unauthorized(&self, e: &ApiError) -> Error {
+        match self.auth {
+            AuthState::Static(_) => Error::auth(format!(
+                "HubSpot refused HUBSPOT_ACCESS_TOKEN ({}); check the token, or unset it and run `hubsync connect`",
+                e.message
+            )),
+            _ => Error::auth(format!(
+                "HubSpot refused the access token ({}); run `hubsync connect` to connect again",
+                e.message
+            )),
+        }
+    }
+
+    /// The bearer token to use. `stale` is a token HubSpot just refused: refresh unless another
+    /// task already did.
+    async fn access_token(&self, stale: Option<&Secret>) -> Result<Option<Secret>, Error> {
+        match &self.auth {
+            AuthState::None => Ok(None),
+            AuthState::Static(t) => Ok(Some(t.clone())),
+            AuthState::OAuth(session) => {
+                let mut s = session.lock().await;
+                let left = s.creds.expires_at - unix_now();
+                let refused = stale.is_some_and(|t| *t == s.creds.access_token);
+                let margin = i64::try_from(REFRESH_MARGIN.as_secs()).unwrap_or(300);
+                if left > margin && !refused {
+                    return Ok(Some(s.creds.access_token.clone()));
+                }
+                tracing::info!(seconds_left = left, "refreshing the HubSpot access token");
+                let fresh = self.refresh(&s.creds).await?;
+                let mut creds = s.creds.clone();
+                creds.access_token = fresh.access_token;
+                // Always keep the refresh token HubSpot returns: it may have rotated.
+                if let Some(r) = fresh.refresh_token.filter(|r| !r.is_empty()) {
+                    creds.refresh_token = r;
+                }
+                creds.expires_at = unix_now() + i64::try_from(fresh.expires_in).unwrap_or(1800);
+                if let Some(h) = fresh.hub_id {
+                    creds.hub_id = Some(h);
+                }
+                let store = Arc::clone(&s.store);
+                let to_save = creds.clone();
+                tokio::task::spawn_blocking(move || store.save(&to_save))
+                    .await
+                    .map_err(|e| Error::Store(format!("saving the refreshed tokens failed: {e}")))?
+                    .map_err(|e| {
+                        Error::Store(format!(
+                            "HubSpot issued new tokens but they could not be stored: {e}"
+                        ))
+                    })?;
+                s.creds = creds;
+                Ok(Some(s.creds.access_token.clone()))
+            }
+        }
+    }
+
+    async fn refresh(&self, creds: &Credentials) -> Result<TokenResponse, Error> {
+        let req = Request {
+            method: Method::POST,
+            path: self.paths.oauth_token(),
+            query: Vec::new(),
+            body: Body::Form(vec![
+                ("grant_type", FormValue::Plain("refresh_token".into())),
+                ("client_id", FormValue::Plain(creds.client_id.clone())),
+                (
+                    "client_secret",
+                    FormValue::Secret(creds.client_secret.clone()),
+                ),
+                (
+                    "refresh_token",
+                    FormValue::Secret(creds.refresh_token.clone()),
+                ),
+            ]),
+            limit: Limit::None,
+            what: "token refresh",
+        };
+        match self.execute(&req, None).await {
+            Ok(r) => r.json("token refresh"),
+            Err(Error::Api(e)) if (400..500).contains(&e.status) => Err(Error::auth(format!(
+                "HubSpot refused the stored refresh token ({}): it was revoked or the app \
+                 was uninstalled; run `hubsync connect` to connect again",
+                if e.message.is_empty() {
+                    "invalid grant"
+                } else {
+                    e.message.as_str()
+                }
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Send without the 401 handling: limiter, retries, error mapping. `bearer` is set as the
+    /// `Authorization` header when given.
+    pub async fn execute(&self, req: &Request, bearer: Option<&Secret>) -> Result<Response, Error> {
+        let log_path = loggable_path(&req.path);
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            match req.limit {
+                Limit::Standard => self.limiter.acquire().await,
+                Limit::Search => self.search_limiter.acquire().await,
+                Limit::None => {}
+            }
+            let started = Instant::now();
+            let result = self.build(req, bearer).send().await;
+            let outcome_err = match result {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    match resp.bytes().await {
+                        Ok(body) => {
+                            tracing::debug!(
+                                method = %req.method,
+                                path = %log_path,
+                                status,
+                                attempt,
+                                elapsed_ms = started.elapsed().as_millis(),
+                                "HubSpot request"
+                            );
+                            if req.limit == Limit::Standard {
+                                self.limiter.observe(&headers).await;
+                            }
+                            if (200..300).contains(&status) {
+                                return Ok(Response {
+                                    status,
+                                    headers,
+                                    body: body.to_vec(),
+                                });
+                            }
+                            let mut api = ApiError::from_body(
+                                status,
+                                &body,
+                                headers
+                                    .get("x-hubspot-correlation-id")
+                                    .and_then(|v| v.to_str().ok()),
+                            );
+                            api.message = self.scrub(&api.message, bearer, req);
+                            let retry_after = retry::parse_retry_after(
+                                headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()),
+                            );
+                            let outcome = Outcome::Status {
+                                status,
+                                retry_after,
+                                policy: api.policy_name.as_deref(),
+                                message: &api.message,
+                            };
+                            match self.retry.decide(&outcome, attempt, jitter()) {
+                                Decision::Wait(d) => {
+                                    tracing::warn!(
+                                        status,
+                                        path = %log_path,
+                                        attempt,
+                                        wait_ms = d.as_millis(),
+                                        "HubSpot asked to slow down or is unavailable; retrying"
+                                    );
+                                    tokio::time::sleep(d).await;
+                                    continue;
+                                }
+                                Decision::Stop => return Err(final_error(api, attempt)),
+                            }
+                        }
+                        Err(e) => e,
+                    }
+                }
+                Err(e) => e,
+            };
+            let e = outcome_err.without_url();
+            if e.is_builder() {
+                return Err(Error::Transport {
+                    base: self.base.clone(),
+                    message: e.to_string(),
+                });
+            }
+            let outcome = if e.is_timeout() {
+                Outcome::Timeout
+            } else {
+                Outcome::Connect
+            };
+            match self.retry.decide(&outcome, attempt, jitter()) {
+                Decision::Wait(d) => {
+                    tracing::warn!(path = %log_path, attempt, wait_ms = d.as_millis(), error = %e, "HubSpot request failed; retrying");
+                    tokio::time::sleep(d).await;
+                }
+                Decision::Stop => {
+                    return Err(Error::try_later(format!(
+                        "HubSpot at {} could not be reached after {attempt} attempts ({e}); \
+                         check the network, the next run resumes",
+                        self.base
+                    )))
+                }
+            }
+        }
+    }
+
+    fn build(&self, req: &Request, bearer: Option<&Secret>) -> reqwest::RequestBuilder {
+        let url = format!("{}{}", self.base, req.path);
+        let mut rb = self
+            .http
+            .request(req.method.clone(), url)
+            .header(USER_AGENT, concat!("hubsync/", env!("CARGO_PKG_VERSION")));
+        if !req.query.is_empty() {
+            rb = rb.query(&req.query);
+        }
+        if let Some(t) = bearer {
+            let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", t.expose()))
+                .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("Bearer invalid"));
+            v.set_sensitive(true);
+            rb = rb.header(AUTHORIZATION, v);
+        }
+        match &req.body {
+            Body::Empty => rb,
+            Body::Json(v) => rb.json(v),
+            Body::Form(fields) => {
+                let pairs: Vec<(&str, &str)> =
+                    fields.iter().map(|(k, v)| (*k, v.expose())).collect();
+                rb.form(&pairs)
+            }
+        }
+    }
+
+    /// Remove any secret of this request from a message HubSpot sent back.
+    fn scrub(&self, text: &str, bearer: Option<&Secret>, req: &Request) -> String {
+        let mut secrets: Vec<&Secret> = bearer.into_iter().collect();
+        if let Body::Form(fields) = &req.body {
+            secrets.extend(fields.iter().filter_map(|(_, v)| match v {
+                FormValue::Secret(s) => Some(s),
+                FormValue::Plain(_) => None,
+            }));
+        }
+        let mut out = redact(text, &secrets);
+        // Tokens also travel in a few OAuth paths.
+        if let Some(tail) = secret_path_tail(&req.path) {
+            if tail.len() >= 6 {
+                out = out.replace(tail, "***");
+            }
+        }
+        out
+    }
+}
+
+/// The error for a non-success answer that is not retried (any more).
+fn final_error(api: ApiError, attempts: u32) -> Error {
+    let policy = api.policy_name.clone();
+    match api.status {
+        429 if retry::is_daily(policy.as_deref(), &api.message) => Error::try_later(format!(
+            "HubSpot's daily API limit is reached ({}); the next run after the limit resets \
+             (midnight in the account's time zone) continues where this one stopped",
+            api.message
+        )),
+        429 => Error::try_later(format!(
+            "HubSpot kept answering 429 ({}) after {attempts} attempts; try again later, the \
+             next run resumes",
+            api.message
+        )),
+        423 | 477 | 502 | 503 | 504 | 521 | 523 | 524 => Error::try_later(format!(
+            "HubSpot is unavailable ({api}) after {attempts} attempts; try again later, the next \
+             run resumes"
+        )),
+        403 if api.category.as_deref() == Some("MISSING_SCOPES") => {
+            let scopes = api.missing_scopes();
+            Error::auth(if scopes.is_empty() {
+                format!("HubSpot refused the call: {}; run `hubsync connect` and grant every scope it asks for", api.message)
+            } else {
+                format!(
+                    "the HubSpot connection is missing the scopes {}; run `hubsync connect` and grant them",
+                    scopes.join(", ")
+                )
+            })
+        }
+        _ => Error::Api(Box::new(api)),
+    }
+}
+
+/// The request path as logged: tokens in OAuth paths replaced with `***`.
+fn loggable_path(path: &str) -> String {
+    match secret_path_tail(path) {
+        Some(tail) => format!("{}***", &path[..path.len() - tail.len()]),
+        None => path.to_owned(),
+    }
+}
+
+fn secret_path_tail(path: &str) -> Option<&str> {
+    ["/oauth/v1/access-tokens/", "/oauth/v1/refresh-tokens/"]
+        .iter()
+        .find_map(|p| path.strip_prefix(p))
+}
+
+/// Seconds since the Unix epoch.
+#[must_use]
+pub fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn jitter() -> f64 {
+    let mut b = [0u8; 4];
+    if getrandom::getrandom(&mut b).is_err() {
+        return 0.5;
+    }
+    f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_paths_are_not_logged() {
+        assert_eq!(
+            loggable_path("/oauth/v1/access-tokens/abc.def"),
+            "/oauth/v1/access-tokens/***"
+        );
+        assert_eq!(loggable_path("/crm/v3/lists/1"), "/crm/v3/lists/1");
+    }
+
+    #[test]
+    fn daily_limit_is_try_later() {
+        let api = ApiError::from_body(
+            429,
+            br#"{"status":"error","message":"You have reached your daily limit.","errorType":"RATE_LIMIT","policyName":"DAILY"}"#,
+            None,
+        );
+        let e = final_error(api, 1);
+        assert!(
+            matches!(e, Error::Stop(crate::error::Exit::TryLater(_))),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn missing_scopes_is_auth_and_names_them() {
+        let api = ApiError::from_body(
+            403,
+            br#"{"category":"MISSING_SCOPES","message":"no","errors":[{"message":"x","context":{"requiredGranularScopes":["crm.lists.write"]}}]}"#,
+            None,
+        );
+        let e = final_error(api, 1);
+        assert!(matches!(e, Error::Stop(crate::error::Exit::Auth(_))));
+        assert!(e.to_string().contains("crm.lists.write"));
+    }
+}

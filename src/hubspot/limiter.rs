@@ -1,0 +1,193 @@
+//! Client-side rate limiting: a rolling window for the 10-second burst limit (adapting to the
+//! `X-HubSpot-RateLimit-*` headers) and a separate one for search (5 requests per second).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use tokio::sync::Mutex;
+
+/// A rolling-window limiter: at most `capacity` requests in any `interval`.
+#[derive(Debug)]
+pub struct Limiter {
+    inner: Mutex<Window>,
+}
+
+#[derive(Debug, Clone)]
+struct Window {
+    capacity: u32,
+    interval: Duration,
+    sent: VecDeque<Instant>,
+    /// HubSpot said the budget is used up (other clients of the same app count too).
+    paused_until: Option<Instant>,
+}
+
+/// Requests left unused from HubSpot's figure, for other processes of the same app.
+const RESERVE: u32 = 2;
+
+impl Limiter {
+    /// The burst limiter. 100 per 10 s is the lowest tier's limit; headers raise it.
+    #[must_use]
+    pub fn ten_secondly() -> Self {
+        Self::new(100, Duration::from_secs(10))
+    }
+
+    /// The search limiter: 5 per second per account.
+    #[must_use]
+    pub fn search() -> Self {
+        Self::new(5, Duration::from_secs(1))
+    }
+
+    #[must_use]
+    pub fn new(capacity: u32, interval: Duration) -> Self {
+        Self {
+            inner: Mutex::new(Window {
+                capacity: capacity.max(1),
+                interval,
+                sent: VecDeque::new(),
+                paused_until: None,
+            }),
+        }
+    }
+
+    /// Wait until a request may be sent, and count it.
+    pub async fn acquire(&self) {
+        loop {
+            let wait = {
+                let mut w = self.inner.lock().await;
+                let now = Instant::now();
+                match w.next_slot(now) {
+                    None => {
+                        w.sent.push_back(now);
+                        return;
+                    }
+                    Some(at) => at.saturating_duration_since(now),
+                }
+            };
+            tracing::debug!(wait_ms = wait.as_millis(), "rate limiter: waiting");
+            tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+        }
+    }
+
+    /// Adapt to HubSpot's `X-HubSpot-RateLimit-Max`, `-Remaining` and `-Interval-Milliseconds`.
+    pub async fn observe(&self, headers: &HeaderMap) {
+        let num = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let max = num("x-hubspot-ratelimit-max");
+        let remaining = num("x-hubspot-ratelimit-remaining");
+        let interval = num("x-hubspot-ratelimit-interval-milliseconds");
+        if max.is_none() && remaining.is_none() {
+            return;
+        }
+        let mut w = self.inner.lock().await;
+        w.adapt(max, remaining, interval, Instant::now());
+    }
+
+    /// The current capacity per interval (for logs and tests).
+    pub async fn capacity(&self) -> (u32, Duration) {
+        let w = self.inner.lock().await;
+        (w.capacity, w.interval)
+    }
+}
+
+impl Window {
+    /// `None` when a request may go now; otherwise the instant a slot frees up.
+    fn next_slot(&mut self, now: Instant) -> Option<Instant> {
+        if let Some(until) = self.paused_until {
+            if until > now {
+                return Some(until);
+            }
+            self.paused_until = None;
+        }
+        while let Some(&first) = self.sent.front() {
+            if now.duration_since(first) >= self.interval {
+                self.sent.pop_front();
+            } else {
+                break;
+            }
+        }
+        if self.sent.len() < self.capacity as usize {
+            None
+        } else {
+            self.sent.front().map(|&first| first + self.interval)
+        }
+    }
+
+    fn adapt(
+        &mut self,
+        max: Option<u64>,
+        remaining: Option<u64>,
+        interval: Option<u64>,
+        now: Instant,
+    ) {
+        if let Some(ms) = interval.filter(|ms| *ms > 0) {
+            self.interval = Duration::from_millis(ms);
+        }
+        if let Some(max) = max {
+            let max = u32::try_from(max).unwrap_or(u32::MAX);
+            self.capacity = max.saturating_sub(RESERVE).max(1);
+        }
+        if let Some(rem) = remaining {
+            if rem <= u64::from(RESERVE) {
+                self.paused_until = Some(now + self.interval);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_allows_capacity_then_waits_for_the_oldest() {
+        let mut w = Window {
+            capacity: 3,
+            interval: Duration::from_secs(10),
+            sent: VecDeque::new(),
+            paused_until: None,
+        };
+        let t0 = Instant::now();
+        for i in 0..3 {
+            let at = t0 + Duration::from_secs(i);
+            assert_eq!(w.next_slot(at), None);
+            w.sent.push_back(at);
+        }
+        let t = t0 + Duration::from_secs(4);
+        assert_eq!(w.next_slot(t), Some(t0 + Duration::from_secs(10)));
+        // After the oldest leaves the window, one more fits.
+        assert_eq!(w.next_slot(t0 + Duration::from_secs(10)), None);
+    }
+
+    #[test]
+    fn headers_set_capacity_and_pause_when_exhausted() {
+        let mut w = Window {
+            capacity: 100,
+            interval: Duration::from_secs(10),
+            sent: VecDeque::new(),
+            paused_until: None,
+        };
+        let now = Instant::now();
+        w.adapt(Some(190), Some(150), Some(10_000), now);
+        assert_eq!(w.capacity, 188);
+        assert_eq!(w.next_slot(now), None);
+        w.adapt(Some(190), Some(1), Some(10_000), now);
+        assert_eq!(w.next_slot(now), Some(now + Duration::from_secs(10)));
+    }
+
+    #[tokio::test]
+    async fn acquire_spaces_requests_over_the_interval() {
+        let l = Limiter::new(4, Duration::from_millis(300));
+        let start = Instant::now();
+        for _ in 0..8 {
+            l.acquire().await;
+        }
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(300), "took {took:?}");
+        assert!(took < Duration::from_millis(1500), "took {took:?}");
+    }
+}

@@ -1,0 +1,134 @@
+//! Contacts and companies: pages, batch read, batch create/update/upsert.
+
+use reqwest::Method;
+
+use super::client::{Client, Request};
+use super::error::{ApiError, Error};
+use super::models::{
+    BatchResponse, CollectionResponse, ObjectInput, SimplePublicObject, StandardError,
+};
+use super::paging::Page;
+use super::paths::ObjectType;
+
+/// Most inputs HubSpot takes in one batch call.
+pub const BATCH_LIMIT: usize = 100;
+
+/// One page of records (`limit` ≤ 100), with the cursor of the next.
+pub async fn list_page(
+    client: &Client,
+    t: ObjectType,
+    properties: &[String],
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Page<SimplePublicObject>, Error> {
+    let mut req = Request::new(Method::GET, client.paths().objects(t), "records page")
+        .query("limit", limit.clamp(1, 100).to_string());
+    if !properties.is_empty() {
+        req = req.query("properties", properties.join(","));
+    }
+    if let Some(a) = after {
+        req = req.query("after", a);
+    }
+    let page: CollectionResponse<SimplePublicObject> = client.send_json(&req).await?;
+    let next = page.next_after();
+    Ok(Page {
+        items: page.results,
+        next,
+    })
+}
+
+/// Read records by id (or by `id_property`, e.g. `email`). Ids HubSpot doesn't know come back
+/// in `errors` (207).
+pub async fn batch_read(
+    client: &Client,
+    t: ObjectType,
+    ids: &[String],
+    properties: &[String],
+    id_property: Option<&str>,
+) -> Result<BatchResponse<SimplePublicObject>, Error> {
+    let mut body = serde_json::json!({
+        "inputs": ids.iter().map(|id| serde_json::json!({"id": id})).collect::<Vec<_>>(),
+        "properties": properties,
+    });
+    if let Some(p) = id_property {
+        body["idProperty"] = serde_json::Value::String(p.to_owned());
+    }
+    let req = Request::new(Method::POST, client.paths().batch(t, "read"), "batch read").json(&body);
+    client.send_json(&req).await
+}
+
+/// The answer to a batch write.
+#[derive(Debug, Clone)]
+pub enum BatchWrite {
+    /// HubSpot processed the batch (200/201, or 207 with per-input `errors`).
+    Done {
+        status: u16,
+        results: Vec<SimplePublicObject>,
+        errors: Vec<StandardError>,
+    },
+    /// HubSpot rejected the whole batch (one bad input fails it; nothing was written). Split the
+    /// batch to isolate the bad inputs.
+    Rejected(Box<ApiError>),
+}
+
+impl BatchWrite {
+    /// The per-input errors, or the batch error, as text.
+    #[must_use]
+    pub fn error_messages(&self) -> Vec<String> {
+        match self {
+            BatchWrite::Done { errors, .. } => errors.iter().map(|e| e.message.clone()).collect(),
+            BatchWrite::Rejected(e) => vec![e.to_string()],
+        }
+    }
+}
+
+/// `batch/create`. Give every input a unique `object_write_trace_id` to get per-input errors.
+pub async fn batch_create(
+    client: &Client,
+    t: ObjectType,
+    inputs: &[ObjectInput],
+) -> Result<BatchWrite, Error> {
+    batch_write(client, t, "create", inputs).await
+}
+
+/// `batch/update` by record id.
+pub async fn batch_update(
+    client: &Client,
+    t: ObjectType,
+    inputs: &[ObjectInput],
+) -> Result<BatchWrite, Error> {
+    batch_write(client, t, "update", inputs).await
+}
+
+/// `batch/upsert` by `id_property` (contacts: `email`).
+pub async fn batch_upsert(
+    client: &Client,
+    t: ObjectType,
+    inputs: &[ObjectInput],
+) -> Result<BatchWrite, Error> {
+    batch_write(client, t, "upsert", inputs).await
+}
+
+async fn batch_write(
+    client: &Client,
+    t: ObjectType,
+    op: &str,
+    inputs: &[ObjectInput],
+) -> Result<BatchWrite, Error> {
+    let body = serde_json::json!({ "inputs": inputs });
+    let req = Request::new(Method::POST, client.paths().batch(t, op), "batch write").json(&body);
+    match client.send(&req).await {
+        Ok(resp) => {
+            let r: BatchResponse<SimplePublicObject> = resp.json("batch write")?;
+            Ok(BatchWrite::Done {
+                status: resp.status,
+                results: r.results,
+                errors: r.errors,
+            })
+        }
+        Err(Error::Api(e)) if matches!(e.status, 400 | 404 | 409 | 422) => {
+            Ok(BatchWrite::Rejected(e))
+        }
+        Err(e) => Err(e),
+    }
+}
