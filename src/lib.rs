@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod hubspot;
 pub mod import;
+pub mod man;
 pub mod mapping;
 pub mod model;
 pub mod store;
