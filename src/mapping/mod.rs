@@ -4,6 +4,7 @@ pub mod catalogue;
 pub mod check;
 pub mod compat;
 pub mod file;
+pub mod format;
 pub mod types;
 
 pub use catalogue::{Direction, Entity, LocalField};
