@@ -12,6 +12,7 @@ pub mod man;
 pub mod mapping;
 pub mod model;
 pub mod store;
+pub mod sync;
 
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
