@@ -1,0 +1,4 @@
+//! placeholder
+pub fn run(_ctx: &super::Context, _a: &impl std::fmt::Debug) -> anyhow::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! The sync engine: plans, push, pull, automations, runs and locks.
+
+pub mod lock;
