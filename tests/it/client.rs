@@ -1,1 +1,375 @@
-//! Tests: client.
+//! Tests: the HubSpot client against the sandbox — OAuth tokens kept fresh, limits and faults
+//! survived with the request counts the retry policy predicts, secrets never printed.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hubsync::sandbox::{FaultPlan, Sandbox, SandboxConfig};
+
+use crate::common::Env;
+
+pub const CLIENT_ID: &str = "sandbox-client-id";
+pub const CLIENT_SECRET: &str = "sandbox-client-secret";
+
+/// A sandbox with one static and one manual list, no limits unless a test sets them.
+pub fn sandbox(cfg: SandboxConfig) -> Sandbox {
+    let sb = Sandbox::start(cfg).expect("sandbox starts");
+    sb.create_list("Champions", "MANUAL", &[]).expect("list");
+    sb.create_list("Active last 30 days", "DYNAMIC", &[])
+        .expect("list");
+    sb
+}
+
+/// `hubsync` pointed at the sandbox.
+pub fn cmd(env: &Env, sb: &Sandbox) -> assert_cmd::Command {
+    let mut c = env.cmd();
+    c.env("HUBSYNC_API_BASE", sb.url())
+        .env("HUBSYNC_AUTH_BASE", sb.url());
+    c
+}
+
+/// The same as a plain process (for `connect`, which waits for the browser).
+pub fn std_cmd(env: &Env, sb: &Sandbox) -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("hubsync"));
+    c.env_clear()
+        .env("HOME", env.dir.path())
+        .env("XDG_CONFIG_HOME", env.path("config"))
+        .env("XDG_DATA_HOME", env.path("data"))
+        .env("HUBSYNC_DB", env.db())
+        .env("HUBSYNC_MAPPINGS", env.mappings())
+        .env("HUBSYNC_TOKEN_STORE", "file")
+        .env("HUBSYNC_API_BASE", sb.url())
+        .env("HUBSYNC_AUTH_BASE", sb.url());
+    c
+}
+
+/// A free loopback port for the callback listener.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A running `hubsync connect --no-browser` and the authorize URL it printed.
+pub struct Connecting {
+    pub child: Child,
+    pub url: String,
+    pub port: u16,
+    stderr: Vec<String>,
+    reader: Option<std::thread::JoinHandle<Vec<String>>>,
+}
+
+impl Connecting {
+    pub fn start(env: &Env, sb: &Sandbox, extra: &[&str]) -> Connecting {
+        let port = free_port();
+        let mut child = std_cmd(env, sb)
+            .args(["connect", "--no-browser", "--port", &port.to_string()])
+            .args(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hubsync connect");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let mut seen = Vec::new();
+        let url = loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("connect exited before printing a URL: {seen:?}"))
+                .expect("read stderr");
+            seen.push(line.clone());
+            if let Some(i) = line.find("http") {
+                if line.contains("/oauth/authorize") {
+                    break line[i..].trim().to_owned();
+                }
+            }
+        };
+        let reader = std::thread::spawn(move || lines.map_while(Result::ok).collect());
+        Connecting {
+            child,
+            url,
+            port,
+            stderr: seen,
+            reader: Some(reader),
+        }
+    }
+
+    /// The `state` in the authorize URL.
+    pub fn state(&self) -> String {
+        let u = url::Url::parse(&self.url).expect("url");
+        u.query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .expect("state in URL")
+    }
+
+    /// Wait for the process; (exit code, stdout, stderr).
+    pub fn finish(mut self) -> (i32, String, String) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("hubsync connect did not finish");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut out = String::new();
+        if let Some(mut o) = self.child.stdout.take() {
+            std::io::Read::read_to_string(&mut o, &mut out).expect("stdout");
+        }
+        let mut err = self.stderr.join("\n");
+        if let Some(r) = self.reader.take() {
+            err.push('\n');
+            err.push_str(&r.join().expect("reader").join("\n"));
+        }
+        (status.code().unwrap_or(-1), out, err)
+    }
+}
+
+/// GET `url` following redirects (the sandbox approves and sends the browser to the listener).
+pub fn browse(url: &str) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let r = reqwest::get(url).await.expect("GET");
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap_or_default())
+    })
+}
+
+/// Run the whole OAuth flow; returns the environment, now connected.
+pub fn connected(sb: &Sandbox) -> Env {
+    let env = Env::new();
+    let c = Connecting::start(&env, sb, &[]);
+    let (status, _) = browse(&c.url);
+    assert_eq!(status, 200);
+    let (code, out, err) = c.finish();
+    assert_eq!(code, 0, "connect failed: {out}\n{err}");
+    env
+}
+
+pub fn credentials(env: &Env) -> serde_json::Value {
+    let text = std::fs::read_to_string(env.path("credentials.json")).expect("credentials.json");
+    serde_json::from_str(&text).expect("credentials JSON")
+}
+
+fn lists_search_count(sb: &Sandbox) -> usize {
+    sb.count("POST", "/lists/search") + sb.count("POST", "/lists/2026-03/search")
+}
+
+fn token_posts(sb: &Sandbox) -> usize {
+    sb.count("POST", "/token")
+}
+
+#[test]
+fn lists_shows_static_lists_as_usable() {
+    let sb = sandbox(SandboxConfig::unlimited());
+    let env = connected(&sb);
+    let out = cmd(&env, &sb).arg("lists").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let champions = text
+        .lines()
+        .find(|l| l.contains("Champions"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(champions.contains("MANUAL") && champions.contains("yes"), "{text}");
+    let dynamic = text
+        .lines()
+        .find(|l| l.contains("Active last 30 days"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(dynamic.contains("DYNAMIC") && dynamic.contains(" no "), "{text}");
+
+    let out = cmd(&env, &sb).args(["lists", "--json"]).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
+    let usable: Vec<&str> = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|l| l["usable"] == true)
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert_eq!(usable, vec!["Champions"]);
+}
+
+#[test]
+fn access_token_expiring_mid_command_is_refreshed_and_rotation_is_stored() {
+    let sb = sandbox(SandboxConfig::unlimited());
+    let env = connected(&sb);
+    let first_refresh = credentials(&env)["refresh_token"].clone();
+    let before = token_posts(&sb);
+
+    // HubSpot expires the token while hubsync still believes it valid: 401, one refresh, retry.
+    sb.expire_all_access_tokens();
+    cmd(&env, &sb).arg("lists").assert().success();
+    assert_eq!(token_posts(&sb), before + 1, "exactly one refresh");
+    let rotated = credentials(&env)["refresh_token"].clone();
+    assert_ne!(rotated, first_refresh, "the rotated refresh token is stored");
+
+    // The rotated token works: the old one no longer would.
+    sb.expire_all_access_tokens();
+    cmd(&env, &sb).arg("lists").assert().success();
+    assert_eq!(token_posts(&sb), before + 2);
+}
+
+#[test]
+fn token_about_to_expire_is_refreshed_before_the_call() {
+    let sb = sandbox(SandboxConfig {
+        access_token_ttl: Duration::from_secs(120),
+        ..SandboxConfig::unlimited()
+    });
+    let env = connected(&sb);
+    sb.clear_requests();
+    cmd(&env, &sb).arg("lists").assert().success();
+    assert_eq!(token_posts(&sb), 1, "refreshed once, up front");
+    let unauthorized = sb.requests().iter().filter(|r| r.status == 401).count();
+    assert_eq!(unauthorized, 0, "no request was sent with the old token");
+}
+
+#[test]
+fn revoked_refresh_token_exits_4_saying_connect() {
+    let sb = sandbox(SandboxConfig::unlimited());
+    let env = connected(&sb);
+    sb.revoke_refresh_tokens();
+    let out = cmd(&env, &sb).arg("lists").assert().code(4);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("hubsync connect"), "{err}");
+}
+
+#[test]
+fn not_connected_exits_4_saying_connect() {
+    let sb = sandbox(SandboxConfig::unlimited());
+    let env = Env::new();
+    let out = cmd(&env, &sb).arg("lists").assert().code(4);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("hubsync connect"), "{err}");
+    assert_eq!(sb.requests().len(), 0);
+}
+
+#[test]
+fn run_of_502s_is_survived_with_one_request_per_attempt() {
+    let sb = sandbox(SandboxConfig::unlimited().with_static_token("pat-na1-static"));
+    let env = Env::new();
+    sb.set_faults(FaultPlan::statuses(1, 3, 502));
+    let started = Instant::now();
+    cmd(&env, &sb)
+        .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-static")
+        .arg("lists")
+        .assert()
+        .success();
+    // Three 502s, then the answer: 4 requests, after backoffs of 0.5 + 1 + 2 s.
+    assert_eq!(lists_search_count(&sb), 4);
+    let statuses: Vec<u16> = sb.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![502, 502, 502, 200]);
+    assert!(started.elapsed() >= Duration::from_millis(3_500));
+}
+
+#[test]
+fn rate_limit_burst_is_survived_after_the_ten_second_window() {
+    let sb = sandbox(SandboxConfig::unlimited().with_static_token("pat-na1-static"));
+    let env = Env::new();
+    sb.set_faults(FaultPlan::rate_limit_burst(1));
+    let started = Instant::now();
+    cmd(&env, &sb)
+        .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-static")
+        .arg("lists")
+        .assert()
+        .success();
+    let statuses: Vec<u16> = sb.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![429, 200]);
+    assert!(started.elapsed() >= Duration::from_secs(10), "waited the rolling window");
+}
+
+#[test]
+fn daily_limit_exits_75_without_retrying() {
+    let sb = sandbox(SandboxConfig::unlimited().with_static_token("pat-na1-static"));
+    let env = Env::new();
+    sb.set_faults(FaultPlan::default().then(1, 5, hubsync::sandbox::Fault::DailyLimited));
+    let out = cmd(&env, &sb)
+        .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-static")
+        .arg("lists")
+        .assert()
+        .code(75);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("daily"), "{err}");
+    assert_eq!(sb.requests().len(), 1);
+}
+
+#[test]
+fn hubspot_burst_limit_is_never_exceeded() {
+    // HubSpot allows 10 requests per second here; hubsync learns it from the headers.
+    let sb = sandbox(SandboxConfig {
+        rate_limit: Some(hubsync::sandbox::RateLimit {
+            max: 10,
+            interval: Duration::from_secs(1),
+        }),
+        ..SandboxConfig::unlimited().with_static_token("pat-na1-static")
+    });
+    for i in 0..30 {
+        sb.create_list(&format!("List {i:02}"), "MANUAL", &[])
+            .expect("list");
+    }
+    let env = Env::new();
+    for _ in 0..3 {
+        cmd(&env, &sb)
+            .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-static")
+            .arg("lists")
+            .assert()
+            .success();
+    }
+    let limited = sb.requests().iter().filter(|r| r.status == 429).count();
+    assert_eq!(limited, 0);
+}
+
+#[test]
+fn secrets_appear_in_no_output_at_any_verbosity() {
+    let sb = sandbox(SandboxConfig::unlimited());
+    let env = Env::new();
+    let c = Connecting::start(&env, &sb, &["-vvv", "--json"]);
+    browse(&c.url);
+    let (code, out, err) = c.finish();
+    assert_eq!(code, 0, "{out}\n{err}");
+    let creds = credentials(&env);
+    let mut secrets = vec![CLIENT_SECRET.to_owned()];
+    for k in ["access_token", "refresh_token"] {
+        secrets.push(creds[k].as_str().expect("token").to_owned());
+    }
+    let mut outputs = vec![out, err];
+    sb.expire_all_access_tokens();
+    for args in [
+        vec!["lists", "-vvv"],
+        vec!["lists", "--json", "-vvv", "--log-format", "json"],
+    ] {
+        let o = cmd(&env, &sb).args(&args).assert().success();
+        outputs.push(String::from_utf8_lossy(&o.get_output().stdout).to_string());
+        outputs.push(String::from_utf8_lossy(&o.get_output().stderr).to_string());
+    }
+    // The tokens of the refresh during the first `lists`.
+    let creds = credentials(&env);
+    for k in ["access_token", "refresh_token"] {
+        secrets.push(creds[k].as_str().expect("token").to_owned());
+    }
+    let o = cmd(&env, &sb)
+        .args(["disconnect", "-vvv", "--json"])
+        .assert()
+        .success();
+    outputs.push(String::from_utf8_lossy(&o.get_output().stdout).to_string());
+    outputs.push(String::from_utf8_lossy(&o.get_output().stderr).to_string());
+    assert!(
+        outputs.iter().any(|o| o.contains("HubSpot request")),
+        "trace logs were on"
+    );
+    assert_eq!(secrets.len(), 5);
+    for s in &secrets {
+        for o in &outputs {
+            assert!(!o.contains(s.as_str()), "a secret leaked into:\n{o}");
+        }
+    }
+}

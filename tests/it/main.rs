@@ -3,6 +3,7 @@
 mod cli;
 mod client;
 mod common;
+mod connect;
 mod import;
 mod map;
 mod records;
