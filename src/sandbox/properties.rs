@@ -16,6 +16,8 @@ pub struct PropertyOption {
     pub description: String,
     #[serde(default)]
     pub display_order: i64,
+    #[serde(default)]
+    pub hidden: bool,
 }
 
 /// A property definition.
