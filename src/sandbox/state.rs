@@ -388,14 +388,15 @@ impl Inner {
         }
     }
 
-    /// Now, strictly after any earlier timestamp this sandbox handed out.
+    /// Now, in whole milliseconds, never before a timestamp handed out earlier. Writes in the
+    /// same millisecond share it, as records of one HubSpot batch do.
     pub fn now(&mut self) -> DateTime<Utc> {
-        let mut now = Utc::now();
-        if now <= self.last_now {
-            now = self.last_now + chrono::Duration::milliseconds(1);
-        }
-        self.last_now = now;
-        now
+        let now = Utc::now();
+        let ms = chrono::TimeZone::timestamp_millis_opt(&Utc, now.timestamp_millis())
+            .single()
+            .unwrap_or(now);
+        self.last_now = self.last_now.max(ms);
+        self.last_now
     }
 
     pub fn store(&self, o: ObjectType) -> &Store {
