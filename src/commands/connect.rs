@@ -11,10 +11,11 @@ use crate::mapping::{ApiVersion, Mapping};
 pub fn run(ctx: &Context, args: &ConnectArgs) -> Result<()> {
     let version = api_version(ctx);
     let connected = block_on(async {
-        let client = Client::new(&ctx.global.api_base, version, Auth::None)?;
         if let Some(token) = auth::static_token() {
-            return Ok(auth::verify_static(&client, &token).await?);
+            let client = Client::new(&ctx.global.api_base, version, Auth::Static(token))?;
+            return Ok(auth::verify_static(&client).await?);
         }
+        let client = Client::new(&ctx.global.api_base, version, Auth::None)?;
         let (Some(client_id), Some(client_secret)) = (
             args.client_id.clone().filter(|s| !s.is_empty()),
             args.client_secret.clone().filter(|s| !s.is_empty()),

@@ -180,12 +180,18 @@ fn lists_shows_static_lists_as_usable() {
         .lines()
         .find(|l| l.contains("Champions"))
         .unwrap_or_else(|| panic!("{text}"));
-    assert!(champions.contains("MANUAL") && champions.contains("yes"), "{text}");
+    assert!(
+        champions.contains("MANUAL") && champions.contains("yes"),
+        "{text}"
+    );
     let dynamic = text
         .lines()
         .find(|l| l.contains("Active last 30 days"))
         .unwrap_or_else(|| panic!("{text}"));
-    assert!(dynamic.contains("DYNAMIC") && dynamic.contains(" no "), "{text}");
+    assert!(
+        dynamic.contains("DYNAMIC") && dynamic.contains(" no "),
+        "{text}"
+    );
 
     let out = cmd(&env, &sb).args(["lists", "--json"]).assert().success();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
@@ -211,7 +217,10 @@ fn access_token_expiring_mid_command_is_refreshed_and_rotation_is_stored() {
     cmd(&env, &sb).arg("lists").assert().success();
     assert_eq!(token_posts(&sb), before + 1, "exactly one refresh");
     let rotated = credentials(&env)["refresh_token"].clone();
-    assert_ne!(rotated, first_refresh, "the rotated refresh token is stored");
+    assert_ne!(
+        rotated, first_refresh,
+        "the rotated refresh token is stored"
+    );
 
     // The rotated token works: the old one no longer would.
     sb.expire_all_access_tokens();
@@ -284,7 +293,10 @@ fn rate_limit_burst_is_survived_after_the_ten_second_window() {
         .success();
     let statuses: Vec<u16> = sb.requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, vec![429, 200]);
-    assert!(started.elapsed() >= Duration::from_secs(10), "waited the rolling window");
+    assert!(
+        started.elapsed() >= Duration::from_secs(10),
+        "waited the rolling window"
+    );
 }
 
 #[test]
