@@ -103,8 +103,10 @@ impl Window {
             }
             self.paused_until = None;
         }
+        // HubSpot counts a request when it arrives, a little after we count it: keep a margin.
+        let span = self.interval + self.interval / 20;
         while let Some(&first) = self.sent.front() {
-            if now.duration_since(first) >= self.interval {
+            if now.duration_since(first) >= span {
                 self.sent.pop_front();
             } else {
                 break;
@@ -113,7 +115,7 @@ impl Window {
         if self.sent.len() < self.capacity as usize {
             None
         } else {
-            self.sent.front().map(|&first| first + self.interval)
+            self.sent.front().map(|&first| first + span)
         }
     }
 
@@ -158,9 +160,11 @@ mod tests {
             w.sent.push_back(at);
         }
         let t = t0 + Duration::from_secs(4);
-        assert_eq!(w.next_slot(t), Some(t0 + Duration::from_secs(10)));
+        // The window plus a 5% margin for the time a request takes to reach HubSpot.
+        assert_eq!(w.next_slot(t), Some(t0 + Duration::from_millis(10_500)));
+        assert!(w.next_slot(t0 + Duration::from_secs(10)).is_some());
         // After the oldest leaves the window, one more fits.
-        assert_eq!(w.next_slot(t0 + Duration::from_secs(10)), None);
+        assert_eq!(w.next_slot(t0 + Duration::from_millis(10_500)), None);
     }
 
     #[test]
@@ -177,6 +181,7 @@ mod tests {
         assert_eq!(w.next_slot(now), None);
         w.adapt(Some(190), Some(1), Some(10_000), now);
         assert_eq!(w.next_slot(now), Some(now + Duration::from_secs(10)));
+        assert_eq!(w.next_slot(now + Duration::from_secs(10)), None);
     }
 
     #[tokio::test]

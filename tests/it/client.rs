@@ -314,9 +314,25 @@ fn daily_limit_exits_75_without_retrying() {
     assert_eq!(sb.requests().len(), 1);
 }
 
+fn static_client(sb: &Sandbox) -> hubsync::hubspot::Client {
+    hubsync::hubspot::Client::new(
+        &sb.url(),
+        hubsync::mapping::ApiVersion::default(),
+        hubsync::hubspot::Auth::Static(hubsync::hubspot::Secret::new("pat-na1-static")),
+    )
+    .expect("client")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 #[test]
-fn hubspot_burst_limit_is_never_exceeded() {
-    // HubSpot allows 10 requests per second here; hubsync learns it from the headers.
+fn the_client_keeps_under_the_burst_limit_hubspot_announces() {
+    // HubSpot allows 10 requests per second here and says so in its rate-limit headers.
     let sb = sandbox(SandboxConfig {
         rate_limit: Some(hubsync::sandbox::RateLimit {
             max: 10,
@@ -324,20 +340,51 @@ fn hubspot_burst_limit_is_never_exceeded() {
         }),
         ..SandboxConfig::unlimited().with_static_token("pat-na1-static")
     });
-    for i in 0..30 {
-        sb.create_list(&format!("List {i:02}"), "MANUAL", &[])
-            .expect("list");
-    }
-    let env = Env::new();
-    for _ in 0..3 {
-        cmd(&env, &sb)
-            .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-static")
-            .arg("lists")
-            .assert()
-            .success();
-    }
-    let limited = sb.requests().iter().filter(|r| r.status == 429).count();
-    assert_eq!(limited, 0);
+    let started = Instant::now();
+    runtime().block_on(async {
+        let client = static_client(&sb);
+        for _ in 0..25 {
+            hubsync::hubspot::lists::all(&client).await.expect("lists");
+        }
+    });
+    let statuses: Vec<u16> = sb.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses.len(), 25, "no retries were needed");
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    // 25 requests at under 10 per second take at least two full windows.
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn searches_keep_under_five_per_second() {
+    let sb = sandbox(SandboxConfig {
+        search_per_second: Some(5),
+        ..SandboxConfig::unlimited().with_static_token("pat-na1-static")
+    });
+    let started = Instant::now();
+    runtime().block_on(async {
+        let client = static_client(&sb);
+        let body = hubsync::hubspot::models::SearchRequest {
+            limit: 10,
+            ..Default::default()
+        };
+        for _ in 0..12 {
+            hubsync::hubspot::search::search(
+                &client,
+                hubsync::hubspot::ObjectType::Contacts,
+                &body,
+            )
+            .await
+            .expect("search");
+        }
+    });
+    let statuses: Vec<u16> = sb.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses.len(), 12);
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert!(started.elapsed() >= Duration::from_secs(2));
 }
 
 #[test]
