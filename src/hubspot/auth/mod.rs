@@ -254,3 +254,82 @@ fn rfc3339(unix: i64) -> Option<String> {
     chrono::DateTime::from_timestamp(unix, 0)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    fn setup(dir: &std::path::Path) -> (GlobalArgs, Paths) {
+        let db = dir.join("hubsync.db");
+        let cli = Cli::parse_from([
+            "hubsync",
+            "--db",
+            db.to_str().expect("utf-8 path"),
+            "--mappings",
+            "unused.yaml",
+            "--token-store",
+            "file",
+            "status",
+        ]);
+        let paths = Paths::resolve(&cli.global).expect("paths");
+        (cli.global, paths)
+    }
+
+    #[test]
+    fn status_without_tokens_says_connect() {
+        if static_token().is_some() {
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (global, paths) = setup(dir.path());
+        let s = connection_status(&global, &paths);
+        assert!(!s.connected);
+        assert_eq!(s.token_store, "file");
+        assert!(s
+            .problem
+            .as_deref()
+            .unwrap_or("")
+            .contains("hubsync connect"));
+    }
+
+    #[test]
+    fn status_reads_the_store_and_never_shows_secrets() {
+        if static_token().is_some() {
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (global, paths) = setup(dir.path());
+        let creds = Credentials {
+            client_id: "cid".into(),
+            client_secret: Secret::new("client-secret-value"),
+            access_token: Secret::new("access-token-value"),
+            refresh_token: Secret::new("na1-refresh-value"),
+            expires_at: 1_900_000_000,
+            hub_id: Some(42),
+            scopes: REQUIRED_SCOPES
+                .iter()
+                .filter(|s| **s != "crm.lists.write")
+                .map(|s| (*s).to_owned())
+                .collect(),
+        };
+        store::open(TokenStoreKind::File, &paths)
+            .save(&creds)
+            .expect("save");
+        let s = connection_status(&global, &paths);
+        assert!(s.connected);
+        assert_eq!(s.portal_id, Some(42));
+        assert_eq!(s.expires_at.as_deref(), Some("2030-03-17T17:46:40Z"));
+        assert_eq!(s.missing_scopes, vec!["crm.lists.write".to_owned()]);
+        let json = serde_json::to_string(&s).expect("json");
+        for secret in [
+            "client-secret-value",
+            "access-token-value",
+            "na1-refresh-value",
+        ] {
+            assert!(!json.contains(secret));
+        }
+    }
+}

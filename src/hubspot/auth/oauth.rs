@@ -136,9 +136,13 @@ impl CallbackListener {
         loop {
             let accepted = tokio::time::timeout_at(deadline, self.listener.accept()).await;
             let Ok(accepted) = accepted else {
+                let within = if timeout.as_secs() >= 120 {
+                    format!("{} minutes", timeout.as_secs() / 60)
+                } else {
+                    format!("{} seconds", timeout.as_secs_f32().ceil())
+                };
                 return Err(Error::auth(format!(
-                    "no answer from the browser within {} minutes; run `hubsync connect` again",
-                    timeout.as_secs() / 60
+                    "no answer from the browser within {within}; run `hubsync connect` again"
                 )));
             };
             let Ok((stream, _)) = accepted else { continue };
@@ -366,5 +370,27 @@ mod tests {
             .map(|s| (*s).to_owned())
             .collect();
         assert_eq!(missing_scopes(&granted), vec!["crm.lists.write"]);
+    }
+
+    #[tokio::test]
+    async fn listener_gives_up_after_the_timeout() {
+        let l = CallbackListener::bind(0).await.expect("bind");
+        let err = l
+            .wait_for_code("s", Duration::from_millis(100))
+            .await
+            .expect_err("times out");
+        assert!(
+            matches!(err, Error::Stop(crate::error::Exit::Auth(_))),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("hubsync connect"));
+    }
+
+    #[tokio::test]
+    async fn listener_binds_loopback_only() {
+        let l = CallbackListener::bind(0).await.expect("bind");
+        let addr = l.listener.local_addr().expect("addr");
+        assert!(addr.ip().is_loopback());
+        assert!(addr.is_ipv4());
     }
 }
