@@ -138,8 +138,14 @@ fn batch_with_one_bad_enumeration_value_writes_nothing() {
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.body["category"], "VALIDATION_ERROR");
     let msg = r.body["message"].as_str().expect("message");
-    assert!(msg.contains("INVALID_OPTION") && msg.contains("gitmesh_seniority"), "{msg}");
-    assert_eq!(sb.state()["contacts"].as_array().expect("contacts").len(), before);
+    assert!(
+        msg.contains("INVALID_OPTION") && msg.contains("gitmesh_seniority"),
+        "{msg}"
+    );
+    assert_eq!(
+        sb.state()["contacts"].as_array().expect("contacts").len(),
+        before
+    );
 
     // The same batch with valid values is written in full.
     let r = api.post(
@@ -165,12 +171,30 @@ fn writes_refuse_unknown_read_only_and_badly_typed_values() {
     let sb = seeded(SandboxConfig::unlimited());
     let api = Api::new(&sb);
     for (props, code) in [
-        (json!({"email": "x@y.example", "no_such_property": "1"}), "PROPERTY_DOESNT_EXIST"),
-        (json!({"email": "x@y.example", "hs_additional_emails": "z@y.example"}), "READ_ONLY_VALUE"),
-        (json!({"email": "x@y.example", "gitmesh_score": "many"}), "INVALID_NUMBER"),
-        (json!({"email": "x@y.example", "gitmesh_is_hiring": "yes"}), "INVALID_BOOLEAN"),
-        (json!({"email": "x@y.example", "gitmesh_last_active": "1700000000000"}), "INVALID_DATE"),
-        (json!({"email": "x@y.example", "gitmesh_score": 17}), "INVALID_TYPE"),
+        (
+            json!({"email": "x@y.example", "no_such_property": "1"}),
+            "PROPERTY_DOESNT_EXIST",
+        ),
+        (
+            json!({"email": "x@y.example", "hs_additional_emails": "z@y.example"}),
+            "READ_ONLY_VALUE",
+        ),
+        (
+            json!({"email": "x@y.example", "gitmesh_score": "many"}),
+            "INVALID_NUMBER",
+        ),
+        (
+            json!({"email": "x@y.example", "gitmesh_is_hiring": "yes"}),
+            "INVALID_BOOLEAN",
+        ),
+        (
+            json!({"email": "x@y.example", "gitmesh_last_active": "1700000000000"}),
+            "INVALID_DATE",
+        ),
+        (
+            json!({"email": "x@y.example", "gitmesh_score": 17}),
+            "INVALID_TYPE",
+        ),
         (json!({"email": "not-an-email"}), "INVALID_EMAIL"),
     ] {
         let r = api.post("/crm/v3/objects/contacts", json!({ "properties": props }));
@@ -192,7 +216,10 @@ fn email_is_unique_including_additional_emails() {
     );
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(r.body["category"], "CONFLICT");
-    assert_eq!(r.body["message"], "Contact already exists. Existing ID: 5002");
+    assert_eq!(
+        r.body["message"],
+        "Contact already exists. Existing ID: 5002"
+    );
     assert_eq!(contacts_named(&sb, "new@x.example"), 0, "nothing written");
 
     let r = api.post(
@@ -215,7 +242,10 @@ fn email_is_unique_including_additional_emails() {
     assert_eq!(r.body["results"][0]["new"], false);
     assert_eq!(r.body["results"][1]["new"], true);
     assert_eq!(r.body["results"][1]["properties"]["email"], "new@x.example");
-    assert_eq!(sb.record("contacts", "5002")["properties"]["jobtitle"], "Admiral");
+    assert_eq!(
+        sb.record("contacts", "5002")["properties"]["jobtitle"],
+        "Admiral"
+    );
 
     // Companies can't be upserted by domain.
     let r = api.post(
@@ -223,7 +253,10 @@ fn email_is_unique_including_additional_emails() {
         json!({"inputs": [{"id": "acme-robotics.io", "idProperty": "domain", "properties": {}}]}),
     );
     assert_eq!(r.status, 400);
-    assert!(r.body["message"].as_str().expect("msg").contains("non-unique 0-2 property domain"));
+    assert!(r.body["message"]
+        .as_str()
+        .expect("msg")
+        .contains("non-unique 0-2 property domain"));
 }
 
 #[test]
@@ -252,7 +285,10 @@ fn batch_partial_results_where_hubspot_gives_them() {
                           {"id": "424242", "properties": {"city": "Paris"}}]}),
     );
     assert_eq!(r.status, 207, "{}", r.body);
-    assert_eq!(sb.record("contacts", "5001")["properties"]["city"], "London");
+    assert_eq!(
+        sb.record("contacts", "5001")["properties"]["city"],
+        "London"
+    );
 
     // With an objectWriteTraceId on every input, batch create writes the good ones.
     let r = api.post(
@@ -263,12 +299,20 @@ fn batch_partial_results_where_hubspot_gives_them() {
         ]}),
     );
     assert_eq!(r.status, 207, "{}", r.body);
-    assert_eq!(r.body["errors"][0]["context"]["objectWriteTraceId"], json!(["t2"]));
+    assert_eq!(
+        r.body["errors"][0]["context"]["objectWriteTraceId"],
+        json!(["t2"])
+    );
     assert_eq!(contacts_named(&sb, "ok@trace.example"), 1);
     assert_eq!(contacts_named(&sb, "bad@trace.example"), 0);
 
-    let inputs: Vec<Value> = (0..101).map(|i| json!({"properties": {"email": format!("n{i}@x.example")}})).collect();
-    let r = api.post("/crm/v3/objects/contacts/batch/create", json!({ "inputs": inputs }));
+    let inputs: Vec<Value> = (0..101)
+        .map(|i| json!({"properties": {"email": format!("n{i}@x.example")}}))
+        .collect();
+    let r = api.post(
+        "/crm/v3/objects/contacts/batch/create",
+        json!({ "inputs": inputs }),
+    );
     assert_eq!(r.status, 400);
 }
 
@@ -297,11 +341,15 @@ fn list_pages_with_after_and_hides_archived_and_merged() {
     let before = sb.record("contacts", "5001")["properties"]["lastmodifieddate"].clone();
     std::thread::sleep(Duration::from_millis(5));
     sb.merge("contacts", "5001", "5004").expect("merge");
-    let r = api.get("/crm/v3/objects/contacts/5004?properties=hs_merged_object_ids,hs_additional_emails");
+    let r = api
+        .get("/crm/v3/objects/contacts/5004?properties=hs_merged_object_ids,hs_additional_emails");
     assert_eq!(r.status, 200);
     assert_eq!(r.body["id"], "5001");
     assert_eq!(r.body["properties"]["hs_merged_object_ids"], "5004");
-    assert_eq!(r.body["properties"]["hs_additional_emails"], "margaret@example.org");
+    assert_eq!(
+        r.body["properties"]["hs_additional_emails"],
+        "margaret@example.org"
+    );
     assert_ne!(r.body["properties"]["lastmodifieddate"], before);
     assert_eq!(api.get("/crm/v3/objects/contacts/5003").status, 404);
 }
@@ -324,8 +372,14 @@ fn user_edits_bump_lastmodifieddate_and_search_finds_them() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["total"], 1);
-    assert_eq!(r.body["results"][0]["properties"]["jobtitle"], "Rear Admiral");
-    assert!(r.headers.get("x-hubspot-ratelimit-max").is_none(), "search has no rate headers");
+    assert_eq!(
+        r.body["results"][0]["properties"]["jobtitle"],
+        "Rear Admiral"
+    );
+    assert!(
+        r.headers.get("x-hubspot-ratelimit-max").is_none(),
+        "search has no rate headers"
+    );
 }
 
 #[test]
@@ -343,11 +397,30 @@ fn search_operators_and_limits() {
     };
     let f = |p: &str, op: &str, v: Value| json!({"filterGroups": [{"filters": [{"propertyName": p, "operator": op, "value": v}]}]});
     assert_eq!(ids(&search(f("firstname", "EQ", json!("ADA")))), ["5001"]);
-    assert_eq!(ids(&search(f("lifecyclestage", "EQ", json!("CUSTOMER")))).len(), 0, "enumerations are case-sensitive");
-    assert_eq!(ids(&search(f("lifecyclestage", "EQ", json!("customer")))), ["5001"]);
-    assert_eq!(ids(&search(f("lastname", "HAS_PROPERTY", Value::Null))).len(), 3);
-    assert_eq!(ids(&search(f("email", "CONTAINS_TOKEN", json!("*@initech.com")))), ["5002"]);
-    let r = search(json!({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "IN", "values": ["ada@acme-robotics.io", "LINUS@globex.example"]}]}]}));
+    assert_eq!(
+        ids(&search(f("lifecyclestage", "EQ", json!("CUSTOMER")))).len(),
+        0,
+        "enumerations are case-sensitive"
+    );
+    assert_eq!(
+        ids(&search(f("lifecyclestage", "EQ", json!("customer")))),
+        ["5001"]
+    );
+    assert_eq!(
+        ids(&search(f("lastname", "HAS_PROPERTY", Value::Null))).len(),
+        3
+    );
+    assert_eq!(
+        ids(&search(f(
+            "email",
+            "CONTAINS_TOKEN",
+            json!("*@initech.com")
+        ))),
+        ["5002"]
+    );
+    let r = search(
+        json!({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "IN", "values": ["ada@acme-robotics.io", "LINUS@globex.example"]}]}]}),
+    );
     assert_eq!(ids(&r), ["5001"], "IN needs lowercase values");
     // Two groups are ORed.
     let r = search(json!({"filterGroups": [
@@ -355,16 +428,32 @@ fn search_operators_and_limits() {
         {"filters": [{"propertyName": "firstname", "operator": "EQ", "value": "Linus"}]}],
         "sorts": ["-createdate"]}));
     assert_eq!(ids(&r).len(), 2);
-    let r = search(json!({"filterGroups": [{"filters": [{"propertyName": "associations.company", "operator": "EQ", "value": "9002"}]}]}));
+    let r = search(
+        json!({"filterGroups": [{"filters": [{"propertyName": "associations.company", "operator": "EQ", "value": "9002"}]}]}),
+    );
     assert_eq!(ids(&r), ["5002"]);
     // Limits: groups, filters, sorts, page size, body size.
     let filter = json!({"propertyName": "firstname", "operator": "HAS_PROPERTY"});
     let group = |n: usize| json!({"filters": vec![filter.clone(); n]});
-    assert_eq!(search(json!({"filterGroups": vec![group(1); 6]})).status, 400);
+    assert_eq!(
+        search(json!({"filterGroups": vec![group(1); 6]})).status,
+        400
+    );
     assert_eq!(search(json!({"filterGroups": [group(7)]})).status, 400);
-    assert_eq!(search(json!({"filterGroups": vec![group(4); 5]})).status, 400, "19+ filters");
-    assert_eq!(search(json!({"filterGroups": vec![group(6); 3]})).status, 200, "18 filters");
-    assert_eq!(search(json!({"sorts": ["createdate", "email"]})).status, 400);
+    assert_eq!(
+        search(json!({"filterGroups": vec![group(4); 5]})).status,
+        400,
+        "19+ filters"
+    );
+    assert_eq!(
+        search(json!({"filterGroups": vec![group(6); 3]})).status,
+        200,
+        "18 filters"
+    );
+    assert_eq!(
+        search(json!({"sorts": ["createdate", "email"]})).status,
+        400
+    );
     assert_eq!(search(json!({"limit": 201})).status, 400);
     assert_eq!(search(json!({"query": "x".repeat(3001)})).status, 400);
     assert_eq!(search(f("no_such_property", "EQ", json!("1"))).status, 400);
@@ -379,7 +468,8 @@ fn the_10001st_search_result_is_refused() {
     let contacts: Vec<Value> = (0..10_050)
         .map(|i| json!({"properties": {"email": format!("c{i}@bulk.example")}}))
         .collect();
-    sb.seed_json(&json!({ "contacts": contacts })).expect("seed");
+    sb.seed_json(&json!({ "contacts": contacts }))
+        .expect("seed");
     let api = Api::new(&sb);
     let page = |after: usize, limit: usize| {
         api.post(
@@ -391,7 +481,10 @@ fn the_10001st_search_result_is_refused() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["total"], 10_050);
     assert_eq!(r.body["results"].as_array().expect("results").len(), 200);
-    assert_eq!(r.body["results"][199]["properties"]["email"], "c9999@bulk.example");
+    assert_eq!(
+        r.body["results"][199]["properties"]["email"],
+        "c9999@bulk.example"
+    );
     assert_eq!(r.body["paging"]["next"]["after"], "10000");
     let r = page(10_000, 1);
     assert_eq!(r.status, 400, "{}", r.body);
@@ -408,18 +501,30 @@ fn the_101st_request_in_ten_seconds_gets_429() {
         let r = api.get("/crm/v3/objects/contacts?limit=1");
         assert_eq!(r.status, 200, "request {i}");
         assert_eq!(r.header("x-hubspot-ratelimit-max"), Some("100"));
-        assert_eq!(r.header("x-hubspot-ratelimit-remaining"), Some((100 - i).to_string().as_str()));
-        assert_eq!(r.header("x-hubspot-ratelimit-interval-milliseconds"), Some("10000"));
+        assert_eq!(
+            r.header("x-hubspot-ratelimit-remaining"),
+            Some((100 - i).to_string().as_str())
+        );
+        assert_eq!(
+            r.header("x-hubspot-ratelimit-interval-milliseconds"),
+            Some("10000")
+        );
     }
     let r = api.get("/crm/v3/objects/contacts?limit=1");
     assert_eq!(r.status, 429);
     assert_eq!(r.body["policyName"], "TEN_SECONDLY_ROLLING");
     assert_eq!(r.body["errorType"], "RATE_LIMIT");
     assert_eq!(r.body["status"], "error");
-    assert_eq!(r.body["message"], "You have reached your ten_secondly_rolling limit.");
+    assert_eq!(
+        r.body["message"],
+        "You have reached your ten_secondly_rolling limit."
+    );
     assert!(r.body["correlationId"].is_string());
     assert_eq!(r.header("x-hubspot-ratelimit-remaining"), Some("0"));
-    assert!(r.header("retry-after").is_none(), "HubSpot documents no Retry-After on 429");
+    assert!(
+        r.header("retry-after").is_none(),
+        "HubSpot documents no Retry-After on 429"
+    );
     // Search is exempt from the burst window but has its own per-second limit.
     let search = || api.post("/crm/v3/objects/contacts/search", json!({}));
     for _ in 0..5 {
@@ -458,7 +563,10 @@ fn oauth_login(api: &Api, scope: &str) -> Value {
     let r = api.get(&url);
     assert_eq!(r.status, 302, "{}", r.body);
     let location = r.header("location").expect("location").to_string();
-    assert!(location.starts_with("http://localhost:8977/callback?code="), "{location}");
+    assert!(
+        location.starts_with("http://localhost:8977/callback?code="),
+        "{location}"
+    );
     assert!(location.ends_with("&state=xyz%201"), "{location}");
     let code = location
         .split("code=")
@@ -495,7 +603,10 @@ fn oauth_round_trip_refresh_rotation_and_expiry() {
     let tokens = oauth_login(&api, SCOPES);
     assert_eq!(tokens["token_type"], "bearer");
     assert_eq!(tokens["expires_in"], 1);
-    assert!(tokens["refresh_token"].as_str().expect("rt").starts_with("na1-"));
+    assert!(tokens["refresh_token"]
+        .as_str()
+        .expect("rt")
+        .starts_with("na1-"));
     let access = tokens["access_token"].as_str().expect("at").to_string();
     let authed = Api::new(&sb).with_token(Some(&access));
     assert_eq!(authed.get("/crm/v3/objects/contacts").status, 200);
@@ -529,7 +640,10 @@ fn oauth_round_trip_refresh_rotation_and_expiry() {
     assert_eq!(r.status, 400);
     assert_eq!(r.body["error"], "invalid_grant");
     assert_eq!(r.body["status"], "BAD_REFRESH_TOKEN");
-    assert_eq!(r.body["message"], "refresh token is invalid, expired or revoked");
+    assert_eq!(
+        r.body["message"],
+        "refresh token is invalid, expired or revoked"
+    );
 
     // Revoked refresh tokens stop working, and so do their access tokens.
     let r = refresh(&new_refresh);
@@ -537,7 +651,9 @@ fn oauth_round_trip_refresh_rotation_and_expiry() {
     let rt = r.body["refresh_token"].as_str().expect("rt").to_string();
     sb.revoke_refresh_tokens();
     assert_eq!(refresh(&rt).status, 400);
-    let r = Api::new(&sb).with_token(Some(&access)).get("/crm/v3/objects/contacts");
+    let r = Api::new(&sb)
+        .with_token(Some(&access))
+        .get("/crm/v3/objects/contacts");
     assert_eq!(r.status, 401);
     assert_eq!(r.body["category"], "INVALID_AUTHENTICATION");
 }
@@ -551,15 +667,33 @@ fn authorize_validates_client_redirect_and_scopes() {
     .expect("start");
     let api = Api::new(&sb).with_token(None);
     let url = |client: &str, redirect: &str, scope: &str| {
-        format!("/oauth/authorize?client_id={client}&redirect_uri={redirect}&scope={}&state=s", scope.replace(' ', "%20"))
+        format!(
+            "/oauth/authorize?client_id={client}&redirect_uri={redirect}&scope={}&state=s",
+            scope.replace(' ', "%20")
+        )
     };
     let good = "http%3A%2F%2Flocalhost%3A8977%2Fcallback";
     assert_eq!(api.get(&url("other", good, SCOPES)).status, 400);
-    assert_eq!(api.get(&url("sandbox-client-id", "http%3A%2F%2F127.0.0.1%3A8977%2Fcallback", SCOPES)).status, 400);
-    let r = api.get(&url("sandbox-client-id", good, "crm.objects.contacts.read oauth"));
+    assert_eq!(
+        api.get(&url(
+            "sandbox-client-id",
+            "http%3A%2F%2F127.0.0.1%3A8977%2Fcallback",
+            SCOPES
+        ))
+        .status,
+        400
+    );
+    let r = api.get(&url(
+        "sandbox-client-id",
+        good,
+        "crm.objects.contacts.read oauth",
+    ));
     assert_eq!(r.status, 302);
     let location = r.header("location").expect("location");
-    assert!(location.contains("error=invalid_scope") && location.contains("state=s"), "{location}");
+    assert!(
+        location.contains("error=invalid_scope") && location.contains("state=s"),
+        "{location}"
+    );
 
     // A withheld scope is missing from the token, and calls that need it get 403.
     let tokens = oauth_login(&api, SCOPES);
@@ -583,22 +717,38 @@ fn authorize_validates_client_redirect_and_scopes() {
         ..SandboxConfig::unlimited()
     })
     .expect("start");
-    let r = Api::new(&denied).with_token(None).get(&url("sandbox-client-id", good, SCOPES));
-    assert!(r.header("location").expect("location").contains("error=access_denied"));
+    let r = Api::new(&denied)
+        .with_token(None)
+        .get(&url("sandbox-client-id", good, SCOPES));
+    assert!(r
+        .header("location")
+        .expect("location")
+        .contains("error=access_denied"));
 }
 
 #[test]
 fn missing_or_unknown_tokens_get_401() {
     let sb = seeded(SandboxConfig::unlimited());
-    let r = Api::new(&sb).with_token(None).get("/crm/v3/objects/contacts");
+    let r = Api::new(&sb)
+        .with_token(None)
+        .get("/crm/v3/objects/contacts");
     assert_eq!(r.status, 401);
     assert_eq!(r.body["category"], "INVALID_AUTHENTICATION");
-    let r = Api::new(&sb).with_token(Some("pat-na1-unknown")).get("/crm/v3/objects/contacts");
+    let r = Api::new(&sb)
+        .with_token(Some("pat-na1-unknown"))
+        .get("/crm/v3/objects/contacts");
     assert_eq!(r.status, 401);
     sb.add_static_token("pat-na1-readonly", &["crm.objects.contacts.read"]);
     let ro = Api::new(&sb).with_token(Some("pat-na1-readonly"));
     assert_eq!(ro.get("/crm/v3/objects/contacts").status, 200);
-    assert_eq!(ro.post("/crm/v3/objects/contacts", json!({"properties": {"email": "q@q.example"}})).status, 403);
+    assert_eq!(
+        ro.post(
+            "/crm/v3/objects/contacts",
+            json!({"properties": {"email": "q@q.example"}})
+        )
+        .status,
+        403
+    );
 }
 
 #[test]
@@ -608,8 +758,17 @@ fn properties_are_realistic_and_can_be_created() {
     let r = api.get("/crm/properties/2026-03/contacts");
     assert_eq!(r.status, 200);
     let props = r.body["results"].as_array().expect("results");
-    let find = |name: &str| props.iter().find(|p| p["name"] == name).cloned().expect(name);
-    assert_eq!(find("hs_additional_emails")["modificationMetadata"]["readOnlyValue"], true);
+    let find = |name: &str| {
+        props
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .expect(name)
+    };
+    assert_eq!(
+        find("hs_additional_emails")["modificationMetadata"]["readOnlyValue"],
+        true
+    );
     assert_eq!(find("lastmodifieddate")["type"], "datetime");
     assert_eq!(find("num_associated_deals")["calculated"], true);
     assert_eq!(find("lifecyclestage")["type"], "enumeration");
@@ -627,7 +786,10 @@ fn properties_are_realistic_and_can_be_created() {
     let bad = json!({"name": "x_flag", "label": "X", "type": "bool", "fieldType": "text", "groupName": "hubsync"});
     assert_eq!(api.post("/crm/v3/properties/contacts", bad).status, 400);
     // Creating properties needs the schemas write scope.
-    sb.add_static_token("pat-na1-plain", &["crm.objects.contacts.read", "crm.schemas.contacts.read"]);
+    sb.add_static_token(
+        "pat-na1-plain",
+        &["crm.objects.contacts.read", "crm.schemas.contacts.read"],
+    );
     let plain = Api::new(&sb).with_token(Some("pat-na1-plain"));
     assert_eq!(plain.get("/crm/v3/properties/contacts").status, 200);
     let body = json!({"name": "other", "label": "O", "type": "string", "fieldType": "text", "groupName": "hubsync"});
@@ -642,7 +804,10 @@ fn a_dynamic_list_refuses_members() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["list"]["processingType"], "DYNAMIC");
     let id = r.body["list"]["listId"].as_str().expect("id").to_string();
-    let r = api.put(&format!("/crm/v3/lists/{id}/memberships/add"), json!(["5003"]));
+    let r = api.put(
+        &format!("/crm/v3/lists/{id}/memberships/add"),
+        json!(["5003"]),
+    );
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body["message"].as_str().expect("msg").contains("DYNAMIC"));
     let members = sb.state()["lists"]
@@ -661,19 +826,34 @@ fn manual_lists_take_members() {
     let api = Api::new(&sb);
     let r = api.post("/crm/lists/2026-03/search", json!({"query": "champions"}));
     assert_eq!(r.body["total"], 1);
-    let id = r.body["lists"][0]["listId"].as_str().expect("id").to_string();
-    let r = api.put(&format!("/crm/v3/lists/{id}/memberships/add"), json!(["5002", "5001", "999999"]));
+    let id = r.body["lists"][0]["listId"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let r = api.put(
+        &format!("/crm/v3/lists/{id}/memberships/add"),
+        json!(["5002", "5001", "999999"]),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["recordsIdsAdded"], json!(["5002"]));
     assert_eq!(r.body["recordIdsMissing"], json!(["5001", "999999"]));
-    let r = api.put(&format!("/crm/v3/lists/{id}/memberships/remove"), json!(["5001"]));
+    let r = api.put(
+        &format!("/crm/v3/lists/{id}/memberships/remove"),
+        json!(["5001"]),
+    );
     assert_eq!(r.body["recordIdsRemoved"], json!(["5001"]));
     let r = api.get(&format!("/crm/v3/lists/{id}/memberships"));
     assert_eq!(r.body["results"][0]["recordId"], "5002");
     assert_eq!(r.body["total"], 1);
-    let r = api.post("/crm/v3/lists", json!({"name": "Fresh", "objectTypeId": "0-1", "processingType": "MANUAL"}));
+    let r = api.post(
+        "/crm/v3/lists",
+        json!({"name": "Fresh", "objectTypeId": "0-1", "processingType": "MANUAL"}),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = api.post("/crm/v3/lists", json!({"name": "fresh", "objectTypeId": "0-1", "processingType": "MANUAL"}));
+    let r = api.post(
+        "/crm/v3/lists",
+        json!({"name": "fresh", "objectTypeId": "0-1", "processingType": "MANUAL"}),
+    );
     assert_eq!(r.status, 409, "list names are unique");
     assert_eq!(api.get("/crm/v3/lists/424242").status, 404);
 }
@@ -687,7 +867,10 @@ fn associations_default_batch_and_reads() {
         json!({"inputs": [{"from": {"id": "5004"}, "to": {"id": "9001"}}]}),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["results"][0]["associationSpec"]["associationTypeId"], 279);
+    assert_eq!(
+        r.body["results"][0]["associationSpec"]["associationTypeId"],
+        279
+    );
     let r = api.get("/crm/v4/objects/companies/9001/associations/contacts");
     let ids: Vec<i64> = r.body["results"]
         .as_array()
@@ -702,7 +885,11 @@ fn associations_default_batch_and_reads() {
     );
     assert_eq!(r.status, 207);
     let assoc = sb.state()["associations"].clone();
-    assert!(assoc.as_array().expect("assoc").iter().any(|a| a["contact"] == "5004" && a["company"] == "9001"));
+    assert!(assoc
+        .as_array()
+        .expect("assoc")
+        .iter()
+        .any(|a| a["contact"] == "5004" && a["company"] == "9001"));
 }
 
 #[test]
@@ -710,26 +897,48 @@ fn scheduled_faults_then_recovery_and_request_log() {
     let sb = seeded(SandboxConfig::unlimited());
     let api = Api::new(&sb);
     sb.set_faults(FaultPlan::statuses(2, 3, 502).then(4, 4, Fault::RateLimited));
-    let statuses: Vec<u16> = (0..5).map(|_| api.get("/crm/v3/objects/contacts").status).collect();
+    let statuses: Vec<u16> = (0..5)
+        .map(|_| api.get("/crm/v3/objects/contacts").status)
+        .collect();
     assert_eq!(statuses, [200, 502, 502, 429, 200]);
     let log = sb.requests();
     assert_eq!(log.len(), 5);
-    assert!(log.iter().all(|r| r.method == "GET" && r.path == "/crm/v3/objects/contacts"));
+    assert!(log
+        .iter()
+        .all(|r| r.method == "GET" && r.path == "/crm/v3/objects/contacts"));
     assert_eq!(sb.count("GET", "/objects/contacts"), 5);
     sb.clear_requests();
     assert!(sb.requests().is_empty());
 
     // A hang longer than the client's timeout looks like a timeout.
-    sb.set_faults(FaultPlan::none().then(1, 1, Fault::Hang { duration: Duration::from_secs(3) }));
-    let quick = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().expect("client");
+    sb.set_faults(FaultPlan::none().then(
+        1,
+        1,
+        Fault::Hang {
+            duration: Duration::from_secs(3),
+        },
+    ));
+    let quick = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client");
     let err = api.rt.block_on(async {
-        quick.get(format!("{}/crm/v3/objects/contacts", sb.url())).bearer_auth(TOKEN).send().await
+        quick
+            .get(format!("{}/crm/v3/objects/contacts", sb.url()))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
     });
     assert!(err.expect_err("times out").is_timeout());
     // A dropped connection fails the body read.
     sb.set_faults(FaultPlan::none().then(1, 1, Fault::Drop));
     let res = api.rt.block_on(async {
-        match quick.get(format!("{}/crm/v3/objects/contacts", sb.url())).bearer_auth(TOKEN).send().await {
+        match quick
+            .get(format!("{}/crm/v3/objects/contacts", sb.url()))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+        {
             Ok(r) => r.text().await.map(|_| ()),
             Err(e) => Err(e),
         }
@@ -749,15 +958,31 @@ fn http_controls_for_other_processes() {
     assert_eq!(authed.get("/crm/v3/objects/companies").status, 503);
     assert_eq!(authed.get("/crm/v3/objects/companies").status, 200);
     let log = api.get("/__sandbox/requests");
-    assert_eq!(log.body.as_array().expect("log").len(), 2, "controls are not logged");
+    assert_eq!(
+        log.body.as_array().expect("log").len(),
+        2,
+        "controls are not logged"
+    );
     let state = api.get("/__sandbox/state");
-    assert_eq!(state.body["companies"].as_array().expect("companies").len(), 3);
-    let r = api.post("/__sandbox/rate-limit", json!({"max": 1, "interval_ms": 10000}));
+    assert_eq!(
+        state.body["companies"].as_array().expect("companies").len(),
+        3
+    );
+    let r = api.post(
+        "/__sandbox/rate-limit",
+        json!({"max": 1, "interval_ms": 10000}),
+    );
     assert_eq!(r.status, 204);
     assert_eq!(authed.get("/crm/v3/objects/companies").status, 200);
     assert_eq!(authed.get("/crm/v3/objects/companies").status, 429);
     sb.set_rate_limit(Some(RateLimit::per_ten_seconds(100)));
-    let r = api.post("/__sandbox/records/contacts/5001", json!({"jobtitle": "CEO"}));
+    let r = api.post(
+        "/__sandbox/records/contacts/5001",
+        json!({"jobtitle": "CEO"}),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(sb.record("contacts", "5001")["properties"]["jobtitle"], "CEO");
+    assert_eq!(
+        sb.record("contacts", "5001")["properties"]["jobtitle"],
+        "CEO"
+    );
 }
