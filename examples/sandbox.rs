@@ -88,8 +88,12 @@ fn parse_fault(spec: &str, hang: Duration) -> Result<(u64, u64, Fault)> {
         .split_once(':')
         .with_context(|| format!("fault \"{spec}\": expected FIRST-LAST:WHAT, e.g. 5-8:502"))?;
     let (first, last) = range.split_once('-').unwrap_or((range, range));
-    let first: u64 = first.parse().with_context(|| format!("fault \"{spec}\": bad FIRST"))?;
-    let last: u64 = last.parse().with_context(|| format!("fault \"{spec}\": bad LAST"))?;
+    let first: u64 = first
+        .parse()
+        .with_context(|| format!("fault \"{spec}\": bad FIRST"))?;
+    let last: u64 = last
+        .parse()
+        .with_context(|| format!("fault \"{spec}\": bad LAST"))?;
     let fault = match what {
         "429" => Fault::RateLimited,
         "daily" => Fault::DailyLimited,
@@ -134,7 +138,12 @@ fn main() -> Result<()> {
         static_tokens: a
             .static_tokens
             .iter()
-            .map(|t| (t.clone(), ALL_SCOPES.iter().map(|s| (*s).to_string()).collect()))
+            .map(|t| {
+                (
+                    t.clone(),
+                    ALL_SCOPES.iter().map(|s| (*s).to_string()).collect(),
+                )
+            })
             .collect(),
         rate_limit: (a.rate_limit > 0).then(|| RateLimit::per_ten_seconds(a.rate_limit)),
         daily_limit: nonzero(a.daily_limit),

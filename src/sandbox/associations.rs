@@ -38,7 +38,9 @@ fn pair(from: ObjectType, to: ObjectType) -> ApiResult<()> {
 }
 
 fn live(s: &Inner, o: ObjectType, id: &str) -> Option<u64> {
-    parse_id(id).and_then(|n| s.store(o).resolve(n)).map(|r| r.id)
+    parse_id(id)
+        .and_then(|n| s.store(o).resolve(n))
+        .map(|r| r.id)
 }
 
 fn link(s: &mut Inner, from: ObjectType, a: u64, b: u64) {
@@ -53,7 +55,9 @@ fn linked(s: &Inner, from: ObjectType, id: u64) -> Vec<u64> {
         ObjectType::Contacts => &s.contact_companies,
         ObjectType::Companies => &s.company_contacts,
     };
-    map.get(&id).map(|set| set.iter().copied().collect()).unwrap_or_default()
+    map.get(&id)
+        .map(|set| set.iter().copied().collect())
+        .unwrap_or_default()
 }
 
 #[derive(Deserialize)]
@@ -184,7 +188,10 @@ pub async fn read_one(
     pair(from, to)?;
     let s = shared.lock();
     let Some(a) = live(&s, from, &id) else {
-        return Err(ApiError::not_found(format!("{} {id} does not exist", from.upper())));
+        return Err(ApiError::not_found(format!(
+            "{} {id} does not exist",
+            from.upper()
+        )));
     };
     Ok(Json(json!({"results": to_items(from, &linked(&s, from, a))})).into_response())
 }

@@ -149,7 +149,10 @@ pub async fn authorize(State(shared): State<Arc<Shared>>, Query(q): Query<Params
     if s.cfg.deny_authorize {
         return send(with_state(vec![
             ("error", "access_denied".into()),
-            ("error_description", "The user denied access to the app".into()),
+            (
+                "error_description",
+                "The user denied access to the app".into(),
+            ),
         ]));
     }
     let asked = split_scopes(q.get("scope"));
@@ -213,25 +216,23 @@ fn join(v: &[&String]) -> String {
     v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
 }
 
-fn check_client(s: &Inner, p: &Params) -> Result<(), Response> {
-    match p.get("client_id") {
-        Some(id) if *id == s.cfg.client_id => {}
-        _ => {
-            return Err(oauth_error(
-                "invalid_client",
-                "BAD_CLIENT_ID",
-                "missing or unknown client id",
-            ))
-        }
+/// `Some(error answer)` when the client id or secret is wrong.
+fn check_client(s: &Inner, p: &Params) -> Option<Response> {
+    if p.get("client_id") != Some(&s.cfg.client_id) {
+        return Some(oauth_error(
+            "invalid_client",
+            "BAD_CLIENT_ID",
+            "missing or unknown client id",
+        ));
     }
-    match p.get("client_secret") {
-        Some(secret) if *secret == s.cfg.client_secret => Ok(()),
-        _ => Err(oauth_error(
+    if p.get("client_secret") != Some(&s.cfg.client_secret) {
+        return Some(oauth_error(
             "invalid_client",
             "BAD_CLIENT_SECRET",
             "missing or invalid client secret",
-        )),
+        ));
     }
+    None
 }
 
 fn issue(s: &mut Inner, scopes: Vec<String>, refresh: String) -> Value {
@@ -281,17 +282,25 @@ pub async fn token(
     let mut p = query;
     p.extend(form);
     let mut s = shared.lock();
-    if let Err(r) = check_client(&s, &p) {
+    if let Some(r) = check_client(&s, &p) {
         return r;
     }
     match p.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
             let Some(code) = p.get("code") else {
-                return oauth_error("invalid_grant", "BAD_AUTH_CODE", "missing or invalid auth code");
+                return oauth_error(
+                    "invalid_grant",
+                    "BAD_AUTH_CODE",
+                    "missing or invalid auth code",
+                );
             };
             // Single use: the code is gone whatever happens next.
             let Some(c) = s.tokens.codes.remove(code) else {
-                return oauth_error("invalid_grant", "BAD_AUTH_CODE", "missing or invalid auth code");
+                return oauth_error(
+                    "invalid_grant",
+                    "BAD_AUTH_CODE",
+                    "missing or invalid auth code",
+                );
             };
             if c.expires < Utc::now() {
                 return oauth_error("invalid_grant", "BAD_AUTH_CODE", "auth code expired");
@@ -436,7 +445,7 @@ pub async fn delete_refresh_token(
 /// `POST /oauth/v3/token/revoke` (form: `token`, `client_id`, `client_secret`).
 pub async fn revoke_v3(State(shared): State<Arc<Shared>>, Form(p): Form<Params>) -> Response {
     let mut s = shared.lock();
-    if let Err(r) = check_client(&s, &p) {
+    if let Some(r) = check_client(&s, &p) {
         return r;
     }
     let Some(token) = p.get("token") else {
@@ -451,7 +460,7 @@ pub async fn revoke_v3(State(shared): State<Arc<Shared>>, Form(p): Form<Params>)
 /// `POST /oauth/v3/token/introspect`.
 pub async fn introspect(State(shared): State<Arc<Shared>>, Form(p): Form<Params>) -> Response {
     let s = shared.lock();
-    if let Err(r) = check_client(&s, &p) {
+    if let Some(r) = check_client(&s, &p) {
         return r;
     }
     let token = p.get("token").cloned().unwrap_or_default();

@@ -187,7 +187,10 @@ impl Default for SandboxConfig {
             client_id: "sandbox-client-id".into(),
             client_secret: "sandbox-client-secret".into(),
             redirect_uris: Vec::new(),
-            app_scopes: DEFAULT_APP_SCOPES.iter().map(|s| (*s).to_string()).collect(),
+            app_scopes: DEFAULT_APP_SCOPES
+                .iter()
+                .map(|s| (*s).to_string())
+                .collect(),
             withheld_scopes: Vec::new(),
             deny_authorize: false,
             access_token_ttl: Duration::from_secs(1800),

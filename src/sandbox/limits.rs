@@ -28,7 +28,10 @@ impl RateHeaders {
         if let Some((max, remaining, interval)) = self.burst {
             out.push(("x-hubspot-ratelimit-max", max.to_string()));
             out.push(("x-hubspot-ratelimit-remaining", remaining.to_string()));
-            out.push(("x-hubspot-ratelimit-interval-milliseconds", interval.to_string()));
+            out.push((
+                "x-hubspot-ratelimit-interval-milliseconds",
+                interval.to_string(),
+            ));
         }
         if include_daily {
             if let Some((max, remaining)) = self.daily {
@@ -155,9 +158,9 @@ impl Limits {
             .map(|max| (max, max.saturating_sub(self.daily_used)))
     }
 
-    /// Admits one API request or refuses it with a 429. Search requests have their own
-    /// per-second limit and are exempt from the burst window.
-    pub fn admit(&mut self, search: bool) -> Result<RateHeaders, (ApiError, RateHeaders)> {
+    /// Admits one API request (`None`) or refuses it with a 429, with the headers to send either
+    /// way. Search requests have their own per-second limit and are exempt from the burst window.
+    pub fn admit(&mut self, search: bool) -> (RateHeaders, Option<ApiError>) {
         let now = Instant::now();
         let today = Utc::now().date_naive();
         if today != self.day {
@@ -168,37 +171,40 @@ impl Limits {
             if self.daily_used >= max {
                 let mut h = self.burst_headers(now, search);
                 h.daily = Some((max, 0));
-                return Err((daily(), h));
+                return (h, Some(daily()));
             }
         }
         if search {
             if let Some(per_second) = self.search_per_second {
                 trim(&mut self.search_window, now, Duration::from_secs(1));
                 if self.search_window.len() >= per_second as usize {
-                    return Err((
-                        rate_limited("SECONDLY", "You have reached your secondly limit."),
+                    return (
                         RateHeaders::default(),
-                    ));
+                        Some(rate_limited(
+                            "SECONDLY",
+                            "You have reached your secondly limit.",
+                        )),
+                    );
                 }
                 self.search_window.push_back(now);
             }
             self.daily_used += 1;
             // Search answers carry no rate-limit headers.
-            return Ok(RateHeaders::default());
+            return (RateHeaders::default(), None);
         }
         if let Some(rate) = self.rate {
             trim(&mut self.window, now, rate.interval);
             if self.window.len() >= rate.max as usize {
                 let mut h = self.burst_headers(now, false);
                 h.daily = self.daily_headers();
-                return Err((ten_secondly(), h));
+                return (h, Some(ten_secondly()));
             }
             self.window.push_back(now);
         }
         self.daily_used += 1;
         let mut h = self.burst_headers(now, false);
         h.daily = self.daily_headers();
-        Ok(h)
+        (h, None)
     }
 
     fn burst_headers(&mut self, now: Instant, search: bool) -> RateHeaders {
@@ -208,7 +214,11 @@ impl Limits {
         let burst = self.rate.map(|rate| {
             trim(&mut self.window, now, rate.interval);
             let used = u32::try_from(self.window.len()).unwrap_or(u32::MAX);
-            (rate.max, rate.max.saturating_sub(used), rate.interval.as_millis())
+            (
+                rate.max,
+                rate.max.saturating_sub(used),
+                rate.interval.as_millis(),
+            )
         });
         RateHeaders { burst, daily: None }
     }

@@ -42,7 +42,11 @@ pub async fn search(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult
         )));
     }
     let s = shared.lock();
-    let q = req.query.as_deref().map(str::to_lowercase).unwrap_or_default();
+    let q = req
+        .query
+        .as_deref()
+        .map(str::to_lowercase)
+        .unwrap_or_default();
     let matching: Vec<&List> = s
         .lists
         .values()
@@ -83,10 +87,7 @@ fn find_list(s: &Inner, id: &str) -> ApiResult<u64> {
 }
 
 /// `GET /crm/v3/lists/{listId}`.
-pub async fn get(
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn get(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> ApiResult<Response> {
     let s = shared.lock();
     let id = find_list(&s, &id)?;
     Ok(Json(json!({ "list": s.lists[&id].to_json(s.cfg.portal_id) })).into_response())
@@ -266,7 +267,13 @@ pub async fn add_and_remove(
     let req: AddAndRemove = parse(&body)?;
     let mut s = shared.lock();
     let id = writable(&s, &id)?;
-    Ok(Json(change(&mut s, id, &req.record_ids_to_add, &req.record_ids_to_remove)).into_response())
+    Ok(Json(change(
+        &mut s,
+        id,
+        &req.record_ids_to_add,
+        &req.record_ids_to_remove,
+    ))
+    .into_response())
 }
 
 /// `GET /crm/v3/lists/{listId}/memberships?limit&after`.
@@ -301,14 +308,19 @@ pub async fn memberships(
         .take(limit + 1)
         .map(|(id, t)| (*id, super::state::iso(*t)))
         .collect();
-    let next = (page.len() > limit).then(|| page.pop().map(|p| p.0)).flatten();
+    let next = (page.len() > limit)
+        .then(|| page.pop().map(|p| p.0))
+        .flatten();
     let results: Vec<Value> = page
         .iter()
         .map(|(id, t)| json!({"recordId": id.to_string(), "membershipTimestamp": t}))
         .collect();
     let mut out = json!({"results": results, "total": list.members.len()});
     if let (Some(next), Some(map)) = (next, out.as_object_mut()) {
-        map.insert("paging".into(), json!({"next": {"after": next.to_string()}}));
+        map.insert(
+            "paging".into(),
+            json!({"next": {"after": next.to_string()}}),
+        );
     }
     Ok(Json(out).into_response())
 }

@@ -72,7 +72,8 @@ pub struct Sandbox {
 }
 
 fn object(name: &str) -> Result<ObjectType> {
-    ObjectType::parse(name).ok_or_else(|| anyhow!("unknown object type {name}: use contacts or companies"))
+    ObjectType::parse(name)
+        .ok_or_else(|| anyhow!("unknown object type {name}: use contacts or companies"))
 }
 
 fn record_id(id: &str) -> Result<u64> {
@@ -96,7 +97,12 @@ impl Inner {
 
     /// Sets properties as a user editing the record in HubSpot would (read-only ones such as
     /// `hs_additional_emails` included); bumps the modification date.
-    pub(crate) fn edit_as_user(&mut self, o: ObjectType, id: u64, props: &Map<String, Value>) -> Result<()> {
+    pub(crate) fn edit_as_user(
+        &mut self,
+        o: ObjectType,
+        id: u64,
+        props: &Map<String, Value>,
+    ) -> Result<()> {
         let Some(live) = self.store(o).resolve(id).map(|r| r.id) else {
             bail!("{} {id} does not exist or is archived", o.name());
         };
@@ -106,9 +112,9 @@ impl Inner {
     }
 
     pub(crate) fn dump_record(&self, o: ObjectType, id: u64) -> Value {
-        self.store(o)
-            .resolve(id)
-            .map_or(Value::Null, |r| r.to_json(o, self.defs(o), Some(&r.all_names())))
+        self.store(o).resolve(id).map_or(Value::Null, |r| {
+            r.to_json(o, self.defs(o), Some(&r.all_names()))
+        })
     }
 }
 
@@ -325,11 +331,16 @@ impl Sandbox {
     }
 
     /// Creates a contact list (`MANUAL`, `SNAPSHOT` or `DYNAMIC`) with members; returns its id.
-    pub fn create_list(&self, name: &str, processing_type: &str, members: &[&str]) -> Result<String> {
+    pub fn create_list(
+        &self,
+        name: &str,
+        processing_type: &str,
+        members: &[&str],
+    ) -> Result<String> {
         let mut s = self.lock();
-        let filter_branch = (processing_type == "DYNAMIC").then(|| {
-            serde_json::json!({"filterBranchType": "OR", "filterBranches": [], "filters": []})
-        });
+        let filter_branch = (processing_type == "DYNAMIC").then(
+            || serde_json::json!({"filterBranchType": "OR", "filterBranches": [], "filters": []}),
+        );
         let id = lists::create_list(
             &mut s,
             lists::CreateBody {

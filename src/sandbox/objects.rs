@@ -111,9 +111,7 @@ pub fn validate_values(
             errors.push(PropError {
                 name: name.clone(),
                 code: "INVALID_TYPE".into(),
-                message: format!(
-                    "Property \"{name}\" must be sent as a string, not {value}"
-                ),
+                message: format!("Property \"{name}\" must be sent as a string, not {value}"),
             });
             continue;
         };
@@ -287,7 +285,12 @@ fn write_result(s: &Inner, o: ObjectType, id: u64) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn batch_answer(status: StatusCode, results: Vec<Value>, errors: Vec<Value>, started: String) -> Response {
+fn batch_answer(
+    status: StatusCode,
+    results: Vec<Value>,
+    errors: Vec<Value>,
+    started: String,
+) -> Response {
     let mut body = json!({
         "status": "COMPLETE",
         "results": results,
@@ -456,7 +459,8 @@ pub async fn batch_update(
             continue;
         };
         let record = s.store(o).records.get(&id);
-        let values = validate_values(&s, o, &input.properties, record).map_err(|e| prop_errors(&e))?;
+        let values =
+            validate_values(&s, o, &input.properties, record).map_err(|e| prop_errors(&e))?;
         if o == ObjectType::Contacts {
             claims.claim(&s, &values, Some(id))?;
         }
@@ -510,7 +514,11 @@ pub async fn batch_upsert(
     if req.inputs.len() > BATCH_LIMIT {
         return Err(too_many(req.inputs.len(), BATCH_LIMIT));
     }
-    let keys: Vec<String> = req.inputs.iter().map(|i| i.id.trim().to_lowercase()).collect();
+    let keys: Vec<String> = req
+        .inputs
+        .iter()
+        .map(|i| i.id.trim().to_lowercase())
+        .collect();
     if let Some(msg) = duplicates(keys.iter().map(String::as_str)) {
         return Err(ApiError::validation(msg));
     }
@@ -639,7 +647,8 @@ pub async fn batch_read(
                 .and_then(|id| s.store(o).records.get(&id))
                 .filter(|r| !r.is_live())
         } else {
-            find(&s, o, &input.id, req.id_property.as_deref()).and_then(|id| s.store(o).records.get(&id))
+            find(&s, o, &input.id, req.id_property.as_deref())
+                .and_then(|id| s.store(o).records.get(&id))
         };
         match found {
             Some(r) => {
@@ -717,7 +726,9 @@ pub async fn list(
         .filter(|r| r.is_live() != archived && r.merged_into.is_none())
         .take(limit + 1)
         .collect();
-    let next = (page.len() > limit).then(|| page.pop().map(|r| r.id)).flatten();
+    let next = (page.len() > limit)
+        .then(|| page.pop().map(|r| r.id))
+        .flatten();
     let results: Vec<Value> = page
         .iter()
         .map(|r| r.to_json(o, s.defs(o), names.as_deref()))
@@ -755,7 +766,9 @@ pub async fn get(
         find(&s, o, &id, id_property).and_then(|n| s.store(o).records.get(&n))
     };
     match record {
-        Some(r) => Ok(Json(r.to_json(o, s.defs(o), query_properties(&q).as_deref())).into_response()),
+        Some(r) => {
+            Ok(Json(r.to_json(o, s.defs(o), query_properties(&q).as_deref())).into_response())
+        }
         None => Err(ApiError::not_found(format!(
             "resource not found: {} {id} does not exist",
             o.upper()

@@ -248,7 +248,12 @@ impl Property {
                     Ok,
                 ),
             "datetime" => parse_datetime(raw).map(iso).map_or_else(
-                || bad("INVALID_DATETIME", "datetime (use ISO 8601 or epoch milliseconds)"),
+                || {
+                    bad(
+                        "INVALID_DATETIME",
+                        "datetime (use ISO 8601 or epoch milliseconds)",
+                    )
+                },
                 Ok,
             ),
             "enumeration" => {
@@ -352,7 +357,9 @@ pub fn parse_date(raw: &str) -> Option<NaiveDate> {
     if ms.rem_euclid(86_400_000) != 0 {
         return None;
     }
-    Utc.timestamp_millis_opt(ms).single().map(|t| t.date_naive())
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.date_naive())
 }
 
 /// ISO 8601 with a zone (`…T…Z` or an offset) or epoch milliseconds.
@@ -365,7 +372,14 @@ pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Compact table of HubSpot-defined properties: name, label, type, fieldType, read-only, calculated.
-type Def = (&'static str, &'static str, &'static str, &'static str, bool, bool);
+type Def = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    bool,
+);
 
 const CONTACT_DEFAULTS: &[Def] = &[
     ("email", "Email", "string", "text", false, false),
@@ -374,49 +388,217 @@ const CONTACT_DEFAULTS: &[Def] = &[
     ("jobtitle", "Job Title", "string", "text", false, false),
     ("company", "Company Name", "string", "text", false, false),
     ("website", "Website URL", "string", "text", false, false),
-    ("phone", "Phone Number", "string", "phonenumber", false, false),
-    ("mobilephone", "Mobile Phone Number", "string", "phonenumber", false, false),
+    (
+        "phone",
+        "Phone Number",
+        "string",
+        "phonenumber",
+        false,
+        false,
+    ),
+    (
+        "mobilephone",
+        "Mobile Phone Number",
+        "string",
+        "phonenumber",
+        false,
+        false,
+    ),
     ("address", "Street Address", "string", "text", false, false),
     ("city", "City", "string", "text", false, false),
     ("state", "State/Region", "string", "text", false, false),
     ("zip", "Postal Code", "string", "text", false, false),
     ("country", "Country/Region", "string", "text", false, false),
-    ("twitterhandle", "Twitter Username", "string", "text", false, false),
-    ("hs_linkedin_url", "LinkedIn URL", "string", "text", false, false),
+    (
+        "twitterhandle",
+        "Twitter Username",
+        "string",
+        "text",
+        false,
+        false,
+    ),
+    (
+        "hs_linkedin_url",
+        "LinkedIn URL",
+        "string",
+        "text",
+        false,
+        false,
+    ),
     ("message", "Message", "string", "textarea", false, false),
-    ("lifecyclestage", "Lifecycle Stage", "enumeration", "radio", false, false),
-    ("hs_lead_status", "Lead Status", "enumeration", "radio", false, false),
-    ("hs_additional_emails", "Additional email addresses", "enumeration", "checkbox", true, false),
-    ("lastmodifieddate", "Last Modified Date", "datetime", "date", true, false),
+    (
+        "lifecyclestage",
+        "Lifecycle Stage",
+        "enumeration",
+        "radio",
+        false,
+        false,
+    ),
+    (
+        "hs_lead_status",
+        "Lead Status",
+        "enumeration",
+        "radio",
+        false,
+        false,
+    ),
+    (
+        "hs_additional_emails",
+        "Additional email addresses",
+        "enumeration",
+        "checkbox",
+        true,
+        false,
+    ),
+    (
+        "lastmodifieddate",
+        "Last Modified Date",
+        "datetime",
+        "date",
+        true,
+        false,
+    ),
     ("createdate", "Create Date", "datetime", "date", true, false),
     ("hs_object_id", "Record ID", "number", "number", true, false),
-    ("hs_merged_object_ids", "Merged Record IDs", "enumeration", "checkbox", true, false),
-    ("num_associated_deals", "Number of Associated Deals", "number", "number", true, true),
-    ("hs_email_domain", "Email Domain", "string", "text", true, true),
-    ("notes_last_updated", "Last Activity Date", "datetime", "date", true, true),
+    (
+        "hs_merged_object_ids",
+        "Merged Record IDs",
+        "enumeration",
+        "checkbox",
+        true,
+        false,
+    ),
+    (
+        "num_associated_deals",
+        "Number of Associated Deals",
+        "number",
+        "number",
+        true,
+        true,
+    ),
+    (
+        "hs_email_domain",
+        "Email Domain",
+        "string",
+        "text",
+        true,
+        true,
+    ),
+    (
+        "notes_last_updated",
+        "Last Activity Date",
+        "datetime",
+        "date",
+        true,
+        true,
+    ),
 ];
 
 const COMPANY_DEFAULTS: &[Def] = &[
     ("name", "Company name", "string", "text", false, false),
-    ("domain", "Company Domain Name", "string", "text", false, false),
+    (
+        "domain",
+        "Company Domain Name",
+        "string",
+        "text",
+        false,
+        false,
+    ),
     ("website", "Website URL", "string", "text", false, false),
-    ("description", "Description", "string", "textarea", false, false),
-    ("industry", "Industry", "enumeration", "select", false, false),
+    (
+        "description",
+        "Description",
+        "string",
+        "textarea",
+        false,
+        false,
+    ),
+    (
+        "industry",
+        "Industry",
+        "enumeration",
+        "select",
+        false,
+        false,
+    ),
     ("type", "Type", "enumeration", "select", false, false),
-    ("numberofemployees", "Number of Employees", "number", "number", false, false),
-    ("annualrevenue", "Annual Revenue", "number", "number", false, false),
+    (
+        "numberofemployees",
+        "Number of Employees",
+        "number",
+        "number",
+        false,
+        false,
+    ),
+    (
+        "annualrevenue",
+        "Annual Revenue",
+        "number",
+        "number",
+        false,
+        false,
+    ),
     ("city", "City", "string", "text", false, false),
     ("state", "State/Region", "string", "text", false, false),
     ("country", "Country/Region", "string", "text", false, false),
-    ("phone", "Phone Number", "string", "phonenumber", false, false),
-    ("founded_year", "Year Founded", "string", "text", false, false),
-    ("linkedin_company_page", "LinkedIn Company Page", "string", "text", false, false),
-    ("twitterhandle", "Twitter Handle", "string", "text", false, false),
-    ("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", true, false),
+    (
+        "phone",
+        "Phone Number",
+        "string",
+        "phonenumber",
+        false,
+        false,
+    ),
+    (
+        "founded_year",
+        "Year Founded",
+        "string",
+        "text",
+        false,
+        false,
+    ),
+    (
+        "linkedin_company_page",
+        "LinkedIn Company Page",
+        "string",
+        "text",
+        false,
+        false,
+    ),
+    (
+        "twitterhandle",
+        "Twitter Handle",
+        "string",
+        "text",
+        false,
+        false,
+    ),
+    (
+        "hs_lastmodifieddate",
+        "Last Modified Date",
+        "datetime",
+        "date",
+        true,
+        false,
+    ),
     ("createdate", "Create Date", "datetime", "date", true, false),
     ("hs_object_id", "Record ID", "number", "number", true, false),
-    ("hs_merged_object_ids", "Merged Record IDs", "enumeration", "checkbox", true, false),
-    ("num_associated_contacts", "Number of Associated Contacts", "number", "number", true, true),
+    (
+        "hs_merged_object_ids",
+        "Merged Record IDs",
+        "enumeration",
+        "checkbox",
+        true,
+        false,
+    ),
+    (
+        "num_associated_contacts",
+        "Number of Associated Contacts",
+        "number",
+        "number",
+        true,
+        true,
+    ),
 ];
 
 fn options_for(object: ObjectType, name: &str) -> Vec<(&'static str, &'static str)> {
@@ -444,13 +626,19 @@ fn options_for(object: ObjectType, name: &str) -> Vec<(&'static str, &'static st
         (ObjectType::Companies, "industry") => vec![
             ("ACCOUNTING", "Accounting"),
             ("COMPUTER_SOFTWARE", "Computer Software"),
-            ("INFORMATION_TECHNOLOGY_AND_SERVICES", "Information Technology and Services"),
+            (
+                "INFORMATION_TECHNOLOGY_AND_SERVICES",
+                "Information Technology and Services",
+            ),
             ("INTERNET", "Internet"),
             ("FINANCIAL_SERVICES", "Financial Services"),
             ("HIGHER_EDUCATION", "Higher Education"),
             ("HOSPITAL_HEALTH_CARE", "Hospital & Health Care"),
             ("MARKETING_AND_ADVERTISING", "Marketing and Advertising"),
-            ("NONPROFIT_ORGANIZATION_MANAGEMENT", "Non-profit Organization Management"),
+            (
+                "NONPROFIT_ORGANIZATION_MANAGEMENT",
+                "Non-profit Organization Management",
+            ),
             ("TELECOMMUNICATIONS", "Telecommunications"),
         ],
         (ObjectType::Companies, "type") => vec![
@@ -476,30 +664,32 @@ pub fn defaults(object: ObjectType, now: DateTime<Utc>) -> Vec<Property> {
     };
     table
         .iter()
-        .map(|&(name, label, kind, field_type, read_only, calculated)| Property {
-            name: name.into(),
-            label: label.into(),
-            kind: kind.into(),
-            field_type: field_type.into(),
-            group_name: group.into(),
-            description: String::new(),
-            options: options_for(object, name)
-                .into_iter()
-                .enumerate()
-                .map(|(i, (value, label))| PropertyOption {
-                    label: label.into(),
-                    value: value.into(),
-                    description: String::new(),
-                    display_order: i64::try_from(i).unwrap_or(0),
-                    hidden: false,
-                })
-                .collect(),
-            read_only_value: read_only,
-            calculated,
-            hubspot_defined: true,
-            has_unique_value: name == "hs_object_id",
-            created_at: now,
-        })
+        .map(
+            |&(name, label, kind, field_type, read_only, calculated)| Property {
+                name: name.into(),
+                label: label.into(),
+                kind: kind.into(),
+                field_type: field_type.into(),
+                group_name: group.into(),
+                description: String::new(),
+                options: options_for(object, name)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (value, label))| PropertyOption {
+                        label: label.into(),
+                        value: value.into(),
+                        description: String::new(),
+                        display_order: i64::try_from(i).unwrap_or(0),
+                        hidden: false,
+                    })
+                    .collect(),
+                read_only_value: read_only,
+                calculated,
+                hubspot_defined: true,
+                has_unique_value: name == "hs_object_id",
+                created_at: now,
+            },
+        )
         .collect()
 }
 
@@ -528,7 +718,12 @@ pub mod api {
     ) -> ApiResult<Response> {
         let o = object_type(&object)?;
         let s = shared.lock();
-        let results: Vec<Value> = s.defs(o).list.iter().map(super::Property::to_json).collect();
+        let results: Vec<Value> = s
+            .defs(o)
+            .list
+            .iter()
+            .map(super::Property::to_json)
+            .collect();
         Ok(Json(json!({ "results": results })).into_response())
     }
 

@@ -93,7 +93,11 @@ fn key(def: Option<&Property>, raw: &str) -> Option<Key> {
     match kind {
         "number" => raw.trim().parse::<f64>().ok().map(Key::Num),
         "datetime" => parse_datetime(raw)
-            .or_else(|| parse_date(raw).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc()))
+            .or_else(|| {
+                parse_date(raw)
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|t| t.and_utc())
+            })
             .map(|t| Key::Num(t.timestamp_millis() as f64)),
         "date" => parse_date(raw)
             .and_then(|d| d.and_hms_opt(0, 0, 0))
@@ -190,17 +194,13 @@ impl Compiled {
                     let st_key = match kind {
                         "string" => st.to_lowercase(),
                         "enumeration" | "bool" => st.to_string(),
-                        _ => {
-                            return self
-                                .values
-                                .iter()
-                                .any(|x| cmp(x) == Some(Ordering::Equal))
-                        }
+                        _ => return self.values.iter().any(|x| cmp(x) == Some(Ordering::Equal)),
                     };
                     if kind == "enumeration" && d.is_some_and(|p| p.field_type == "checkbox") {
-                        st.split(';').any(|part| self.values.iter().any(|x| x == part))
+                        st.split(';')
+                            .any(|part| self.values.iter().any(|x| x == part))
                     } else {
-                        self.values.iter().any(|x| *x == st_key)
+                        self.values.contains(&st_key)
                     }
                 });
                 if self.op == "IN" {
@@ -281,7 +281,11 @@ fn compile(s: &Inner, o: ObjectType, f: &Filter) -> ApiResult<Compiled> {
             .collect();
         return Ok(Compiled {
             prop: f.property_name.clone(),
-            op: if f.operator.starts_with('N') { "NEQ".into() } else { "EQ".into() },
+            op: if f.operator.starts_with('N') {
+                "NEQ".into()
+            } else {
+                "EQ".into()
+            },
             def: None,
             value,
             high,
@@ -308,25 +312,41 @@ fn compile(s: &Inner, o: ObjectType, f: &Filter) -> ApiResult<Compiled> {
 
 fn query_fields(o: ObjectType) -> &'static [&'static str] {
     match o {
-        ObjectType::Contacts => &["email", "firstname", "lastname", "phone", "company", "website"],
+        ObjectType::Contacts => &[
+            "email",
+            "firstname",
+            "lastname",
+            "phone",
+            "company",
+            "website",
+        ],
         ObjectType::Companies => &["name", "domain", "website", "phone"],
     }
 }
 
 /// The ordered ids matching a search, computed fresh.
-fn run(s: &Inner, o: ObjectType, groups: &[Vec<Compiled>], query: Option<&str>, sort: Option<(String, bool)>) -> Vec<u64> {
+fn run(
+    s: &Inner,
+    o: ObjectType,
+    groups: &[Vec<Compiled>],
+    query: Option<&str>,
+    sort: Option<(String, bool)>,
+) -> Vec<u64> {
     let query = query.map(str::to_lowercase).filter(|q| !q.is_empty());
     let mut hits: Vec<&Record> = s
         .store(o)
         .records
         .values()
         .filter(|r| r.is_live())
-        .filter(|r| groups.is_empty() || groups.iter().any(|g| g.iter().all(|f| f.matches(s, o, r))))
+        .filter(|r| {
+            groups.is_empty() || groups.iter().any(|g| g.iter().all(|f| f.matches(s, o, r)))
+        })
         .filter(|r| {
             query.as_ref().is_none_or(|q| {
-                query_fields(o)
-                    .iter()
-                    .any(|p| r.get(p).is_some_and(|v| v.to_lowercase().contains(q.as_str())))
+                query_fields(o).iter().any(|p| {
+                    r.get(p)
+                        .is_some_and(|v| v.to_lowercase().contains(q.as_str()))
+                })
             })
         })
         .collect();
@@ -379,7 +399,11 @@ pub async fn search(
         )));
     }
     let total_filters: usize = req.filter_groups.iter().map(|g| g.filters.len()).sum();
-    if req.filter_groups.iter().any(|g| g.filters.len() > MAX_FILTERS_PER_GROUP) {
+    if req
+        .filter_groups
+        .iter()
+        .any(|g| g.filters.len() > MAX_FILTERS_PER_GROUP)
+    {
         return Err(ApiError::validation(format!(
             "Too many filters in a filter group (at most {MAX_FILTERS_PER_GROUP})"
         )));
@@ -401,7 +425,13 @@ pub async fn search(
     let after: usize = match &req.after {
         None => 0,
         Some(v) => scalar(v)
-            .and_then(|x| if x.is_empty() { Some(0) } else { x.parse().ok() })
+            .and_then(|x| {
+                if x.is_empty() {
+                    Some(0)
+                } else {
+                    x.parse().ok()
+                }
+            })
             .ok_or_else(|| ApiError::validation(format!("after {v} is not a valid offset")))?,
     };
     if after + limit > MAX_RESULTS {
@@ -416,7 +446,10 @@ pub async fn search(
             Some(p) => (p.to_string(), true),
             None => (t.clone(), false),
         }),
-        Some(Sort::Object { property_name, direction }) => {
+        Some(Sort::Object {
+            property_name,
+            direction,
+        }) => {
             let descending = match direction.as_deref() {
                 None | Some("ASCENDING") => false,
                 Some("DESCENDING") => true,
@@ -471,7 +504,10 @@ pub async fn search(
         }
     };
     let names: Vec<String> = if req.properties.is_empty() {
-        o.default_properties().iter().map(|p| (*p).to_string()).collect()
+        o.default_properties()
+            .iter()
+            .map(|p| (*p).to_string())
+            .collect()
     } else {
         req.properties.clone()
     };

@@ -93,7 +93,10 @@ pub fn user_values(
             Value::Null => String::new(),
             other => bail!("property {name}: {other} is not a string"),
         };
-        if matches!(name.as_str(), "hs_object_id" | "createdate" | "hs_merged_object_ids") {
+        if matches!(
+            name.as_str(),
+            "hs_object_id" | "createdate" | "hs_merged_object_ids"
+        ) {
             bail!("property {name} is managed by the sandbox");
         }
         let v = if def.read_only_value {

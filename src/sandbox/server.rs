@@ -90,7 +90,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
                 &format!("{base}/{{object}}"),
                 get(properties::api::list).post(properties::api::create),
             )
-            .route(&format!("{base}/{{object}}/{{name}}"), get(properties::api::get));
+            .route(
+                &format!("{base}/{{object}}/{{name}}"),
+                get(properties::api::get),
+            );
     }
     for base in ["/crm/v3/lists", "/crm/lists/2026-03"] {
         api = api
@@ -105,10 +108,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
                 &format!("{base}/{{id}}/memberships"),
                 get(lists::memberships),
             )
-            .route(
-                &format!("{base}/{{id}}/memberships/add"),
-                put(lists::add),
-            )
+            .route(&format!("{base}/{{id}}/memberships/add"), put(lists::add))
             .route(
                 &format!("{base}/{{id}}/memberships/remove"),
                 put(lists::remove),
@@ -146,7 +146,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
     let control = Router::new()
         .route("/__sandbox/state", get(c_state))
-        .route("/__sandbox/requests", get(c_requests).delete(c_clear_requests))
+        .route(
+            "/__sandbox/requests",
+            get(c_requests).delete(c_clear_requests),
+        )
         .route("/__sandbox/faults", post(c_faults))
         .route("/__sandbox/rate-limit", post(c_rate_limit))
         .route("/__sandbox/daily-limit", post(c_daily_limit))
@@ -348,18 +351,13 @@ async fn gate_inner(
             Ok(caller) => (caller.private_app, s.limits.admit(is_search)),
         }
     };
-    match admitted {
-        (private_app, Err((e, headers))) => {
-            let mut r = e.into_response();
-            add_headers(&mut r, &headers, private_app);
-            r
-        }
-        (private_app, Ok(headers)) => {
-            let mut r = next.run(req).await;
-            add_headers(&mut r, &headers, private_app);
-            r
-        }
-    }
+    let (private_app, (headers, refused)) = admitted;
+    let mut r = match refused {
+        Some(e) => e.into_response(),
+        None => next.run(req).await,
+    };
+    add_headers(&mut r, &headers, private_app);
+    r
 }
 
 // ---- controls -------------------------------------------------------------------------------
@@ -429,7 +427,8 @@ async fn c_static_token(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiRe
 
 async fn c_seed(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<StatusCode> {
     let v: Value = parse(&body)?;
-    super::seed::apply(&mut shared.lock(), &v).map_err(|e| ApiError::validation(format!("{e:#}")))?;
+    super::seed::apply(&mut shared.lock(), &v)
+        .map_err(|e| ApiError::validation(format!("{e:#}")))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -478,12 +477,16 @@ async fn c_merge(
     let o = control_object(&object)?;
     let m: Merge = parse(&body)?;
     let (Some(p), Some(sec)) = (parse_id(&m.primary), parse_id(&m.secondary)) else {
-        return Err(ApiError::validation("primary and secondary must be record ids"));
+        return Err(ApiError::validation(
+            "primary and secondary must be record ids",
+        ));
     };
     if shared.lock().merge_records(o, p, sec) {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found("both records must exist, be live and differ"))
+        Err(ApiError::not_found(
+            "both records must exist, be live and differ",
+        ))
     }
 }
 
@@ -493,4 +496,3 @@ async fn c_create_list(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiRes
     let id = lists::create_list(&mut s, req)?;
     Ok(Json(json!({"listId": id.to_string()})))
 }
-

@@ -142,7 +142,12 @@ impl Record {
     }
 
     /// The API form. `names`: the properties asked for (`None` = the defaults).
-    pub fn to_json(&self, object: ObjectType, defs: &PropertySet, names: Option<&[String]>) -> Value {
+    pub fn to_json(
+        &self,
+        object: ObjectType,
+        defs: &PropertySet,
+        names: Option<&[String]>,
+    ) -> Value {
         let mut props = Map::new();
         let mut put = |name: &str| {
             if props.contains_key(name) {
