@@ -281,6 +281,35 @@ fn run_of_502s_is_survived_with_one_request_per_attempt() {
 }
 
 #[test]
+fn a_dropped_connection_is_retried() {
+    let sb = sandbox(SandboxConfig::unlimited().with_static_token("pat-na1-static"));
+    let env = Env::new();
+    sb.set_faults(FaultPlan::default().then(1, 2, hubsync::sandbox::Fault::Drop));
+    cmd(&env, &sb)
+        .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-static")
+        .arg("lists")
+        .assert()
+        .success();
+    assert_eq!(lists_search_count(&sb), 3);
+}
+
+#[test]
+fn unavailable_hubspot_exits_75_after_the_retries() {
+    let sb = sandbox(SandboxConfig::unlimited().with_static_token("pat-na1-static"));
+    let env = Env::new();
+    sb.set_faults(FaultPlan::statuses(1, 100, 503));
+    let out = cmd(&env, &sb)
+        .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-static")
+        .arg("lists")
+        .assert()
+        .code(75);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("unavailable") && err.contains("503"), "{err}");
+    // The first attempt and five retries (0.5 + 1 + 2 + 4 + 8 s of backoff).
+    assert_eq!(lists_search_count(&sb), 6);
+}
+
+#[test]
 fn rate_limit_burst_is_survived_after_the_ten_second_window() {
     let sb = sandbox(SandboxConfig::unlimited().with_static_token("pat-na1-static"));
     let env = Env::new();
