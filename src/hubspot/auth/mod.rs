@@ -94,6 +94,12 @@ pub async fn connect_oauth(
     };
     let missing = oauth::missing_scopes(&scopes);
     if !missing.is_empty() {
+        // Not kept, so don't leave a working refresh token behind at HubSpot either.
+        if let Some(r) = &tokens.refresh_token {
+            if let Err(e) = oauth::revoke(client, r).await {
+                tracing::debug!(error = %e, "could not revoke the incomplete connection");
+            }
+        }
         return Err(missing_scopes_error(&missing));
     }
     let Some(refresh_token) = tokens.refresh_token.clone() else {
