@@ -99,7 +99,11 @@ fn a_token_missing_lists_write_exits_4_naming_it() {
         !env.path("credentials.json").exists(),
         "an incomplete connection is not kept"
     );
-    assert_eq!(sb.count("DELETE", ""), 1, "and its refresh token is revoked");
+    assert_eq!(
+        sb.count("DELETE", ""),
+        1,
+        "and its refresh token is revoked"
+    );
 }
 
 #[test]
