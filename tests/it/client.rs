@@ -206,6 +206,26 @@ fn lists_shows_static_lists_as_usable() {
 }
 
 #[test]
+#[ignore = "needs the lists_cache table of the store migrations"]
+fn lists_are_cached_until_refresh() {
+    let sb = sandbox(SandboxConfig::unlimited());
+    let env = connected(&sb);
+    cmd(&env, &sb).arg("lists").assert().success();
+    assert_eq!(lists_search_count(&sb), 1);
+    sb.create_list("Newsletter", "MANUAL", &[]).expect("list");
+
+    let out = cmd(&env, &sb).arg("lists").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert_eq!(lists_search_count(&sb), 1, "served from the cache");
+    assert!(!text.contains("Newsletter"), "{text}");
+
+    let out = cmd(&env, &sb).args(["lists", "--refresh"]).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert_eq!(lists_search_count(&sb), 2);
+    assert!(text.contains("Newsletter"), "{text}");
+}
+
+#[test]
 fn access_token_expiring_mid_command_is_refreshed_and_rotation_is_stored() {
     let sb = sandbox(SandboxConfig::unlimited());
     let env = connected(&sb);
