@@ -188,7 +188,8 @@ pub struct ConnectionStatus {
     pub problem: Option<String>,
 }
 
-/// The connection as far as it can be known without asking HubSpot.
+/// The connection as far as it can be known without asking HubSpot. Call it from synchronous
+/// code (not inside an async runtime): with the keyring store it talks to the keyring daemon.
 #[must_use]
 pub fn connection_status(global: &GlobalArgs, paths: &Paths) -> ConnectionStatus {
     if static_token().is_some() {
