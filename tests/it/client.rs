@@ -219,7 +219,10 @@ fn lists_are_cached_until_refresh() {
     assert_eq!(lists_search_count(&sb), 1, "served from the cache");
     assert!(!text.contains("Newsletter"), "{text}");
 
-    let out = cmd(&env, &sb).args(["lists", "--refresh"]).assert().success();
+    let out = cmd(&env, &sb)
+        .args(["lists", "--refresh"])
+        .assert()
+        .success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert_eq!(lists_search_count(&sb), 2);
     assert!(text.contains("Newsletter"), "{text}");

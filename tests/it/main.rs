@@ -7,4 +7,5 @@ mod connect;
 mod import;
 mod map;
 mod records;
+mod resources;
 mod sandbox;
