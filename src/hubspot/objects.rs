@@ -72,6 +72,37 @@ pub enum BatchWrite {
 }
 
 impl BatchWrite {
+    /// The inputs HubSpot refused, by index into `inputs`, with its message: matched by
+    /// `objectWriteTraceId`, or by the ids HubSpot names (`context.ids`, compared
+    /// case-insensitively so e-mails match). A rejected batch fails every input.
+    #[must_use]
+    pub fn failures(&self, inputs: &[ObjectInput]) -> Vec<(usize, String)> {
+        let errors = match self {
+            BatchWrite::Rejected(e) => {
+                return (0..inputs.len()).map(|i| (i, e.to_string())).collect();
+            }
+            BatchWrite::Done { errors, .. } => errors,
+        };
+        let mut out = Vec::new();
+        for (i, input) in inputs.iter().enumerate() {
+            let hit = errors.iter().find(|e| {
+                let by_trace = input
+                    .object_write_trace_id
+                    .as_deref()
+                    .is_some_and(|t| e.trace_ids().contains(&t));
+                let by_id = input
+                    .id
+                    .as_deref()
+                    .is_some_and(|id| e.ids().iter().any(|x| x.eq_ignore_ascii_case(id)));
+                by_trace || by_id
+            });
+            if let Some(e) = hit {
+                out.push((i, e.message.clone()));
+            }
+        }
+        out
+    }
+
     /// The per-input errors, or the batch error, as text.
     #[must_use]
     pub fn error_messages(&self) -> Vec<String> {
@@ -130,5 +161,59 @@ async fn batch_write(
             Ok(BatchWrite::Rejected(e))
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(id: Option<&str>, trace: Option<&str>) -> ObjectInput {
+        ObjectInput {
+            id: id.map(str::to_owned),
+            object_write_trace_id: trace.map(str::to_owned),
+            ..ObjectInput::default()
+        }
+    }
+
+    fn error(key: &str, values: &[&str], message: &str) -> StandardError {
+        StandardError {
+            message: message.to_owned(),
+            context: [(
+                key.to_owned(),
+                values.iter().map(|v| (*v).to_owned()).collect(),
+            )]
+            .into_iter()
+            .collect(),
+            ..StandardError::default()
+        }
+    }
+
+    #[test]
+    fn failures_match_trace_ids_and_ids() {
+        let inputs = [
+            input(None, Some("0")),
+            input(None, Some("1")),
+            input(Some("Ada@Example.com"), None),
+            input(Some("7"), None),
+        ];
+        let w = BatchWrite::Done {
+            status: 207,
+            results: Vec::new(),
+            errors: vec![
+                error("objectWriteTraceId", &["1"], "bad value"),
+                error("ids", &["ada@example.com"], "not found"),
+            ],
+        };
+        assert_eq!(
+            w.failures(&inputs),
+            vec![(1, "bad value".to_owned()), (2, "not found".to_owned())]
+        );
+        let rejected = BatchWrite::Rejected(Box::new(ApiError {
+            status: 400,
+            message: "nope".into(),
+            ..ApiError::default()
+        }));
+        assert_eq!(rejected.failures(&inputs).len(), 4);
     }
 }
