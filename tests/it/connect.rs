@@ -107,6 +107,29 @@ fn a_token_missing_lists_write_exits_4_naming_it() {
 }
 
 #[test]
+fn a_static_token_missing_a_scope_exits_4_naming_it_on_first_use() {
+    let sb = sandbox(SandboxConfig::unlimited());
+    sb.add_static_token(
+        "pat-na1-no-lists",
+        &["crm.objects.contacts.read", "crm.objects.companies.read"],
+    );
+    let env = Env::new();
+    cmd(&env, &sb)
+        .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-no-lists")
+        .arg("connect")
+        .assert()
+        .success();
+    let out = cmd(&env, &sb)
+        .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-no-lists")
+        .args(["lists", "--refresh"])
+        .assert()
+        .code(4);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("crm.lists.read"), "{err}");
+    assert_eq!(sb.count("POST", "/lists/2026-03/search"), 1, "not retried");
+}
+
+#[test]
 fn denied_authorization_exits_4() {
     let sb = sandbox(SandboxConfig {
         deny_authorize: true,
