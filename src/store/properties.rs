@@ -1,0 +1,1 @@
+//! The HubSpot property cache (`property_cache` table).
