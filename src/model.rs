@@ -55,17 +55,41 @@ pub struct Contact {
     /// Local organization ids.
     #[serde(default)]
     pub organizations: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number"
+    )]
     pub score: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number"
+    )]
     pub reach: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number"
+    )]
     pub activity_count: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number"
+    )]
     pub active_days_count: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number"
+    )]
     pub average_sentiment: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number"
+    )]
     pub number_of_open_source_contributions: Option<f64>,
     /// RFC 3339, UTC (`…Z`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -278,9 +302,17 @@ pub struct Organization {
     pub industry: Option<String>,
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number"
+    )]
     pub employees: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number"
+    )]
     pub founded: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub github: Option<String>,
@@ -290,13 +322,29 @@ pub struct Organization {
     pub linkedin: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crunchbase: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number"
+    )]
     pub revenue_range_min: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number"
+    )]
     pub revenue_range_max: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number"
+    )]
     pub member_count: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "number"
+    )]
     pub activity_count: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joined_at: Option<String>,
@@ -632,8 +680,24 @@ fn list_value(items: &[String]) -> Option<Value> {
     (!items.is_empty()).then(|| Value::Array(items.iter().cloned().map(Value::String).collect()))
 }
 
+/// A number as JSON: whole numbers without a fraction (`12`, not `12.0`).
+#[must_use]
+pub fn number_json(n: f64) -> Option<Value> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every whole f64 below is exact in i64
+    if n.fract() == 0.0 && n.abs() < EXACT {
+        #[allow(clippy::cast_possible_truncation)]
+        return Some(Value::from(n as i64));
+    }
+    serde_json::Number::from_f64(n).map(Value::Number)
+}
+
 fn number_value(n: Option<f64>) -> Option<Value> {
-    n.and_then(serde_json::Number::from_f64).map(Value::Number)
+    n.and_then(number_json)
+}
+
+#[allow(clippy::ref_option)] // serde's `serialize_with` passes `&Option<T>`
+fn number<S: serde::Serializer>(n: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    number_value(*n).serialize(s)
 }
 
 fn opt_string(value: Value) -> Result<Option<String>, String> {
@@ -769,11 +833,14 @@ mod tests {
         o.set_field("website", json!("https://www.acme.io/en"))
             .unwrap();
         assert_eq!(o.field("type"), Some(json!("Partner")));
-        assert_eq!(o.field("employees"), Some(json!(12.0)));
+        assert_eq!(o.field("employees"), Some(json!(12)));
+        o.set_field("revenueRangeMin", json!(1.5)).unwrap();
+        assert_eq!(o.field("revenueRangeMin"), Some(json!(1.5)));
         assert_eq!(o.domain().as_deref(), Some("acme.io"));
         assert!(o.set_field("employees", json!("many")).is_err());
         let v = serde_json::to_value(&o).unwrap();
         assert_eq!(v["type"], json!("Partner"));
+        assert_eq!(v["employees"], json!(12));
     }
 
     #[test]
