@@ -10,7 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// progress go to stderr. Exit codes: 0 done, 1 error, 2 usage, 3 partial (some records failed),
 /// 4 authentication needed, 75 try later.
 #[derive(Debug, Parser)]
-#[command(name = "hubsync", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "hubsync",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -38,8 +38,8 @@ fn xdg_dir(var: &str, fallback: &str) -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
-    let home = std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .context("neither $XDG_CONFIG_HOME/$XDG_DATA_HOME nor $HOME is set; pass --db and --mappings")?;
+    let home = std::env::var_os("HOME").filter(|v| !v.is_empty()).context(
+        "neither $XDG_CONFIG_HOME/$XDG_DATA_HOME nor $HOME is set; pass --db and --mappings",
+    )?;
     Ok(PathBuf::from(home).join(fallback))
 }

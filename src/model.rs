@@ -204,34 +204,10 @@ impl Contact {
     pub fn set_field(&mut self, path: &str, value: Value) -> Result<(), FieldError> {
         let err = |m: String| FieldError::new(path, m);
         if let Some(name) = path.strip_prefix("identities.") {
-            if !valid_key(name) {
-                return Err(err(
-                    "a platform name must be non-empty and contain no `.`".into()
-                ));
-            }
-            match opt_string(value).map_err(err)? {
-                Some(v) => self.identities.insert(name.to_owned(), v),
-                None => self.identities.remove(name),
-            };
-            return Ok(());
+            return self.set_identity(name, value);
         }
         if let Some(name) = path.strip_prefix("attributes.") {
-            if !valid_key(name) {
-                return Err(err(
-                    "an attribute name must be non-empty and contain no `.`".into(),
-                ));
-            }
-            let value = if BUILTIN_CONTACT_ATTRIBUTES.contains(&name) {
-                coerce(ValueType::String, value).map_err(err)?
-            } else {
-                value
-            };
-            if is_empty(&value) {
-                self.attributes.remove(name);
-            } else {
-                self.attributes.insert(name.to_owned(), value);
-            }
-            return Ok(());
+            return self.set_attribute(name, value);
         }
         match path {
             "emails" => self.emails = emails(value).map_err(err)?,
@@ -249,7 +225,11 @@ impl Contact {
                     return Err(err(format!("expected an object, got {}", describe(&value))));
                 };
                 for (k, v) in map {
-                    self.set_field(&format!("{path}.{k}"), v)?;
+                    if path == "identities" {
+                        self.set_identity(&k, v)?;
+                    } else {
+                        self.set_attribute(&k, v)?;
+                    }
                 }
             }
             "organizations" => self.organizations = id_list(value).map_err(err)?,
@@ -272,6 +252,43 @@ impl Contact {
                     CONTACT_FIELDS.map(|(p, _)| p).join(", ")
                 )))
             }
+        }
+        Ok(())
+    }
+
+    /// `identities.<platform>`: a string; `null` or `""` removes it.
+    pub fn set_identity(&mut self, platform: &str, value: Value) -> Result<(), FieldError> {
+        let err = |m: String| FieldError::new(format!("identities.{platform}"), m);
+        if !valid_key(platform) {
+            return Err(err(
+                "a platform name must be non-empty and contain no `.`".into()
+            ));
+        }
+        match opt_string(value).map_err(err)? {
+            Some(v) => self.identities.insert(platform.to_owned(), v),
+            None => self.identities.remove(platform),
+        };
+        Ok(())
+    }
+
+    /// `attributes.<name>`: built-in ones are strings, others any JSON value (check declared
+    /// types with [`coerce`] first); `null`, `""` or `[]` removes it.
+    pub fn set_attribute(&mut self, name: &str, value: Value) -> Result<(), FieldError> {
+        let err = |m: String| FieldError::new(format!("attributes.{name}"), m);
+        if !valid_key(name) {
+            return Err(err(
+                "an attribute name must be non-empty and contain no `.`".into(),
+            ));
+        }
+        let value = if BUILTIN_CONTACT_ATTRIBUTES.contains(&name) {
+            coerce(ValueType::String, value).map_err(err)?
+        } else {
+            value
+        };
+        if is_empty(&value) {
+            self.attributes.remove(name);
+        } else {
+            self.attributes.insert(name.to_owned(), value);
         }
         Ok(())
     }

@@ -63,50 +63,62 @@ fn db(e: &anyhow::Error) -> Problem {
 
 /// Contacts: built-in fields typed by the model, declared attributes by the mapping file.
 pub(crate) struct Contacts<'a> {
-    conn: &'a Connection,
+    writer: contacts::Writer<'a>,
     attributes: &'a BTreeMap<String, ValueType>,
     ids: Ids,
 }
 
 impl<'a> Contacts<'a> {
-    pub(crate) fn new(conn: &'a Connection, attributes: &'a BTreeMap<String, ValueType>) -> Self {
-        Self {
-            conn,
+    pub(crate) fn new(
+        conn: &'a Connection,
+        attributes: &'a BTreeMap<String, ValueType>,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            writer: contacts::Writer::new(conn)?,
             attributes,
             ids: Ids::new(),
-        }
+        })
     }
 
-    fn set(&self, contact: &mut Contact, path: &str, value: Value) -> Result<(), Problem> {
-        let value = match path
-            .strip_prefix("attributes.")
-            .and_then(|a| self.attributes.get(a))
-        {
+    /// An attribute, checked against its declared type when the mapping file declares one.
+    fn set_attribute(
+        &self,
+        contact: &mut Contact,
+        name: &str,
+        value: Value,
+    ) -> Result<(), Problem> {
+        let value = match self.attributes.get(name) {
             Some(ty) => coerce(*ty, value).map_err(|m| {
-                format!("field `{path}`: {m} (declared `{ty}` in the mapping file)")
+                format!("field `attributes.{name}`: {m} (declared `{ty}` in the mapping file)")
             })?,
             None => value,
         };
-        contact.set_field(path, value).map_err(|e| e.to_string())
+        contact
+            .set_attribute(name, value)
+            .map_err(|e| e.to_string())
     }
 }
 
 impl Sink for Contacts<'_> {
     fn record(&mut self, mut obj: Map<String, Value>) -> Result<(), Problem> {
         let id = self.ids.take(&mut obj, "contact")?;
-        let existing = contacts::get(self.conn, &id).map_err(|e| db(&e))?;
-        let existed = existing.is_some();
-        let mut contact = existing.unwrap_or_else(|| Contact::new(id));
+        let previous = self.writer.get(&id).map_err(|e| db(&e))?;
+        let mut contact = previous.clone().unwrap_or_else(|| Contact::new(id));
         let orgs_given = obj.contains_key("organizations");
         for (key, value) in obj {
             match (key.as_str(), value) {
-                (parent @ ("identities" | "attributes"), Value::Object(fields)) => {
+                ("identities", Value::Object(fields)) => {
                     for (name, v) in fields {
-                        self.set(&mut contact, &format!("{parent}.{name}"), v)?;
+                        contact.set_identity(&name, v).map_err(|e| e.to_string())?;
+                    }
+                }
+                ("attributes", Value::Object(fields)) => {
+                    for (name, v) in fields {
+                        self.set_attribute(&mut contact, &name, v)?;
                     }
                 }
                 (parent @ ("identities" | "attributes"), v @ Value::Null) => {
-                    self.set(&mut contact, parent, v)?;
+                    contact.set_field(parent, v).map_err(|e| e.to_string())?;
                 }
                 (parent @ ("identities" | "attributes"), v) => {
                     return Err(format!(
@@ -114,20 +126,26 @@ impl Sink for Contacts<'_> {
                         describe(&v)
                     ));
                 }
-                (path, v) => self.set(&mut contact, path, v)?,
+                (path, v) => match path.strip_prefix("attributes.") {
+                    // A dotted key at the top level (as CSV columns are written) works too.
+                    Some(name) => self.set_attribute(&mut contact, name, v)?,
+                    None => contact.set_field(path, v).map_err(|e| e.to_string())?,
+                },
             }
         }
         if orgs_given {
             for org in &contact.organizations {
-                if !organizations::exists(self.conn, org).map_err(|e| db(&e))? {
+                if !self.writer.organization_exists(org).map_err(|e| db(&e))? {
                     return Err(format!(
                         "field `organizations`: no organization with id \"{org}\" in the store; import organizations first"
                     ));
                 }
             }
         }
-        contacts::upsert(self.conn, &contact, existed).map_err(|e| db(&e))?;
-        self.ids.count(existed);
+        self.writer
+            .upsert(&contact, previous.as_ref())
+            .map_err(|e| db(&e))?;
+        self.ids.count(previous.is_some());
         Ok(())
     }
 

@@ -3,14 +3,23 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result};
-use rusqlite::{params, Connection, OptionalExtension as _, Row};
+use rusqlite::{params, Connection, OptionalExtension as _, Row, Statement};
 
 use super::{now, Store};
 use crate::model::{normalize_email, Contact};
 
-const COLUMNS: &str = "id, display_name, identities, attributes, score, reach, activity_count, \
-     active_days_count, average_sentiment, number_of_open_source_contributions, joined_at, \
-     last_active, created_at, tags";
+/// `SELECT <every column> FROM contacts<tail>`, in the order `from_row` reads.
+macro_rules! select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, emails, display_name, identities, attributes, organizations, score, reach, ",
+            "activity_count, active_days_count, average_sentiment, ",
+            "number_of_open_source_contributions, joined_at, last_active, created_at, tags ",
+            "FROM contacts",
+            $tail
+        )
+    };
+}
 
 /// Whether a contact with this id exists.
 pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
@@ -18,131 +27,143 @@ pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
     Ok(st.exists([id])?)
 }
 
-/// One contact with its e-mails and organizations.
+/// One contact.
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Contact>> {
-    let mut st = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM contacts WHERE id = ?1"))?;
-    let Some(mut contact) = st.query_row([id], from_row).optional()? else {
-        return Ok(None);
-    };
-    let mut st = conn.prepare_cached(
-        "SELECT email FROM contact_emails WHERE contact_id = ?1 ORDER BY position",
-    )?;
-    contact.emails = st
-        .query_map([id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut st = conn.prepare_cached(
-        "SELECT organization_id FROM contact_organizations WHERE contact_id = ?1 ORDER BY position",
-    )?;
-    contact.organizations = st
-        .query_map([id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(Some(contact))
+    let mut st = conn.prepare_cached(select!(" WHERE id = ?1"))?;
+    Ok(st.query_row([id], from_row).optional()?)
 }
 
-/// Every contact, ordered by id (three ordered scans merged, not one query per contact).
+/// Every contact, ordered by id.
 pub fn all(conn: &Connection) -> Result<Vec<Contact>> {
-    let mut st = conn.prepare(&format!("SELECT {COLUMNS} FROM contacts ORDER BY id"))?;
-    let mut contacts: Vec<Contact> = st
+    let mut st = conn.prepare(select!(" ORDER BY id"))?;
+    let contacts = st
         .query_map([], from_row)?
         .collect::<rusqlite::Result<_>>()?;
-    attach(
-        conn,
-        &mut contacts,
-        "SELECT contact_id, email FROM contact_emails ORDER BY contact_id, position",
-        |c, v| c.emails.push(v),
-    )?;
-    attach(
-        conn,
-        &mut contacts,
-        "SELECT contact_id, organization_id FROM contact_organizations ORDER BY contact_id, position",
-        |c, v| c.organizations.push(v),
-    )?;
     Ok(contacts)
 }
 
-/// Merge child rows `(contact_id, value)` ordered by contact id into contacts ordered by id.
-fn attach(
-    conn: &Connection,
-    contacts: &mut [Contact],
-    sql: &str,
-    mut push: impl FnMut(&mut Contact, String),
-) -> Result<()> {
-    let mut st = conn.prepare(sql)?;
-    let mut rows = st.query([])?;
-    let mut i = 0;
-    while let Some(row) = rows.next()? {
-        let id: String = row.get(0)?;
-        while i < contacts.len() && contacts[i].id < id {
-            i += 1;
-        }
-        if let Some(c) = contacts.get_mut(i).filter(|c| c.id == id) {
-            push(c, row.get(1)?);
-        }
-    }
-    Ok(())
+/// Insert or replace a contact. `previous` is the stored version when there is one (its e-mail
+/// and membership index rows are replaced). For many contacts, use a [`Writer`].
+pub fn upsert(conn: &Connection, c: &Contact, previous: Option<&Contact>) -> Result<()> {
+    Writer::new(conn)?.upsert(c, previous)
 }
 
-/// Insert or replace a contact (with its e-mails and organizations). `existed` says whether a
-/// row with this id is already there (then its e-mails and memberships are replaced).
-pub fn upsert(conn: &Connection, c: &Contact, existed: bool) -> Result<()> {
-    let mut st = conn.prepare_cached(
-        "INSERT INTO contacts (id, display_name, identities, attributes, score, reach, activity_count,
-             active_days_count, average_sentiment, number_of_open_source_contributions, joined_at,
-             last_active, created_at, tags, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-         ON CONFLICT (id) DO UPDATE SET
-             display_name = excluded.display_name, identities = excluded.identities,
-             attributes = excluded.attributes, score = excluded.score, reach = excluded.reach,
-             activity_count = excluded.activity_count, active_days_count = excluded.active_days_count,
-             average_sentiment = excluded.average_sentiment,
-             number_of_open_source_contributions = excluded.number_of_open_source_contributions,
-             joined_at = excluded.joined_at, last_active = excluded.last_active,
-             created_at = excluded.created_at, tags = excluded.tags, updated_at = excluded.updated_at",
-    )?;
-    st.execute(params![
-        c.id,
-        c.display_name,
-        serde_json::to_string(&c.identities)?,
-        serde_json::to_string(&c.attributes)?,
-        c.score,
-        c.reach,
-        c.activity_count,
-        c.active_days_count,
-        c.average_sentiment,
-        c.number_of_open_source_contributions,
-        c.joined_at,
-        c.last_active,
-        c.created_at,
-        serde_json::to_string(&c.tags)?,
-        now(),
-    ])
-    .with_context(|| format!("cannot write contact {}", c.id))?;
-    if existed {
-        conn.prepare_cached("DELETE FROM contact_emails WHERE contact_id = ?1")?
-            .execute([&c.id])?;
-        conn.prepare_cached("DELETE FROM contact_organizations WHERE contact_id = ?1")?
-            .execute([&c.id])?;
+/// Prepared statements for reading and writing many contacts in one transaction (import, pull).
+pub struct Writer<'c> {
+    get: Statement<'c>,
+    upsert: Statement<'c>,
+    email_del: Statement<'c>,
+    email_ins: Statement<'c>,
+    org_del: Statement<'c>,
+    org_ins: Statement<'c>,
+    org_exists: Statement<'c>,
+    /// `updated_at` of everything this writer writes.
+    now: String,
+}
+
+impl<'c> Writer<'c> {
+    pub fn new(conn: &'c Connection) -> Result<Self> {
+        Ok(Self {
+            get: conn.prepare(select!(" WHERE id = ?1"))?,
+            upsert: conn.prepare(
+                "INSERT INTO contacts (id, emails, display_name, identities, attributes, organizations,
+                     score, reach, activity_count, active_days_count, average_sentiment,
+                     number_of_open_source_contributions, joined_at, last_active, created_at, tags,
+                     updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                 ON CONFLICT (id) DO UPDATE SET
+                     emails = excluded.emails, display_name = excluded.display_name,
+                     identities = excluded.identities, attributes = excluded.attributes,
+                     organizations = excluded.organizations, score = excluded.score,
+                     reach = excluded.reach, activity_count = excluded.activity_count,
+                     active_days_count = excluded.active_days_count,
+                     average_sentiment = excluded.average_sentiment,
+                     number_of_open_source_contributions = excluded.number_of_open_source_contributions,
+                     joined_at = excluded.joined_at, last_active = excluded.last_active,
+                     created_at = excluded.created_at, tags = excluded.tags,
+                     updated_at = excluded.updated_at",
+            )?,
+            email_del: conn
+                .prepare("DELETE FROM contact_emails WHERE email_norm = ?1 AND contact_id = ?2")?,
+            email_ins: conn.prepare(
+                "INSERT OR IGNORE INTO contact_emails (email_norm, contact_id) VALUES (?1, ?2)",
+            )?,
+            org_del: conn.prepare(
+                "DELETE FROM contact_organizations WHERE organization_id = ?1 AND contact_id = ?2",
+            )?,
+            org_ins: conn.prepare(
+                "INSERT OR IGNORE INTO contact_organizations (organization_id, contact_id) VALUES (?1, ?2)",
+            )?,
+            org_exists: conn.prepare("SELECT 1 FROM organizations WHERE id = ?1")?,
+            now: now(),
+        })
     }
-    let mut st = conn.prepare_cached(
-        "INSERT INTO contact_emails (contact_id, position, email, email_norm) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for (i, e) in c.emails.iter().enumerate() {
-        st.execute(params![c.id, i, e, normalize_email(e)])?;
+
+    pub fn get(&mut self, id: &str) -> Result<Option<Contact>> {
+        Ok(self.get.query_row([id], from_row).optional()?)
     }
-    let mut st = conn.prepare_cached(
-        "INSERT INTO contact_organizations (contact_id, organization_id, position) VALUES (?1, ?2, ?3)",
-    )?;
-    for (i, o) in c.organizations.iter().enumerate() {
-        st.execute(params![c.id, o, i])
-            .with_context(|| format!("contact {}: no organization with id {o}", c.id))?;
+
+    pub fn organization_exists(&mut self, id: &str) -> Result<bool> {
+        Ok(self.org_exists.exists([id])?)
     }
-    Ok(())
+
+    pub fn upsert(&mut self, c: &Contact, previous: Option<&Contact>) -> Result<()> {
+        self.upsert
+            .execute(params![
+                c.id,
+                serde_json::to_string(&c.emails)?,
+                c.display_name,
+                serde_json::to_string(&c.identities)?,
+                serde_json::to_string(&c.attributes)?,
+                serde_json::to_string(&c.organizations)?,
+                c.score,
+                c.reach,
+                c.activity_count,
+                c.active_days_count,
+                c.average_sentiment,
+                c.number_of_open_source_contributions,
+                c.joined_at,
+                c.last_active,
+                c.created_at,
+                serde_json::to_string(&c.tags)?,
+                self.now,
+            ])
+            .with_context(|| format!("cannot write contact {}", c.id))?;
+
+        let emails = |c: &Contact| -> Vec<String> {
+            let mut v: Vec<String> = c.emails.iter().map(|e| normalize_email(e)).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let new_emails = emails(c);
+        let old_emails = previous.map(emails).unwrap_or_default();
+        for e in old_emails.iter().filter(|e| !new_emails.contains(e)) {
+            self.email_del.execute(params![e, c.id])?;
+        }
+        for e in new_emails.iter().filter(|e| !old_emails.contains(e)) {
+            self.email_ins.execute(params![e, c.id])?;
+        }
+
+        let old_orgs = previous
+            .map(|p| p.organizations.as_slice())
+            .unwrap_or_default();
+        for o in old_orgs.iter().filter(|o| !c.organizations.contains(o)) {
+            self.org_del.execute(params![o, c.id])?;
+        }
+        for o in c.organizations.iter().filter(|o| !old_orgs.contains(o)) {
+            self.org_ins
+                .execute(params![o, c.id])
+                .with_context(|| format!("contact {}: no organization with id {o}", c.id))?;
+        }
+        Ok(())
+    }
 }
 
 /// Ids of the contacts having this e-mail (compared trimmed and case-insensitively).
 pub fn ids_by_email(conn: &Connection, email: &str) -> Result<Vec<String>> {
     let mut st = conn.prepare_cached(
-        "SELECT DISTINCT contact_id FROM contact_emails WHERE email_norm = ?1 ORDER BY contact_id",
+        "SELECT contact_id FROM contact_emails WHERE email_norm = ?1 ORDER BY contact_id",
     )?;
     let ids = st
         .query_map([normalize_email(email)], |r| r.get(0))?
@@ -164,21 +185,21 @@ pub fn ids_in_organization(conn: &Connection, organization_id: &str) -> Result<V
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
     Ok(Contact {
         id: r.get(0)?,
-        emails: Vec::new(),
-        display_name: r.get(1)?,
-        identities: json_column::<BTreeMap<_, _>>(r, 2)?,
-        attributes: json_column::<BTreeMap<_, _>>(r, 3)?,
-        organizations: Vec::new(),
-        score: r.get(4)?,
-        reach: r.get(5)?,
-        activity_count: r.get(6)?,
-        active_days_count: r.get(7)?,
-        average_sentiment: r.get(8)?,
-        number_of_open_source_contributions: r.get(9)?,
-        joined_at: r.get(10)?,
-        last_active: r.get(11)?,
-        created_at: r.get(12)?,
-        tags: json_column(r, 13)?,
+        emails: json_column(r, 1)?,
+        display_name: r.get(2)?,
+        identities: json_column::<BTreeMap<_, _>>(r, 3)?,
+        attributes: json_column::<BTreeMap<_, _>>(r, 4)?,
+        organizations: json_column(r, 5)?,
+        score: r.get(6)?,
+        reach: r.get(7)?,
+        activity_count: r.get(8)?,
+        active_days_count: r.get(9)?,
+        average_sentiment: r.get(10)?,
+        number_of_open_source_contributions: r.get(11)?,
+        joined_at: r.get(12)?,
+        last_active: r.get(13)?,
+        created_at: r.get(14)?,
+        tags: json_column(r, 15)?,
     })
 }
 
@@ -206,10 +227,10 @@ impl Store {
     /// Insert or replace one contact in its own transaction; returns whether it was new.
     pub fn upsert_contact(&mut self, c: &Contact) -> Result<bool> {
         let tx = self.conn_mut().transaction()?;
-        let existed = exists(&tx, &c.id)?;
-        upsert(&tx, c, existed)?;
+        let previous = get(&tx, &c.id)?;
+        upsert(&tx, c, previous.as_ref())?;
         tx.commit()?;
-        Ok(!existed)
+        Ok(previous.is_none())
     }
 
     pub fn contact_ids_by_email(&self, email: &str) -> Result<Vec<String>> {

@@ -7,9 +7,18 @@ use super::contacts::json_column;
 use super::{now, Store};
 use crate::model::{normalize_name, Organization};
 
-const COLUMNS: &str = "id, name, website, description, location, logo, headline, size, url, \
-     industry, type, employees, founded, github, twitter, linkedin, crunchbase, revenue_range_min, \
-     revenue_range_max, member_count, activity_count, joined_at, last_active, tags, emails";
+/// `SELECT <every column> FROM organizations<tail>`, in the order `from_row` reads.
+macro_rules! select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, name, website, description, location, logo, headline, size, url, industry, ",
+            "type, employees, founded, github, twitter, linkedin, crunchbase, revenue_range_min, ",
+            "revenue_range_max, member_count, activity_count, joined_at, last_active, tags, emails ",
+            "FROM organizations",
+            $tail
+        )
+    };
+}
 
 /// Whether an organization with this id exists.
 pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
@@ -18,15 +27,13 @@ pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
 }
 
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Organization>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM organizations WHERE id = ?1"
-    ))?;
+    let mut st = conn.prepare_cached(select!(" WHERE id = ?1"))?;
     Ok(st.query_row([id], from_row).optional()?)
 }
 
 /// Every organization, ordered by id.
 pub fn all(conn: &Connection) -> Result<Vec<Organization>> {
-    let mut st = conn.prepare(&format!("SELECT {COLUMNS} FROM organizations ORDER BY id"))?;
+    let mut st = conn.prepare(select!(" ORDER BY id"))?;
     let orgs = st
         .query_map([], from_row)?
         .collect::<rusqlite::Result<_>>()?;

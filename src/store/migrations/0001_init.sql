@@ -1,12 +1,15 @@
 -- hubsync store, schema 1. Migrations are append-only: never edit a released file, add 0002_….sql.
 -- Times are RFC 3339 UTC text (`2024-05-01T12:00:00Z`). JSON columns hold compact JSON text.
 
--- Local contacts. Identities and custom attributes are JSON objects (attribute values keep their type).
+-- Local contacts. E-mails (in order, the first is primary) and organization ids are JSON lists;
+-- identities and custom attributes are JSON objects (attribute values keep their JSON type).
 CREATE TABLE contacts (
   id                                   TEXT PRIMARY KEY NOT NULL,
+  emails                               TEXT NOT NULL DEFAULT '[]',
   display_name                         TEXT,
   identities                           TEXT NOT NULL DEFAULT '{}',
   attributes                           TEXT NOT NULL DEFAULT '{}',
+  organizations                        TEXT NOT NULL DEFAULT '[]',
   score                                REAL,
   reach                                REAL,
   activity_count                       REAL,
@@ -20,15 +23,13 @@ CREATE TABLE contacts (
   updated_at                           TEXT NOT NULL
 );
 
--- A contact's e-mails in order; position 0 is the primary one. email_norm is trimmed and lowercase.
+-- Lookup of contacts by e-mail: one row per (normalised e-mail, contact), kept in step with
+-- contacts.emails. email_norm is trimmed and lowercase.
 CREATE TABLE contact_emails (
-  contact_id  TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
-  position    INTEGER NOT NULL,
-  email       TEXT NOT NULL,
   email_norm  TEXT NOT NULL,
-  PRIMARY KEY (contact_id, position)
+  contact_id  TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+  PRIMARY KEY (email_norm, contact_id)
 ) WITHOUT ROWID;
-CREATE INDEX contact_emails_norm ON contact_emails(email_norm);
 
 -- Local organizations. name_norm: trimmed, lowercase, inner whitespace collapsed.
 -- domain: the website normalised as HubSpot's `domain` (no scheme, no www., no path).
@@ -65,14 +66,13 @@ CREATE TABLE organizations (
 CREATE INDEX organizations_name_norm ON organizations(name_norm);
 CREATE INDEX organizations_domain ON organizations(domain);
 
--- Contact ↔ organization membership, in the contact's order.
+-- Contact ↔ organization membership, kept in step with contacts.organizations (which holds the
+-- contact's order); this table answers "who belongs to this organization".
 CREATE TABLE contact_organizations (
-  contact_id       TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
   organization_id  TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-  position         INTEGER NOT NULL,
-  PRIMARY KEY (contact_id, organization_id)
+  contact_id       TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+  PRIMARY KEY (organization_id, contact_id)
 ) WITHOUT ROWID;
-CREATE INDEX contact_organizations_org ON contact_organizations(organization_id);
 
 -- Sync state of a local record: its HubSpot id (once known), the hash of what was last pushed,
 -- and whether it is marked for sync ('manual' or 'automation:<name>'; NULL = not marked).
