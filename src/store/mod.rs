@@ -82,22 +82,7 @@ impl Store {
 
     /// Apply pending migrations, each in its own transaction; refuse a store from a newer hubsync.
     fn migrate(&mut self) -> Result<()> {
-        let current = self.schema_version()?;
-        if current > SCHEMA_VERSION {
-            anyhow::bail!(
-                "this store was written by a newer hubsync (schema {current}, this one knows {SCHEMA_VERSION}); upgrade hubsync"
-            );
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            let version = i + 1;
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)
-                .with_context(|| format!("migrating the store to schema {version} failed"))?;
-            tx.pragma_update(None, "user_version", version)?;
-            tx.commit()?;
-            tracing::info!(version, "store migrated");
-        }
-        Ok(())
+        migrate(&mut self.conn, MIGRATIONS)
     }
 
     #[must_use]
@@ -137,6 +122,27 @@ impl Store {
     }
 }
 
+/// Bring a database to the last of `migrations`; schema version N = the first N applied.
+fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<()> {
+    let known = u32::try_from(migrations.len()).unwrap_or(u32::MAX);
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > known {
+        anyhow::bail!(
+            "this store was written by a newer hubsync (schema {current}, this one knows {known}); upgrade hubsync"
+        );
+    }
+    for (i, sql) in migrations.iter().enumerate().skip(current as usize) {
+        let version = i + 1;
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)
+            .with_context(|| format!("migrating the store to schema {version} failed"))?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        tracing::info!(version, "store migrated");
+    }
+    Ok(())
+}
+
 /// Now, as stored: RFC 3339 UTC with a `Z`, whole seconds.
 #[must_use]
 pub fn now() -> String {
@@ -152,6 +158,46 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(store.counts().unwrap(), StoreCounts::default());
+    }
+
+    #[test]
+    fn an_older_store_is_migrated_and_keeps_its_data() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let v1 = "CREATE TABLE t (id TEXT PRIMARY KEY);";
+        let v2 = "ALTER TABLE t ADD COLUMN name TEXT; UPDATE t SET name = 'old';";
+        migrate(&mut conn, &[v1]).unwrap();
+        conn.execute("INSERT INTO t (id) VALUES ('a')", []).unwrap();
+        migrate(&mut conn, &[v1, v2]).unwrap();
+        let (version, name): (u32, String) = (
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap(),
+            conn.query_row("SELECT name FROM t WHERE id = 'a'", [], |r| r.get(0))
+                .unwrap(),
+        );
+        assert_eq!((version, name.as_str()), (2, "old"));
+        // Nothing is applied twice.
+        migrate(&mut conn, &[v1, v2]).unwrap();
+    }
+
+    #[test]
+    fn a_failed_migration_leaves_the_store_at_its_old_version() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let v1 = "CREATE TABLE t (id TEXT PRIMARY KEY);";
+        migrate(&mut conn, &[v1]).unwrap();
+        let err = migrate(&mut conn, &[v1, "CREATE TABLE u (x); SELEC nonsense;"]).unwrap_err();
+        assert!(err.to_string().contains("schema 2"), "{err}");
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 1);
+        let u_exists: bool = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'u'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!u_exists);
     }
 
     #[test]
