@@ -8,9 +8,11 @@ pub mod config;
 pub mod error;
 pub mod hubspot;
 pub mod import;
+pub mod man;
 pub mod mapping;
 pub mod model;
 pub mod store;
+pub mod sync;
 
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

@@ -1,9 +1,12 @@
-//! `hubsync completions`.
+//! `hubsync completions SHELL`.
 
 use anyhow::Result;
+use clap::CommandFactory as _;
 
-use crate::cli::CompletionsArgs;
+use crate::cli::{Cli, CompletionsArgs};
 
-pub fn run(_args: &CompletionsArgs) -> Result<()> {
-    anyhow::bail!("`hubsync completions` is not available in this build")
+pub fn run(args: &CompletionsArgs) -> Result<()> {
+    let mut cmd = Cli::command();
+    clap_complete::generate(args.shell, &mut cmd, "hubsync", &mut std::io::stdout());
+    Ok(())
 }

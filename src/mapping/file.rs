@@ -62,7 +62,7 @@ pub enum FieldSpec {
     Long {
         property: String,
         #[serde(default)]
-        pull: PullPolicy,
+        pull: Option<PullPolicy>,
     },
 }
 
@@ -78,7 +78,7 @@ impl FieldSpec {
     pub fn pull(&self) -> PullPolicy {
         match self {
             FieldSpec::Short(_) => PullPolicy::Overwrite,
-            FieldSpec::Long { pull, .. } => *pull,
+            FieldSpec::Long { pull, .. } => pull.unwrap_or_default(),
         }
     }
 }

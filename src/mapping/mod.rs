@@ -1,7 +1,12 @@
 //! The mapping file, the local field catalogue, type compatibility and value formatting.
 
+pub mod catalogue;
+pub mod check;
+pub mod compat;
 pub mod file;
+pub mod format;
 pub mod types;
 
+pub use catalogue::{Direction, Entity, LocalField};
 pub use file::{ApiVersion, EntitySection, FieldSpec, Mapping, MappingFile, PullPolicy};
 pub use types::ValueType;

@@ -1,1 +1,82 @@
-//! Tests: cli.
+//! Tests: the command-line surface, the man page, completions.
+
+use crate::common::{repo, Env};
+
+#[test]
+fn man_page_is_generated_from_the_cli() {
+    let rendered = hubsync::man::render().expect("render man page");
+    let path = repo().join("man/hubsync.1");
+    if std::env::var_os("HUBSYNC_UPDATE_MAN").is_some() {
+        std::fs::write(&path, &rendered).expect("write man page");
+    }
+    let committed = std::fs::read(&path).unwrap_or_default();
+    assert!(
+        committed == rendered,
+        "man/hubsync.1 is stale; regenerate it with `HUBSYNC_UPDATE_MAN=1 cargo test man_page`"
+    );
+}
+
+#[test]
+fn every_command_and_flag_has_help() {
+    use clap::CommandFactory as _;
+    let mut missing = Vec::new();
+    let mut stack = vec![("hubsync".to_owned(), hubsync::cli::Cli::command())];
+    while let Some((path, cmd)) = stack.pop() {
+        if cmd.get_about().is_none() && path != "hubsync" {
+            missing.push(path.clone());
+        }
+        for arg in cmd.get_arguments() {
+            if arg.get_help().is_none() && !["help", "version"].contains(&arg.get_id().as_str()) {
+                missing.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            if sub.get_name() != "help" {
+                stack.push((format!("{path} {}", sub.get_name()), sub.clone()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "without help text: {missing:?}");
+}
+
+#[test]
+fn completions_are_printed_for_bash() {
+    let env = Env::new();
+    let out = env.cmd().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("_hubsync()"), "{text}");
+    assert!(text.contains("import"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .args(["import", "people", "x.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = env.cmd().arg("frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn global_flags_work_after_the_subcommand() {
+    let env = Env::new();
+    env.write("m.yaml", "version: 1\n");
+    let out = env
+        .cmd()
+        .env_remove("HUBSYNC_MAPPINGS")
+        .args(["map", "check", "--mappings"])
+        .arg(env.path("m.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("m.yaml: mapping ok"));
+}

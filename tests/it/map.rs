@@ -1,1 +1,236 @@
-//! Tests: map.
+//! Tests: `map show` and `map check` against a seeded property cache.
+
+use serde_json::{json, Value};
+
+use crate::common::{repo, Env};
+
+fn prop(name: &str, type_: &str, field_type: &str) -> Value {
+    json!({"name": name, "label": name, "type": type_, "fieldType": field_type,
+           "hubspotDefined": false, "calculated": false,
+           "modificationMetadata": {"readOnlyValue": false}, "options": []})
+}
+
+fn defined(mut p: Value) -> Value {
+    p["hubspotDefined"] = json!(true);
+    p
+}
+
+fn read_only(mut p: Value) -> Value {
+    p["modificationMetadata"]["readOnlyValue"] = json!(true);
+    p
+}
+
+/// The properties `mappings.example.yaml` needs, as HubSpot would describe them.
+pub fn example_properties() -> (Vec<Value>, Vec<Value>) {
+    let mut seniority = prop("gitmesh_seniority", "enumeration", "select");
+    seniority["options"] = json!(["Junior", "Mid", "Senior", "Lead", "Executive"]
+        .iter()
+        .map(|v| json!({"label": v, "value": v, "hidden": false}))
+        .collect::<Vec<_>>());
+    let contacts = vec![
+        defined(prop("email", "string", "text")),
+        defined(prop("jobtitle", "string", "text")),
+        defined(prop("city", "string", "text")),
+        defined(prop("twitterhandle", "string", "text")),
+        read_only(defined(prop("lastmodifieddate", "datetime", "date"))),
+        prop("gitmesh_display_name", "string", "text"),
+        prop("gitmesh_github", "string", "text"),
+        seniority,
+        prop("gitmesh_is_hiring", "bool", "booleancheckbox"),
+        prop("gitmesh_score", "number", "number"),
+        prop("gitmesh_joined_at", "datetime", "date"),
+        prop("gitmesh_last_active", "date", "date"),
+        prop("gitmesh_tags", "string", "textarea"),
+    ];
+    let companies = vec![
+        defined(prop("name", "string", "text")),
+        defined(prop("domain", "string", "text")),
+        defined(prop("numberofemployees", "number", "number")),
+        defined(prop("founded_year", "string", "text")),
+        prop("gitmesh_description", "string", "textarea"),
+        prop("gitmesh_industry", "string", "text"),
+        prop("gitmesh_github", "string", "text"),
+        prop("gitmesh_member_count", "number", "number"),
+    ];
+    (contacts, companies)
+}
+
+pub fn seed_cache(env: &Env, contacts: &[Value], companies: &[Value]) {
+    let mut store = hubsync::store::Store::open(&env.db()).unwrap();
+    hubsync::store::properties::replace(store.conn_mut(), "contacts", contacts).unwrap();
+    hubsync::store::properties::replace(store.conn_mut(), "companies", companies).unwrap();
+}
+
+fn example_env() -> Env {
+    let env = Env::new();
+    std::fs::copy(repo().join("mappings.example.yaml"), env.mappings()).unwrap();
+    let (c, o) = example_properties();
+    seed_cache(&env, &c, &o);
+    env
+}
+
+#[test]
+fn the_example_mapping_passes_check() {
+    let env = example_env();
+    let out = env.cmd().args(["map", "check"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("mapping ok"), "{stdout}");
+    // jobtitle, city, twitterhandle and numberofemployees are HubSpot-defined: warned about.
+    assert!(stdout.contains("warning: line"), "{stdout}");
+    assert!(
+        stdout.contains("`jobtitle` is a HubSpot-defined property"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_broken_mapping_names_every_problem_with_its_line() {
+    let env = example_env();
+    env.write(
+        "mappings.yaml",
+        "version: 1
+contacts:
+  enabled: true
+  attributes:
+    isHiring: bool
+  fields:
+    displayName: gitmesh_display_name
+    nickname: gitmesh_github
+    attributes.level: gitmesh_seniority
+    score: gitmesh_display_name
+    attributes.isHiring: gitmesh_score
+    identities.github: email
+    joinedAt: lastmodifieddate
+    identities.twitter: no_such_property
+organizations:
+  enabled: true
+  fields:
+    employees: founded_year
+    website: gitmesh_description
+",
+    );
+    let out = env.cmd().args(["map", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let expect = [
+        ("line 8", "unknown local field `nickname`"),
+        ("line 9", "custom attribute `level` is not declared"),
+        (
+            "line 10",
+            "`gitmesh_display_name` is already mapped from `displayName`",
+        ),
+        ("line 10", "type mismatch: `score` is a local number"),
+        (
+            "line 11",
+            "type mismatch: `attributes.isHiring` is a local bool",
+        ),
+        ("line 12", "`email` is an identity property"),
+        ("line 13", "`lastmodifieddate` is read-only in HubSpot"),
+        (
+            "line 14",
+            "HubSpot has no contacts property `no_such_property`",
+        ),
+        ("line 18", "type mismatch: `employees` is a local number"),
+        ("line 19", "`website` cannot be mapped"),
+    ];
+    for (line, msg) in expect {
+        assert!(
+            stdout.lines().any(|l| l.contains(line) && l.contains(msg)),
+            "missing `{line}: {msg}` in:\n{stdout}"
+        );
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("10 problems"), "{stderr}");
+}
+
+#[test]
+fn a_malformed_file_is_reported_with_line_and_column() {
+    let env = Env::new();
+    env.write(
+        "mappings.yaml",
+        "version: 1\ncontacts:\n  enabled: true\n  fields: [oops\n",
+    );
+    let out = env.cmd().args(["map", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("mappings.yaml:"), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains(".yaml:4:") || l.contains(".yaml:5:")),
+        "no line:column in {stderr}"
+    );
+
+    env.write(
+        "mappings.yaml",
+        "version: 1\ncontacts:\n  enabled: yes please\n",
+    );
+    let out = env.cmd().args(["map", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(".yaml:3:"));
+
+    env.write(
+        "mappings.yaml",
+        "version: 1\ncontacts:\n  attributes:\n    level: text\n",
+    );
+    let out = env.cmd().args(["map", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(".yaml:4:") && stderr.contains("unknown variant `text`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_without_cached_properties_says_to_refresh() {
+    let env = Env::new();
+    std::fs::copy(repo().join("mappings.example.yaml"), env.mappings()).unwrap();
+    let out = env.cmd().args(["map", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("run `hubsync map refresh`"));
+}
+
+#[test]
+fn show_lists_every_field_marks_read_only_and_warns_on_hubspot_defined() {
+    let env = example_env();
+    let out = env.cmd().args(["map", "show"]).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let row = |field: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(field))
+            .unwrap_or_else(|| panic!("no row for {field} in\n{stdout}"))
+            .to_owned()
+    };
+    assert!(row("score").contains('→') && row("score").contains("gitmesh_score"));
+    assert!(row("displayName").contains('↔'));
+    // Unmapped fields are listed too.
+    assert!(row("reach").contains('→') && row("reach").contains(" - "));
+    assert!(row("identities.linkedin").contains(" - "));
+    assert!(row("attributes.jobTitle").contains("overwrites a HubSpot-defined property"));
+    assert!(row("attributes.jobTitle").contains("fill-empty"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("HubSpot-defined property that may already be in use"),
+        "{stderr}"
+    );
+
+    let out = env.cmd().args(["map", "show", "--json"]).output().unwrap();
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let score = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["field"] == "score" && r["entity"] == "contacts")
+        .unwrap();
+    assert_eq!(score["direction"], "→");
+    assert_eq!(score["status"], "ok");
+    assert_eq!(score["pull"], "never");
+}

@@ -1,0 +1,778 @@
+//! Property definitions (HubSpot's defaults plus custom ones) and value validation per type.
+
+use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::state::{iso, ObjectType};
+
+/// One option of an enumeration property.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertyOption {
+    pub label: String,
+    pub value: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub display_order: i64,
+    #[serde(default)]
+    pub hidden: bool,
+}
+
+/// A property definition.
+#[derive(Debug, Clone)]
+pub struct Property {
+    pub name: String,
+    pub label: String,
+    pub kind: String,
+    pub field_type: String,
+    pub group_name: String,
+    pub description: String,
+    pub options: Vec<PropertyOption>,
+    pub read_only_value: bool,
+    pub calculated: bool,
+    pub hubspot_defined: bool,
+    pub has_unique_value: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The body of `POST /crm/v3/properties/{object}` (also the seed file's property form).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertyCreate {
+    pub name: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub field_type: String,
+    pub group_name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub options: Vec<PropertyOption>,
+    #[serde(default)]
+    pub has_unique_value: bool,
+}
+
+/// Which field types go with which type (API.md §6).
+fn field_type_allowed(kind: &str, field_type: &str) -> bool {
+    let allowed: &[&str] = match kind {
+        "bool" => &["booleancheckbox", "calculation_equation"],
+        "enumeration" => &[
+            "select",
+            "radio",
+            "checkbox",
+            "booleancheckbox",
+            "calculation_equation",
+        ],
+        "date" | "datetime" => &["date"],
+        "string" => &[
+            "text",
+            "textarea",
+            "html",
+            "phonenumber",
+            "file",
+            "calculation_equation",
+        ],
+        "number" => &["number", "calculation_equation"],
+        "phone_number" => &["phonenumber"],
+        _ => &[],
+    };
+    allowed.contains(&field_type)
+}
+
+impl PropertyCreate {
+    /// Checks the definition; `Err` is a message for a 400.
+    pub fn into_property(self, now: DateTime<Utc>) -> Result<Property, String> {
+        let valid_name = !self.name.is_empty()
+            && self.name.len() <= 100
+            && self
+                .name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase())
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid_name {
+            return Err(format!(
+                "Property name \"{}\" is invalid: use lowercase letters, digits and underscores, starting with a letter",
+                self.name
+            ));
+        }
+        if self.label.trim().is_empty() {
+            return Err("Property label is required".into());
+        }
+        if self.group_name.trim().is_empty() {
+            return Err("Property groupName is required".into());
+        }
+        if !field_type_allowed(&self.kind, &self.field_type) {
+            return Err(format!(
+                "Property type \"{}\" cannot have fieldType \"{}\"",
+                self.kind, self.field_type
+            ));
+        }
+        if self.kind == "enumeration" && self.field_type != "booleancheckbox" {
+            if self.options.is_empty() {
+                return Err(format!(
+                    "Enumeration property \"{}\" needs at least one option",
+                    self.name
+                ));
+            }
+            let mut seen = std::collections::HashSet::new();
+            for o in &self.options {
+                if o.value.is_empty() || !seen.insert(o.value.clone()) {
+                    return Err(format!(
+                        "Enumeration property \"{}\" has an empty or duplicate option value \"{}\"",
+                        self.name, o.value
+                    ));
+                }
+            }
+        }
+        let options = if self.kind == "bool"
+            || (self.kind == "enumeration" && self.field_type == "booleancheckbox")
+        {
+            if self.options.is_empty() {
+                bool_options()
+            } else {
+                self.options
+            }
+        } else {
+            self.options
+        };
+        Ok(Property {
+            name: self.name,
+            label: self.label,
+            kind: self.kind,
+            field_type: self.field_type,
+            group_name: self.group_name,
+            description: self.description,
+            options,
+            read_only_value: false,
+            calculated: false,
+            hubspot_defined: false,
+            has_unique_value: self.has_unique_value,
+            created_at: now,
+        })
+    }
+}
+
+fn bool_options() -> Vec<PropertyOption> {
+    vec![
+        PropertyOption {
+            label: "Yes".into(),
+            value: "true".into(),
+            description: String::new(),
+            display_order: 0,
+            hidden: false,
+        },
+        PropertyOption {
+            label: "No".into(),
+            value: "false".into(),
+            description: String::new(),
+            display_order: 1,
+            hidden: false,
+        },
+    ]
+}
+
+impl Property {
+    pub fn to_json(&self) -> Value {
+        let options: Vec<Value> = self
+            .options
+            .iter()
+            .map(|o| {
+                json!({"label": o.label, "value": o.value, "description": o.description,
+                       "displayOrder": o.display_order, "hidden": o.hidden})
+            })
+            .collect();
+        json!({
+            "name": self.name,
+            "label": self.label,
+            "type": self.kind,
+            "fieldType": self.field_type,
+            "groupName": self.group_name,
+            "description": self.description,
+            "options": options,
+            "displayOrder": -1,
+            "hidden": false,
+            "formField": !self.read_only_value,
+            "hasUniqueValue": self.has_unique_value,
+            "calculated": self.calculated,
+            "externalOptions": false,
+            "hubspotDefined": self.hubspot_defined,
+            "archived": false,
+            "createdAt": iso(self.created_at),
+            "updatedAt": iso(self.created_at),
+            "modificationMetadata": {
+                "archivable": !self.hubspot_defined,
+                "readOnlyDefinition": self.hubspot_defined,
+                "readOnlyOptions": self.hubspot_defined && self.kind != "enumeration",
+                "readOnlyValue": self.read_only_value,
+            },
+        })
+    }
+
+    /// Normalises a written value, or says why it is invalid: `(error code, message)`.
+    /// `""` clears. `existing` is the current value (for `;`-prefixed checkbox appends).
+    pub fn normalize(&self, raw: &str, existing: Option<&str>) -> Result<String, (String, String)> {
+        if raw.is_empty() {
+            return Ok(String::new());
+        }
+        let bad = |code: &str, what: &str| {
+            Err((
+                code.to_string(),
+                format!("{raw} was not a valid {what} for property {}", self.name),
+            ))
+        };
+        match self.kind.as_str() {
+            "number" => match raw.trim().parse::<f64>() {
+                Ok(n) if n.is_finite() => Ok(format_number(n, raw.trim())),
+                _ => bad("INVALID_NUMBER", "number"),
+            },
+            "bool" => match raw {
+                "true" | "false" => Ok(raw.to_string()),
+                _ => bad("INVALID_BOOLEAN", "boolean (use true or false)"),
+            },
+            "date" => parse_date(raw)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .map_or_else(
+                    || {
+                        bad(
+                            "INVALID_DATE",
+                            "date (use YYYY-MM-DD or epoch milliseconds at midnight UTC)",
+                        )
+                    },
+                    Ok,
+                ),
+            "datetime" => parse_datetime(raw).map(iso).map_or_else(
+                || {
+                    bad(
+                        "INVALID_DATETIME",
+                        "datetime (use ISO 8601 or epoch milliseconds)",
+                    )
+                },
+                Ok,
+            ),
+            "enumeration" => {
+                let valid = |v: &str| self.options.iter().any(|o| o.value == v);
+                if self.field_type == "checkbox" {
+                    let (append, rest) = match raw.strip_prefix(';') {
+                        Some(rest) => (true, rest),
+                        None => (false, raw),
+                    };
+                    let mut values: Vec<String> = if append {
+                        existing
+                            .unwrap_or("")
+                            .split(';')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
+                    for v in rest.split(';').filter(|s| !s.is_empty()) {
+                        if !valid(v) {
+                            return Err((
+                                "INVALID_OPTION".into(),
+                                format!(
+                                    "{v} was not one of the allowed options: [{}]",
+                                    self.option_values()
+                                ),
+                            ));
+                        }
+                        if !values.iter().any(|x| x == v) {
+                            values.push(v.to_string());
+                        }
+                    }
+                    Ok(values.join(";"))
+                } else if valid(raw) {
+                    Ok(raw.to_string())
+                } else {
+                    Err((
+                        "INVALID_OPTION".into(),
+                        format!(
+                            "{raw} was not one of the allowed options: [{}]",
+                            self.option_values()
+                        ),
+                    ))
+                }
+            }
+            _ => {
+                if raw.chars().count() > 65_536 {
+                    bad("MAX_LENGTH", "string (at most 65,536 characters)")
+                } else if self.name == "email" && !looks_like_email(raw) {
+                    Err((
+                        "INVALID_EMAIL".into(),
+                        format!("Email address {raw} is invalid"),
+                    ))
+                } else {
+                    Ok(raw.to_string())
+                }
+            }
+        }
+    }
+
+    fn option_values(&self) -> String {
+        self.options
+            .iter()
+            .map(|o| o.value.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn looks_like_email(s: &str) -> bool {
+    let s = s.trim();
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.contains(char::is_whitespace)
+                && !domain.contains('@')
+        }
+        None => false,
+    }
+}
+
+fn format_number(n: f64, raw: &str) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{n:.0}")
+    } else {
+        // Keep what the writer sent (trimmed) rather than a float round trip.
+        raw.to_string()
+    }
+}
+
+/// `YYYY-MM-DD` or epoch milliseconds exactly at midnight UTC.
+pub fn parse_date(raw: &str) -> Option<NaiveDate> {
+    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        return Some(d);
+    }
+    let ms: i64 = raw.parse().ok()?;
+    if ms.rem_euclid(86_400_000) != 0 {
+        return None;
+    }
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.date_naive())
+}
+
+/// ISO 8601 with a zone (`…T…Z` or an offset) or epoch milliseconds.
+pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let ms: i64 = raw.parse().ok()?;
+    Utc.timestamp_millis_opt(ms).single()
+}
+
+/// Compact table of HubSpot-defined properties: name, label, type, fieldType, read-only, calculated.
+type Def = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    bool,
+);
+
+const CONTACT_DEFAULTS: &[Def] = &[
+    ("email", "Email", "string", "text", false, false),
+    ("firstname", "First Name", "string", "text", false, false),
+    ("lastname", "Last Name", "string", "text", false, false),
+    ("jobtitle", "Job Title", "string", "text", false, false),
+    ("company", "Company Name", "string", "text", false, false),
+    ("website", "Website URL", "string", "text", false, false),
+    (
+        "phone",
+        "Phone Number",
+        "string",
+        "phonenumber",
+        false,
+        false,
+    ),
+    (
+        "mobilephone",
+        "Mobile Phone Number",
+        "string",
+        "phonenumber",
+        false,
+        false,
+    ),
+    ("address", "Street Address", "string", "text", false, false),
+    ("city", "City", "string", "text", false, false),
+    ("state", "State/Region", "string", "text", false, false),
+    ("zip", "Postal Code", "string", "text", false, false),
+    ("country", "Country/Region", "string", "text", false, false),
+    (
+        "twitterhandle",
+        "Twitter Username",
+        "string",
+        "text",
+        false,
+        false,
+    ),
+    (
+        "hs_linkedin_url",
+        "LinkedIn URL",
+        "string",
+        "text",
+        false,
+        false,
+    ),
+    ("message", "Message", "string", "textarea", false, false),
+    (
+        "lifecyclestage",
+        "Lifecycle Stage",
+        "enumeration",
+        "radio",
+        false,
+        false,
+    ),
+    (
+        "hs_lead_status",
+        "Lead Status",
+        "enumeration",
+        "radio",
+        false,
+        false,
+    ),
+    (
+        "hs_additional_emails",
+        "Additional email addresses",
+        "enumeration",
+        "checkbox",
+        true,
+        false,
+    ),
+    (
+        "lastmodifieddate",
+        "Last Modified Date",
+        "datetime",
+        "date",
+        true,
+        false,
+    ),
+    ("createdate", "Create Date", "datetime", "date", true, false),
+    ("hs_object_id", "Record ID", "number", "number", true, false),
+    (
+        "hs_merged_object_ids",
+        "Merged Record IDs",
+        "enumeration",
+        "checkbox",
+        true,
+        false,
+    ),
+    (
+        "num_associated_deals",
+        "Number of Associated Deals",
+        "number",
+        "number",
+        true,
+        true,
+    ),
+    (
+        "hs_email_domain",
+        "Email Domain",
+        "string",
+        "text",
+        true,
+        true,
+    ),
+    (
+        "notes_last_updated",
+        "Last Activity Date",
+        "datetime",
+        "date",
+        true,
+        true,
+    ),
+];
+
+const COMPANY_DEFAULTS: &[Def] = &[
+    ("name", "Company name", "string", "text", false, false),
+    (
+        "domain",
+        "Company Domain Name",
+        "string",
+        "text",
+        false,
+        false,
+    ),
+    ("website", "Website URL", "string", "text", false, false),
+    (
+        "description",
+        "Description",
+        "string",
+        "textarea",
+        false,
+        false,
+    ),
+    (
+        "industry",
+        "Industry",
+        "enumeration",
+        "select",
+        false,
+        false,
+    ),
+    ("type", "Type", "enumeration", "select", false, false),
+    (
+        "numberofemployees",
+        "Number of Employees",
+        "number",
+        "number",
+        false,
+        false,
+    ),
+    (
+        "annualrevenue",
+        "Annual Revenue",
+        "number",
+        "number",
+        false,
+        false,
+    ),
+    ("city", "City", "string", "text", false, false),
+    ("state", "State/Region", "string", "text", false, false),
+    ("country", "Country/Region", "string", "text", false, false),
+    (
+        "phone",
+        "Phone Number",
+        "string",
+        "phonenumber",
+        false,
+        false,
+    ),
+    (
+        "founded_year",
+        "Year Founded",
+        "string",
+        "text",
+        false,
+        false,
+    ),
+    (
+        "linkedin_company_page",
+        "LinkedIn Company Page",
+        "string",
+        "text",
+        false,
+        false,
+    ),
+    (
+        "twitterhandle",
+        "Twitter Handle",
+        "string",
+        "text",
+        false,
+        false,
+    ),
+    (
+        "hs_lastmodifieddate",
+        "Last Modified Date",
+        "datetime",
+        "date",
+        true,
+        false,
+    ),
+    ("createdate", "Create Date", "datetime", "date", true, false),
+    ("hs_object_id", "Record ID", "number", "number", true, false),
+    (
+        "hs_merged_object_ids",
+        "Merged Record IDs",
+        "enumeration",
+        "checkbox",
+        true,
+        false,
+    ),
+    (
+        "num_associated_contacts",
+        "Number of Associated Contacts",
+        "number",
+        "number",
+        true,
+        true,
+    ),
+];
+
+fn options_for(object: ObjectType, name: &str) -> Vec<(&'static str, &'static str)> {
+    match (object, name) {
+        (ObjectType::Contacts, "lifecyclestage") => vec![
+            ("subscriber", "Subscriber"),
+            ("lead", "Lead"),
+            ("marketingqualifiedlead", "Marketing Qualified Lead"),
+            ("salesqualifiedlead", "Sales Qualified Lead"),
+            ("opportunity", "Opportunity"),
+            ("customer", "Customer"),
+            ("evangelist", "Evangelist"),
+            ("other", "Other"),
+        ],
+        (ObjectType::Contacts, "hs_lead_status") => vec![
+            ("NEW", "New"),
+            ("OPEN", "Open"),
+            ("IN_PROGRESS", "In Progress"),
+            ("OPEN_DEAL", "Open Deal"),
+            ("UNQUALIFIED", "Unqualified"),
+            ("ATTEMPTED_TO_CONTACT", "Attempted to Contact"),
+            ("CONNECTED", "Connected"),
+            ("BAD_TIMING", "Bad Timing"),
+        ],
+        (ObjectType::Companies, "industry") => vec![
+            ("ACCOUNTING", "Accounting"),
+            ("COMPUTER_SOFTWARE", "Computer Software"),
+            (
+                "INFORMATION_TECHNOLOGY_AND_SERVICES",
+                "Information Technology and Services",
+            ),
+            ("INTERNET", "Internet"),
+            ("FINANCIAL_SERVICES", "Financial Services"),
+            ("HIGHER_EDUCATION", "Higher Education"),
+            ("HOSPITAL_HEALTH_CARE", "Hospital & Health Care"),
+            ("MARKETING_AND_ADVERTISING", "Marketing and Advertising"),
+            (
+                "NONPROFIT_ORGANIZATION_MANAGEMENT",
+                "Non-profit Organization Management",
+            ),
+            ("TELECOMMUNICATIONS", "Telecommunications"),
+        ],
+        (ObjectType::Companies, "type") => vec![
+            ("PROSPECT", "Prospect"),
+            ("PARTNER", "Partner"),
+            ("RESELLER", "Reseller"),
+            ("VENDOR", "Vendor"),
+            ("OTHER", "Other"),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// HubSpot's default properties for `object`.
+pub fn defaults(object: ObjectType, now: DateTime<Utc>) -> Vec<Property> {
+    let table = match object {
+        ObjectType::Contacts => CONTACT_DEFAULTS,
+        ObjectType::Companies => COMPANY_DEFAULTS,
+    };
+    let group = match object {
+        ObjectType::Contacts => "contactinformation",
+        ObjectType::Companies => "companyinformation",
+    };
+    table
+        .iter()
+        .map(
+            |&(name, label, kind, field_type, read_only, calculated)| Property {
+                name: name.into(),
+                label: label.into(),
+                kind: kind.into(),
+                field_type: field_type.into(),
+                group_name: group.into(),
+                description: String::new(),
+                options: options_for(object, name)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (value, label))| PropertyOption {
+                        label: label.into(),
+                        value: value.into(),
+                        description: String::new(),
+                        display_order: i64::try_from(i).unwrap_or(0),
+                        hidden: false,
+                    })
+                    .collect(),
+                read_only_value: read_only,
+                calculated,
+                hubspot_defined: true,
+                has_unique_value: name == "hs_object_id",
+                created_at: now,
+            },
+        )
+        .collect()
+}
+
+/// `GET /crm/v3/properties/{object}`, `GET …/{object}/{name}`, `POST …/{object}`.
+pub mod api {
+    use std::sync::Arc;
+
+    use axum::body::Bytes;
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+    use axum::Json;
+    use serde_json::{json, Value};
+
+    use super::PropertyCreate;
+    use crate::sandbox::errors::{parse, ApiError, ApiResult};
+    use crate::sandbox::objects::object_type;
+    use crate::sandbox::Shared;
+
+    /// At most this many custom unique-value properties per object.
+    const MAX_UNIQUE: usize = 10;
+
+    pub async fn list(
+        State(shared): State<Arc<Shared>>,
+        Path(object): Path<String>,
+    ) -> ApiResult<Response> {
+        let o = object_type(&object)?;
+        let s = shared.lock();
+        let results: Vec<Value> = s
+            .defs(o)
+            .list
+            .iter()
+            .map(super::Property::to_json)
+            .collect();
+        Ok(Json(json!({ "results": results })).into_response())
+    }
+
+    pub async fn get(
+        State(shared): State<Arc<Shared>>,
+        Path((object, name)): Path<(String, String)>,
+    ) -> ApiResult<Response> {
+        let o = object_type(&object)?;
+        let s = shared.lock();
+        s.defs(o)
+            .get(&name)
+            .map(|p| Json(p.to_json()).into_response())
+            .ok_or_else(|| {
+                ApiError::not_found(format!("Unable to find property {name} on {}", o.name()))
+            })
+    }
+
+    pub async fn create(
+        State(shared): State<Arc<Shared>>,
+        Path(object): Path<String>,
+        body: Bytes,
+    ) -> ApiResult<Response> {
+        let o = object_type(&object)?;
+        let req: PropertyCreate = parse(&body)?;
+        let mut s = shared.lock();
+        if s.defs(o).get(&req.name).is_some() {
+            return Err(ApiError::conflict(format!(
+                "A property named {} already exists on {}",
+                req.name,
+                o.name()
+            )));
+        }
+        if req.has_unique_value
+            && s.defs(o)
+                .list
+                .iter()
+                .filter(|p| p.has_unique_value && !p.hubspot_defined)
+                .count()
+                >= MAX_UNIQUE
+        {
+            return Err(ApiError::validation(format!(
+                "At most {MAX_UNIQUE} unique-value properties are allowed on {}",
+                o.name()
+            )));
+        }
+        let now = s.now();
+        let p = req.into_property(now).map_err(ApiError::validation)?;
+        let out = p.to_json();
+        s.props[o.index()].add(p);
+        Ok((StatusCode::CREATED, Json(out)).into_response())
+    }
+}

@@ -1,0 +1,4 @@
+//! The sync engine: plans, push, pull, automations, runs and locks.
+
+pub mod filter;
+pub mod lock;
