@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::mapping::catalogue::BUILTIN_ATTRIBUTES;
 use crate::mapping::ValueType;
 
 /// A value that does not fit the field it was given for.
@@ -32,9 +33,6 @@ impl FieldError {
         }
     }
 }
-
-/// Contact attributes every community has; they are strings unless the mapping file says otherwise.
-pub const BUILTIN_CONTACT_ATTRIBUTES: [&str; 4] = ["jobTitle", "bio", "location", "url"];
 
 /// A local contact (a community member).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -142,7 +140,7 @@ impl Contact {
             return valid_key(name).then_some(ValueType::String);
         }
         if let Some(name) = path.strip_prefix("attributes.") {
-            return BUILTIN_CONTACT_ATTRIBUTES
+            return BUILTIN_ATTRIBUTES
                 .contains(&name)
                 .then_some(ValueType::String);
         }
@@ -280,7 +278,7 @@ impl Contact {
                 "an attribute name must be non-empty and contain no `.`".into(),
             ));
         }
-        let value = if BUILTIN_CONTACT_ATTRIBUTES.contains(&name) {
+        let value = if BUILTIN_ATTRIBUTES.contains(&name) {
             coerce(ValueType::String, value).map_err(err)?
         } else {
             value
