@@ -42,76 +42,105 @@ pub(crate) fn read_lines(input: &mut dyn BufRead, sink: &mut dyn Sink) -> Result
     }
 }
 
-/// A JSON array of objects, decoded one element at a time so memory stays flat. A small scanner
-/// finds where each element ends (strings and nesting respected), and serde_json decodes that
-/// slice: much faster than decoding from an `io::Read` byte by byte.
+/// A JSON array of objects, decoded one element at a time so memory stays flat: each element is
+/// decoded straight from a window of the input (a slice, the fast path of serde_json), and the
+/// window is refilled when an element runs past its end.
 pub(crate) fn read_array(input: &mut dyn BufRead, what: &str, sink: &mut dyn Sink) -> Result<()> {
-    let mut scan = Scanner { input, line: 1 };
-    let not_array = || {
-        anyhow::anyhow!(
-            "expected a JSON array of {what} objects; for one object per line use --format ndjson"
-        )
+    let mut w = Window {
+        input,
+        buf: Vec::new(),
+        pos: 0,
+        line: 1,
+        column: 0,
+        eof: false,
     };
-    match scan.skip_ws()? {
+    w.fill()?;
+    if w.buf.starts_with(b"\xEF\xBB\xBF") {
+        w.pos = 3; // a UTF-8 byte order mark
+    }
+    match w.skip_ws()? {
         None => anyhow::bail!("the input is empty; expected a JSON array of {what} objects"),
-        Some(b'[') => scan.bump(),
-        Some(_) => return Err(not_array()),
+        Some(b'[') => w.advance(1),
+        Some(_) => anyhow::bail!(
+            "expected a JSON array of {what} objects; for one object per line use --format ndjson"
+        ),
     }
-    let mut buf = Vec::new();
+    let not_closed = || anyhow::anyhow!("the JSON array is not closed (`]` missing at the end)");
     let mut index = 0u64;
-    let mut expect_element = false;
-    loop {
-        let fail = |index: u64, problem: String| ImportError {
-            location: Location::Record { index, id: None },
-            problem,
-        };
-        match scan.skip_ws()? {
-            None => {
-                return Err(fail(index + 1, "the array is not closed (missing `]`)".into()).into())
-            }
-            Some(b']') if !expect_element => {
-                scan.bump();
-                break;
-            }
-            Some(_) => {}
-        }
-        index += 1;
-        let start_line = scan.line;
-        buf.clear();
-        let end = scan.element(&mut buf)?;
-        if buf.iter().all(u8::is_ascii_whitespace) {
-            return Err(fail(index, "a value is missing (a trailing comma?)".into()).into());
-        }
-        let value: Value = serde_json::from_slice(&buf).map_err(|e| {
-            fail(
-                index,
-                format!(
-                    "invalid JSON: {} at line {} column {}",
-                    strip_position(&e),
-                    start_line + e.line() as u64 - 1,
-                    e.column()
-                ),
-            )
-        })?;
-        let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
-        let location = Location::Record { index, id };
-        let result = match value {
-            Value::Object(obj) => sink.record(obj),
-            _ => Err(format!("expected a {what} object")),
-        };
-        result.map_err(|problem| ImportError { location, problem })?;
-        match end {
-            Some(b',') => expect_element = true,
-            Some(b']') => break,
-            _ => {
-                return Err(fail(index + 1, "the array is not closed (missing `]`)".into()).into())
+    if w.skip_ws()? == Some(b']') {
+        w.advance(1);
+    } else {
+        loop {
+            index += 1;
+            let fail = |problem: String| ImportError {
+                location: Location::Record { index, id: None },
+                problem,
+            };
+            let (start_line, start_column) = (w.line, w.column);
+            let value = loop {
+                let mut stream =
+                    serde_json::Deserializer::from_slice(&w.buf[w.pos..]).into_iter::<Value>();
+                match stream.next() {
+                    Some(Ok(v)) => {
+                        let used = stream.byte_offset();
+                        w.advance(used);
+                        break v;
+                    }
+                    Some(Err(e)) if e.is_eof() && !w.eof => w.fill()?,
+                    None if !w.eof => w.fill()?,
+                    None => return Err(not_closed()),
+                    Some(Err(e)) => {
+                        let line = start_line + u64::try_from(e.line()).unwrap_or(1) - 1;
+                        let column = if e.line() == 1 {
+                            start_column + e.column()
+                        } else {
+                            e.column()
+                        };
+                        return Err(fail(format!(
+                            "invalid JSON: {} at line {line} column {column}",
+                            strip_position(&e),
+                        ))
+                        .into());
+                    }
+                }
+            };
+            let Value::Object(obj) = value else {
+                return Err(fail(format!("expected a {what} object")).into());
+            };
+            let id = obj.get("id").and_then(Value::as_str).map(str::to_owned);
+            sink.record(obj).map_err(|problem| ImportError {
+                location: Location::Record { index, id },
+                problem,
+            })?;
+            match w.skip_ws()? {
+                Some(b',') => {
+                    w.advance(1);
+                    if w.skip_ws()? == Some(b']') {
+                        let fail = ImportError {
+                            location: Location::Record {
+                                index: index + 1,
+                                id: None,
+                            },
+                            problem: "a value is missing (a trailing comma?)".into(),
+                        };
+                        return Err(fail.into());
+                    }
+                }
+                Some(b']') => {
+                    w.advance(1);
+                    break;
+                }
+                Some(_) => {
+                    anyhow::bail!("line {}: expected `,` or `]` after record {index}", w.line)
+                }
+                None => return Err(not_closed()),
             }
         }
     }
-    if scan.skip_ws()?.is_some() {
+    if w.skip_ws()?.is_some() {
         anyhow::bail!(
             "line {}: unexpected text after the end of the JSON array",
-            scan.line
+            w.line
         );
     }
     Ok(())
@@ -126,112 +155,65 @@ fn strip_position(e: &serde_json::Error) -> String {
     }
 }
 
-/// Bytes the element scanner must look at; every other byte is copied as is.
-const SPECIAL: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    let special = b"\"\\{}[],\n";
-    while i < special.len() {
-        t[special[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
-
-struct Scanner<'a> {
+/// The not yet decoded part of the input, and the line and column (bytes into the line) where
+/// it starts.
+struct Window<'a> {
     input: &'a mut dyn BufRead,
+    buf: Vec<u8>,
+    pos: usize,
     line: u64,
+    column: usize,
+    eof: bool,
 }
 
-impl Scanner<'_> {
+impl Window<'_> {
+    /// Drop what was decoded and append the next chunk of input.
+    fn fill(&mut self) -> Result<()> {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        let chunk = self.input.fill_buf().context("cannot read the input")?;
+        if chunk.is_empty() {
+            self.eof = true;
+            return Ok(());
+        }
+        let n = chunk.len();
+        self.buf.extend_from_slice(chunk);
+        self.input.consume(n);
+        Ok(())
+    }
+
+    fn advance(&mut self, n: usize) {
+        let consumed = &self.buf[self.pos..self.pos + n];
+        let newlines = consumed.iter().filter(|&&b| b == b'\n').count();
+        if newlines == 0 {
+            self.column += n;
+        } else {
+            self.line += newlines as u64;
+            self.column = consumed.iter().rev().take_while(|&&b| b != b'\n').count();
+        }
+        self.pos += n;
+    }
+
     /// The next byte that is not whitespace (not consumed), or `None` at the end.
     fn skip_ws(&mut self) -> Result<Option<u8>> {
         loop {
-            let chunk = self.input.fill_buf().context("cannot read the input")?;
-            if chunk.is_empty() {
-                return Ok(None);
-            }
-            let mut used = 0;
-            for &b in chunk {
+            while let Some(&b) = self.buf.get(self.pos) {
                 match b {
-                    b'\n' => self.line += 1,
-                    b' ' | b'\t' | b'\r' => {}
-                    // A UTF-8 byte order mark at the start of a file.
-                    0xEF | 0xBB | 0xBF if self.line == 1 => {}
-                    _ => {
-                        self.input.consume(used);
-                        return Ok(Some(b));
+                    b'\n' => {
+                        self.line += 1;
+                        self.column = 0;
                     }
+                    b' ' | b'\t' | b'\r' => self.column += 1,
+                    _ => return Ok(Some(b)),
                 }
-                used += 1;
+                self.pos += 1;
             }
-            self.input.consume(used);
-        }
-    }
-
-    fn bump(&mut self) {
-        self.input.consume(1);
-    }
-
-    /// Copy one array element into `buf` and consume the `,` or `]` after it, which is returned
-    /// (`None` at the end of the input).
-    fn element(&mut self, buf: &mut Vec<u8>) -> Result<Option<u8>> {
-        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-        loop {
-            let chunk = self.input.fill_buf().context("cannot read the input")?;
-            if chunk.is_empty() {
+            if self.eof {
                 return Ok(None);
             }
-            let mut i = 0;
-            if escaped {
-                // A backslash ended the previous chunk: this chunk's first byte is escaped.
-                escaped = false;
-                if chunk[0] == b'\n' {
-                    self.line += 1;
-                }
-                i = 1;
-            }
-            while i < chunk.len() {
-                let b = chunk[i];
-                i += 1;
-                if !SPECIAL[usize::from(b)] {
-                    continue;
-                }
-                if b == b'\n' {
-                    self.line += 1;
-                } else if in_string {
-                    if escaped {
-                        escaped = false;
-                    } else if b == b'\\' {
-                        escaped = true;
-                    } else if b == b'"' {
-                        in_string = false;
-                    }
-                } else {
-                    match b {
-                        b'"' => in_string = true,
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' if depth > 0 => depth -= 1,
-                        b',' | b']' if depth == 0 => {
-                            buf.extend_from_slice(&chunk[..i - 1]);
-                            self.input.consume(i);
-                            return Ok(Some(b));
-                        }
-                        _ => {}
-                    }
-                }
-                // Any byte after a backslash is escaped, not only special ones.
-                if escaped && i < chunk.len() {
-                    escaped = false;
-                    if chunk[i] == b'\n' {
-                        self.line += 1;
-                    }
-                    i += 1;
-                }
-            }
-            let n = chunk.len();
-            buf.extend_from_slice(chunk);
-            self.input.consume(n);
+            self.fill()?;
         }
     }
 }
@@ -282,6 +264,12 @@ mod tests {
         let err = read_array(&mut input, "contact", &mut Collect::default()).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("record 2 (no id): invalid JSON"), "{msg}");
-        assert!(msg.contains("at line 4"), "{msg}");
+        assert!(msg.contains("at line 4 column 13"), "{msg}");
+        let text = "[{\"id\":\"a\"},\n  {\"id\": tru}]";
+        let mut input = BufReader::with_capacity(4, text.as_bytes());
+        let msg = read_array(&mut input, "contact", &mut Collect::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("at line 2 column 13"), "{msg}");
     }
 }
