@@ -1,6 +1,6 @@
 //! `hubsync contacts list|show ID`, and the table and JSON output shared with `organizations`.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 
 use anyhow::Result;
 use serde_json::{json, Value};
@@ -8,61 +8,52 @@ use unicode_width::UnicodeWidthStr as _;
 
 use super::Context;
 use crate::cli::RecordsCommand;
-use crate::store::{Entity, Link, Store};
+use crate::store::{contacts, Entity, Link, Store};
+
+const HEADER: [&str; 7] = [
+    "ID",
+    "NAME",
+    "E-MAIL",
+    "ORGS",
+    "HUBSPOT ID",
+    "MARKED",
+    "LAST PUSHED",
+];
 
 pub fn run(ctx: &Context, cmd: &RecordsCommand) -> Result<()> {
     let store = Store::open(&ctx.paths.db)?;
     let links = store.links(Entity::Contact)?;
     match cmd {
+        RecordsCommand::List if ctx.json() => print_json_array(|emit| {
+            contacts::each(store.conn(), |c| emit(with_hubspot(&c, links.get(&c.id))?))
+        }),
         RecordsCommand::List => {
-            let contacts = store.contacts()?;
-            if ctx.json() {
-                let all: Vec<Value> = contacts
-                    .iter()
-                    .map(|c| with_hubspot(c, links.get(&c.id)))
-                    .collect::<Result<_>>()?;
-                return print_json(&Value::Array(all));
-            }
-            if contacts.is_empty() {
-                return print_lines(&[
-                    "no contacts in the store; add them with `hubsync import contacts FILE`".into(),
-                ]);
-            }
-            let rows = contacts.iter().map(|c| {
+            let mut rows = Vec::new();
+            contacts::each(store.conn(), |c| {
                 let [hubspot_id, marked, pushed] = link_cells(links.get(&c.id));
-                vec![
-                    c.id.clone(),
-                    c.display_name.clone().unwrap_or_default(),
-                    c.primary_email().unwrap_or_default().to_owned(),
+                rows.push([
+                    c.id,
+                    c.display_name.unwrap_or_default(),
+                    c.emails.into_iter().next().unwrap_or_default(),
                     c.organizations.len().to_string(),
                     hubspot_id,
                     marked,
                     pushed,
-                ]
-            });
-            print_table(
-                &[
-                    "ID",
-                    "NAME",
-                    "E-MAIL",
-                    "ORGS",
-                    "HUBSPOT ID",
-                    "MARKED",
-                    "LAST PUSHED",
-                ],
-                rows,
-            )
+                ]);
+                Ok(())
+            })?;
+            if rows.is_empty() {
+                return print_lines(&[
+                    "no contacts in the store; add them with `hubsync import contacts FILE`",
+                ]);
+            }
+            print_table(&HEADER, &rows)
         }
         RecordsCommand::Show { id } => {
             let Some(contact) = store.contact(id)? else {
                 anyhow::bail!("no contact with id {id}; `hubsync contacts list` shows the ids");
             };
-            let record = with_hubspot(&contact, links.get(id))?;
-            if ctx.json() {
-                print_json(&record)
-            } else {
-                print_lines(&describe_record(&record))
-            }
+            print_record(ctx, &with_hubspot(&contact, links.get(id))?)
         }
     }
 }
@@ -96,8 +87,8 @@ pub(super) fn link_cells(link: Option<&Link>) -> [String; 3] {
     ]
 }
 
-/// `key: value` lines for `show` (nested objects flattened to dotted paths).
-pub(super) fn describe_record(record: &Value) -> Vec<String> {
+/// `show`: the JSON document, or `key: value` lines (nested objects as dotted paths).
+pub(super) fn print_record(ctx: &Context, record: &Value) -> Result<()> {
     fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
         match v {
             Value::Object(m) => {
@@ -124,78 +115,104 @@ pub(super) fn describe_record(record: &Value) -> Vec<String> {
             v => v.to_string(),
         }
     }
+    if ctx.json() {
+        return write_stdout(|out| {
+            serde_json::to_writer_pretty(&mut *out, record)?;
+            writeln!(out)?;
+            Ok(())
+        });
+    }
     let mut pairs = Vec::new();
     walk("", record, &mut pairs);
     let width = pairs.iter().map(|(k, _)| k.width()).max().unwrap_or(0);
-    pairs
+    let lines: Vec<String> = pairs
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| format!("{k}:{} {v}", " ".repeat(width - k.width())))
-        .collect()
-}
-
-/// An aligned table with a header row.
-pub(super) fn print_table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<()> {
-    let rows: Vec<Vec<String>> = rows
-        .map(|r| {
-            r.into_iter()
-                .map(|c| {
-                    if c.is_empty() {
-                        "-".to_owned()
-                    } else {
-                        one_line(&c)
-                    }
-                })
-                .collect()
-        })
         .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.width());
-        }
-    }
-    let render = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut line = String::new();
-        for (i, (cell, w)) in cells.zip(&widths).enumerate() {
-            if i + 1 < widths.len() {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(w - cell.width() + 2));
-            } else {
-                line.push_str(cell);
-            }
-        }
-        line
-    };
-    let mut lines = Vec::with_capacity(rows.len() + 1);
-    lines.push(render(&mut header.iter().copied()));
-    for row in &rows {
-        lines.push(render(&mut row.iter().map(String::as_str)));
-    }
     print_lines(&lines)
 }
 
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-pub(super) fn print_json(v: &Value) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(v)?;
-    text.push('\n');
-    write_stdout(text.as_bytes())
-}
-
-pub(super) fn print_lines(lines: &[String]) -> Result<()> {
-    let mut text = lines.join("\n");
-    text.push('\n');
-    write_stdout(text.as_bytes())
-}
-
-/// Write to stdout; a closed pipe (`| head`) is not an error.
-fn write_stdout(bytes: &[u8]) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
+/// An aligned table with a header row; empty cells show as `-`.
+pub(super) fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> Result<()> {
+    let cell = |c: &str| -> String {
+        if c.trim().is_empty() {
+            "-".to_owned()
+        } else {
+            c.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+    };
+    let rows: Vec<[String; N]> = rows.iter().map(|r| r.each_ref().map(|c| cell(c))).collect();
+    let mut widths = header.map(|h| h.width());
+    for row in &rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.width());
+        }
     }
+    write_stdout(|out| {
+        let mut line = |cells: [&str; N]| -> std::io::Result<()> {
+            for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+                if i + 1 < N {
+                    write!(out, "{c}{:pad$}", "", pad = w - c.width() + 2)?;
+                } else {
+                    writeln!(out, "{c}")?;
+                }
+            }
+            Ok(())
+        };
+        line(*header)?;
+        for row in &rows {
+            line(row.each_ref().map(String::as_str))?;
+        }
+        Ok(())
+    })
+}
+
+/// A JSON array on stdout, one record per line, written as the records come.
+pub(super) fn print_json_array(
+    each: impl FnOnce(&mut dyn FnMut(Value) -> Result<()>) -> Result<()>,
+) -> Result<()> {
+    write_stdout(|out| {
+        let mut first = true;
+        out.write_all(b"[")?;
+        each(&mut |record| {
+            out.write_all(if first { b"\n  " } else { b",\n  " })?;
+            first = false;
+            serde_json::to_writer(&mut *out, &record)?;
+            Ok(())
+        })?;
+        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+        Ok(())
+    })
+}
+
+pub(super) fn print_lines(lines: &[impl AsRef<str>]) -> Result<()> {
+    write_stdout(|out| {
+        for l in lines {
+            writeln!(out, "{}", l.as_ref())?;
+        }
+        Ok(())
+    })
+}
+
+/// Write to a buffered stdout; a closed pipe (`| head`) ends the output quietly.
+fn write_stdout(f: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let result = f(&mut out).and_then(|()| Ok(out.flush()?));
+    match result {
+        Err(e) if e.chain().any(is_broken_pipe) => Ok(()),
+        other => other,
+    }
+}
+
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let kind = match (
+        e.downcast_ref::<std::io::Error>(),
+        e.downcast_ref::<serde_json::Error>(),
+    ) {
+        (Some(io), _) => Some(io.kind()),
+        (None, Some(json)) => json.io_error_kind(),
+        (None, None) => None,
+    };
+    kind == Some(std::io::ErrorKind::BrokenPipe)
 }

@@ -1,59 +1,55 @@
 //! `hubsync organizations list|show ID`.
 
 use anyhow::Result;
-use serde_json::Value;
 
 use super::contacts::{
-    describe_record, link_cells, print_json, print_lines, print_table, with_hubspot,
+    link_cells, print_json_array, print_lines, print_record, print_table, with_hubspot,
 };
 use super::Context;
 use crate::cli::RecordsCommand;
 use crate::store::{organizations, Entity, Store};
 
+const HEADER: [&str; 7] = [
+    "ID",
+    "NAME",
+    "DOMAIN",
+    "CONTACTS",
+    "HUBSPOT ID",
+    "MARKED",
+    "LAST PUSHED",
+];
+
 pub fn run(ctx: &Context, cmd: &RecordsCommand) -> Result<()> {
     let store = Store::open(&ctx.paths.db)?;
     let links = store.links(Entity::Organization)?;
     match cmd {
+        RecordsCommand::List if ctx.json() => print_json_array(|emit| {
+            organizations::each(store.conn(), |o| emit(with_hubspot(&o, links.get(&o.id))?))
+        }),
         RecordsCommand::List => {
-            let orgs = store.organizations()?;
-            if ctx.json() {
-                let all: Vec<Value> = orgs
-                    .iter()
-                    .map(|o| with_hubspot(o, links.get(&o.id)))
-                    .collect::<Result<_>>()?;
-                return print_json(&Value::Array(all));
-            }
-            if orgs.is_empty() {
-                return print_lines(&[
-                    "no organizations in the store; add them with `hubsync import organizations FILE`"
-                        .into(),
-                ]);
-            }
             let members = organizations::member_counts(store.conn())?;
-            let rows = orgs.iter().map(|o| {
+            let mut rows = Vec::new();
+            organizations::each(store.conn(), |o| {
                 let [hubspot_id, marked, pushed] = link_cells(links.get(&o.id));
-                vec![
-                    o.id.clone(),
-                    o.name.clone().unwrap_or_default(),
-                    o.domain().unwrap_or_default(),
-                    members.get(&o.id).copied().unwrap_or(0).to_string(),
+                let domain = o.domain().unwrap_or_default();
+                let count = members.get(&o.id).copied().unwrap_or(0).to_string();
+                rows.push([
+                    o.id,
+                    o.name.unwrap_or_default(),
+                    domain,
+                    count,
                     hubspot_id,
                     marked,
                     pushed,
-                ]
-            });
-            print_table(
-                &[
-                    "ID",
-                    "NAME",
-                    "DOMAIN",
-                    "CONTACTS",
-                    "HUBSPOT ID",
-                    "MARKED",
-                    "LAST PUSHED",
-                ],
-                rows,
-            )
+                ]);
+                Ok(())
+            })?;
+            if rows.is_empty() {
+                return print_lines(&[
+                    "no organizations in the store; add them with `hubsync import organizations FILE`",
+                ]);
+            }
+            print_table(&HEADER, &rows)
         }
         RecordsCommand::Show { id } => {
             let Some(org) = store.organization(id)? else {
@@ -61,12 +57,7 @@ pub fn run(ctx: &Context, cmd: &RecordsCommand) -> Result<()> {
                     "no organization with id {id}; `hubsync organizations list` shows the ids"
                 );
             };
-            let record = with_hubspot(&org, links.get(id))?;
-            if ctx.json() {
-                print_json(&record)
-            } else {
-                print_lines(&describe_record(&record))
-            }
+            print_record(ctx, &with_hubspot(&org, links.get(id))?)
         }
     }
 }

@@ -35,11 +35,22 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Contact>> {
 
 /// Every contact, ordered by id.
 pub fn all(conn: &Connection) -> Result<Vec<Contact>> {
+    let mut out = Vec::new();
+    each(conn, |r| {
+        out.push(r);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Every record ordered by id, one at a time (memory stays flat however big the store is).
+pub fn each(conn: &Connection, mut f: impl FnMut(Contact) -> Result<()>) -> Result<()> {
     let mut st = conn.prepare(select!(" ORDER BY id"))?;
-    let contacts = st
-        .query_map([], from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(contacts)
+    let mut rows = st.query([])?;
+    while let Some(row) = rows.next()? {
+        f(from_row(row)?)?;
+    }
+    Ok(())
 }
 
 /// Insert or replace a contact. `previous` is the stored version when there is one (its e-mail

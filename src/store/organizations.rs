@@ -33,11 +33,22 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Organization>> {
 
 /// Every organization, ordered by id.
 pub fn all(conn: &Connection) -> Result<Vec<Organization>> {
+    let mut out = Vec::new();
+    each(conn, |r| {
+        out.push(r);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Every record ordered by id, one at a time (memory stays flat however big the store is).
+pub fn each(conn: &Connection, mut f: impl FnMut(Organization) -> Result<()>) -> Result<()> {
     let mut st = conn.prepare(select!(" ORDER BY id"))?;
-    let orgs = st
-        .query_map([], from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(orgs)
+    let mut rows = st.query([])?;
+    while let Some(row) = rows.next()? {
+        f(from_row(row)?)?;
+    }
+    Ok(())
 }
 
 /// Insert or replace an organization (its memberships are kept).
