@@ -248,3 +248,40 @@ impl Store {
         ids_by_email(self.conn(), email)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Organization;
+
+    #[test]
+    fn lookups_by_email_and_membership_follow_updates() {
+        let mut store = Store::open_in_memory().unwrap();
+        for id in ["o1", "o2"] {
+            store.upsert_organization(&Organization::new(id)).unwrap();
+        }
+        let mut ada = Contact::new("ada");
+        ada.emails = vec!["Ada@Example.com".into(), "ada@work.example".into()];
+        ada.organizations = vec!["o1".into()];
+        assert!(store.upsert_contact(&ada).unwrap(), "new");
+        assert_eq!(
+            store.contact_ids_by_email(" ADA@example.COM ").unwrap(),
+            ["ada"]
+        );
+
+        ada.emails = vec!["ada@work.example".into()];
+        ada.organizations = vec!["o2".into()];
+        assert!(!store.upsert_contact(&ada).unwrap(), "updated");
+        assert!(store
+            .contact_ids_by_email("ada@example.com")
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            store.contact_ids_by_email("ada@work.example").unwrap(),
+            ["ada"]
+        );
+        assert!(ids_in_organization(store.conn(), "o1").unwrap().is_empty());
+        assert_eq!(ids_in_organization(store.conn(), "o2").unwrap(), ["ada"]);
+        assert_eq!(store.contact("ada").unwrap().unwrap(), ada);
+    }
+}

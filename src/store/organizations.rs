@@ -196,3 +196,31 @@ impl Store {
         ids_by_domain(self.conn(), domain)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_by_normalised_name_and_domain() {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut a = Organization::new("a");
+        a.name = Some("Acme Labs".into());
+        a.website = Some("https://www.AcmeLabs.io/about".into());
+        let mut b = Organization::new("b");
+        b.name = Some("  ACME   labs ".into());
+        for o in [&a, &b] {
+            store.upsert_organization(o).unwrap();
+        }
+        assert_eq!(
+            store.organization_ids_by_name("acme labs").unwrap(),
+            ["a", "b"]
+        );
+        assert_eq!(
+            store.organization_ids_by_domain("acmelabs.io").unwrap(),
+            ["a"]
+        );
+        assert_eq!(store.organization("a").unwrap().unwrap(), a);
+        assert!(store.organization("zzz").unwrap().is_none());
+    }
+}
