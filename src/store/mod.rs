@@ -13,6 +13,7 @@ pub mod contacts;
 pub mod links;
 pub mod organizations;
 pub mod properties;
+pub mod runs;
 
 pub use links::{Entity, Link, Mark};
 
