@@ -1,4 +1,63 @@
-//! placeholder
-pub fn run(_ctx: &super::Context, _a: &impl std::fmt::Debug) -> anyhow::Result<()> {
+//! `hubsync import contacts|organizations FILE [--format json|ndjson|csv]`.
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+
+use super::Context;
+use crate::cli::{EntityKind, ImportArgs, ImportFormat};
+use crate::import::{self, Format, Kind};
+use crate::mapping::Mapping;
+use crate::store::Store;
+
+pub fn run(ctx: &Context, args: &ImportArgs) -> Result<()> {
+    let stdin = args.file == Path::new("-");
+    let format = match (args.format, stdin) {
+        (Some(f), _) => match f {
+            ImportFormat::Json => Format::Json,
+            ImportFormat::Ndjson => Format::Ndjson,
+            ImportFormat::Csv => Format::Csv,
+        },
+        (None, true) => anyhow::bail!("reading stdin needs --format json, ndjson or csv"),
+        (None, false) => Format::from_path(&args.file).with_context(|| {
+            format!(
+                "cannot tell the format of {} from its extension (.json, .ndjson, .jsonl, .csv); pass --format json, ndjson or csv",
+                args.file.display()
+            )
+        })?,
+    };
+    let kind = match args.entity {
+        EntityKind::Contacts => Kind::Contacts,
+        EntityKind::Organizations => Kind::Organizations,
+    };
+    // Declared attribute types come from the mapping file; import works without one.
+    let mapping = Mapping::load_optional(&ctx.paths.mappings)?;
+    let attributes = mapping
+        .map(|m| m.file.contacts.attributes)
+        .unwrap_or_default();
+
+    let mut input: Box<dyn BufRead> = if stdin {
+        Box::new(BufReader::with_capacity(1 << 18, std::io::stdin().lock()))
+    } else {
+        let file = std::fs::File::open(&args.file)
+            .with_context(|| format!("cannot read {}", args.file.display()))?;
+        Box::new(BufReader::with_capacity(1 << 18, file))
+    };
+    let mut store = Store::open(&ctx.paths.db)?;
+    let summary = import::import(&mut store, kind, format, &mut input, &attributes)?;
+    tracing::info!(
+        entity = summary.entity,
+        imported = summary.imported,
+        "import finished"
+    );
+
+    let mut out = std::io::stdout().lock();
+    if ctx.json() {
+        serde_json::to_writer(&mut out, &summary)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{summary}")?;
+    }
     Ok(())
 }

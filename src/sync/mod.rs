@@ -1,3 +1,5 @@
 //! The sync engine: plans, push, pull, automations, runs and locks.
 
+pub mod filter;
 pub mod lock;
+pub mod summary;

@@ -206,7 +206,6 @@ fn lists_shows_static_lists_as_usable() {
 }
 
 #[test]
-#[ignore = "needs the lists_cache table of the store migrations"]
 fn lists_are_cached_until_refresh() {
     let sb = sandbox(SandboxConfig::unlimited());
     let env = connected(&sb);

@@ -1,0 +1,236 @@
+//! Turning imported JSON objects into stored contacts and organizations.
+
+use std::collections::{BTreeMap, HashSet};
+
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+use super::{Problem, Sink, SinkCounts};
+use crate::mapping::ValueType;
+use crate::model::{coerce, describe, Contact, Organization};
+use crate::store::{contacts, organizations};
+
+/// What every record has in common: the id, checked once per import.
+struct Ids {
+    seen: HashSet<String>,
+    created: u64,
+    updated: u64,
+}
+
+impl Ids {
+    fn new() -> Self {
+        Self {
+            seen: HashSet::new(),
+            created: 0,
+            updated: 0,
+        }
+    }
+
+    /// Take the record's id out of it; refuse a missing, non-string or repeated id.
+    fn take(&mut self, obj: &mut Map<String, Value>, what: &str) -> Result<String, Problem> {
+        let id = match obj.shift_remove("id") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+            Some(Value::String(_)) | None | Some(Value::Null) => {
+                return Err(format!("field `id`: missing; every {what} needs an id"))
+            }
+            Some(v) => {
+                return Err(format!(
+                    "field `id`: expected a string, got {}",
+                    describe(&v)
+                ))
+            }
+        };
+        if !self.seen.insert(id.clone()) {
+            return Err(format!(
+                "field `id`: \"{id}\" appears more than once in this import"
+            ));
+        }
+        Ok(id)
+    }
+
+    fn count(&mut self, existed: bool) {
+        if existed {
+            self.updated += 1;
+        } else {
+            self.created += 1;
+        }
+    }
+}
+
+fn db(e: &anyhow::Error) -> Problem {
+    format!("cannot write to the store: {e:#}")
+}
+
+/// Contacts: built-in fields typed by the model, declared attributes by the mapping file.
+pub(crate) struct Contacts<'a> {
+    writer: contacts::Writer<'a>,
+    attributes: &'a BTreeMap<String, ValueType>,
+    ids: Ids,
+}
+
+impl<'a> Contacts<'a> {
+    pub(crate) fn new(
+        conn: &'a Connection,
+        attributes: &'a BTreeMap<String, ValueType>,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            writer: contacts::Writer::new(conn)?,
+            attributes,
+            ids: Ids::new(),
+        })
+    }
+
+    /// An attribute, checked against its declared type when the mapping file declares one.
+    fn set_attribute(
+        &self,
+        contact: &mut Contact,
+        name: &str,
+        value: Value,
+    ) -> Result<(), Problem> {
+        let value = match self.attributes.get(name) {
+            Some(ty) => coerce(*ty, value).map_err(|m| {
+                format!("field `attributes.{name}`: {m} (declared `{ty}` in the mapping file)")
+            })?,
+            None => value,
+        };
+        contact
+            .set_attribute(name, value)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl Sink for Contacts<'_> {
+    fn record(&mut self, mut obj: Map<String, Value>) -> Result<(), Problem> {
+        let id = self.ids.take(&mut obj, "contact")?;
+        let previous = self.writer.get(&id).map_err(|e| db(&e))?;
+        let mut contact = previous.clone().unwrap_or_else(|| Contact::new(id));
+        let orgs_given = obj.contains_key("organizations");
+        for (key, value) in obj {
+            match (key.as_str(), value) {
+                ("identities", Value::Object(fields)) => {
+                    for (name, v) in fields {
+                        contact.set_identity(&name, v).map_err(|e| e.to_string())?;
+                    }
+                }
+                ("attributes", Value::Object(fields)) => {
+                    for (name, v) in fields {
+                        self.set_attribute(&mut contact, &name, v)?;
+                    }
+                }
+                (parent @ ("identities" | "attributes"), v @ Value::Null) => {
+                    contact.set_field(parent, v).map_err(|e| e.to_string())?;
+                }
+                (parent @ ("identities" | "attributes"), v) => {
+                    return Err(format!(
+                        "field `{parent}`: expected an object, got {}",
+                        describe(&v)
+                    ));
+                }
+                (path, v) => match path.strip_prefix("attributes.") {
+                    // A dotted key at the top level (as CSV columns are written) works too.
+                    Some(name) => self.set_attribute(&mut contact, name, v)?,
+                    None => contact.set_field(path, v).map_err(|e| e.to_string())?,
+                },
+            }
+        }
+        if orgs_given {
+            for org in &contact.organizations {
+                if !self.writer.organization_exists(org).map_err(|e| db(&e))? {
+                    return Err(format!(
+                        "field `organizations`: no organization with id \"{org}\" in the store; import organizations first"
+                    ));
+                }
+            }
+        }
+        self.writer
+            .upsert(&contact, previous.as_ref())
+            .map_err(|e| db(&e))?;
+        self.ids.count(previous.is_some());
+        Ok(())
+    }
+
+    fn column_type(&self, path: &str) -> Result<Option<ValueType>, Problem> {
+        if path == "id" {
+            return Ok(Some(ValueType::String));
+        }
+        if let Some(name) = path.strip_prefix("attributes.") {
+            if let Some(ty) = self.attributes.get(name) {
+                return Ok(Some(*ty));
+            }
+            if !name.is_empty() && !name.contains('.') {
+                // Undeclared attributes are text in CSV (there is no JSON type to keep).
+                return Ok(Some(ValueType::String));
+            }
+        }
+        if path == "identities" || path == "attributes" {
+            return Err(format!(
+                "use one column per entry, e.g. `{path}.{}`",
+                if path == "identities" {
+                    "github"
+                } else {
+                    "jobTitle"
+                }
+            ));
+        }
+        Contact::builtin_type(path).map(Some).ok_or_else(|| {
+            "not a contact field (columns are field paths such as emails, displayName, identities.github, attributes.jobTitle, score, tags)".to_owned()
+        })
+    }
+}
+
+impl SinkCounts for Contacts<'_> {
+    fn as_sink(&mut self) -> &mut dyn Sink {
+        self
+    }
+    fn counts(&self) -> (u64, u64) {
+        (self.ids.created, self.ids.updated)
+    }
+}
+
+/// Organizations: every field typed by the model.
+pub(crate) struct Organizations<'a> {
+    conn: &'a Connection,
+    ids: Ids,
+}
+
+impl<'a> Organizations<'a> {
+    pub(crate) fn new(conn: &'a Connection) -> Self {
+        Self {
+            conn,
+            ids: Ids::new(),
+        }
+    }
+}
+
+impl Sink for Organizations<'_> {
+    fn record(&mut self, mut obj: Map<String, Value>) -> Result<(), Problem> {
+        let id = self.ids.take(&mut obj, "organization")?;
+        let existing = organizations::get(self.conn, &id).map_err(|e| db(&e))?;
+        let existed = existing.is_some();
+        let mut org = existing.unwrap_or_else(|| Organization::new(id));
+        for (key, value) in obj {
+            org.set_field(&key, value).map_err(|e| e.to_string())?;
+        }
+        organizations::upsert(self.conn, &org).map_err(|e| db(&e))?;
+        self.ids.count(existed);
+        Ok(())
+    }
+
+    fn column_type(&self, path: &str) -> Result<Option<ValueType>, Problem> {
+        if path == "id" {
+            return Ok(Some(ValueType::String));
+        }
+        Organization::builtin_type(path).map(Some).ok_or_else(|| {
+            "not an organization field (columns are field paths such as name, website, employees, tags)".to_owned()
+        })
+    }
+}
+
+impl SinkCounts for Organizations<'_> {
+    fn as_sink(&mut self) -> &mut dyn Sink {
+        self
+    }
+    fn counts(&self) -> (u64, u64) {
+        (self.ids.created, self.ids.updated)
+    }
+}

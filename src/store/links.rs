@@ -1,0 +1,271 @@
+//! HubSpot links and sync state: local record ↔ HubSpot id, the hash of the last push, the last
+//! push and pull times, and how the record was marked for sync.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use anyhow::Result;
+use rusqlite::{params, Connection, OptionalExtension as _, Row};
+use serde::Serialize;
+
+use super::{now, Store};
+
+/// The kind of local record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Entity {
+    Contact,
+    Organization,
+}
+
+impl Entity {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Contact => "contact",
+            Entity::Organization => "organization",
+        }
+    }
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a record is synced every run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mark {
+    /// Pushed by hand (`hubsync push --contact ID`).
+    Manual,
+    /// Matched by the named automation.
+    Automation(String),
+}
+
+impl Mark {
+    /// Stored form: `manual` or `automation:<name>`.
+    #[must_use]
+    pub fn to_db(&self) -> String {
+        match self {
+            Mark::Manual => "manual".to_owned(),
+            Mark::Automation(name) => format!("automation:{name}"),
+        }
+    }
+
+    #[must_use]
+    pub fn from_db(s: &str) -> Mark {
+        match s.strip_prefix("automation:") {
+            Some(name) => Mark::Automation(name.to_owned()),
+            None => Mark::Manual,
+        }
+    }
+}
+
+impl fmt::Display for Mark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_db())
+    }
+}
+
+impl Serialize for Mark {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_db())
+    }
+}
+
+/// The sync state of one local record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub entity: Entity,
+    pub local_id: String,
+    pub hubspot_id: Option<String>,
+    pub content_hash: Option<String>,
+    pub last_pushed_at: Option<String>,
+    pub last_pulled_at: Option<String>,
+    pub marked: Option<Mark>,
+    pub marked_at: Option<String>,
+}
+
+const COLUMNS: &str =
+    "entity, local_id, hubspot_id, content_hash, last_pushed_at, last_pulled_at, marked_by, marked_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Link> {
+    let entity: String = r.get(0)?;
+    Ok(Link {
+        entity: if entity == "organization" {
+            Entity::Organization
+        } else {
+            Entity::Contact
+        },
+        local_id: r.get(1)?,
+        hubspot_id: r.get(2)?,
+        content_hash: r.get(3)?,
+        last_pushed_at: r.get(4)?,
+        last_pulled_at: r.get(5)?,
+        marked: r.get::<_, Option<String>>(6)?.as_deref().map(Mark::from_db),
+        marked_at: r.get(7)?,
+    })
+}
+
+pub fn get(conn: &Connection, entity: Entity, local_id: &str) -> Result<Option<Link>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM hubspot_links WHERE entity = ?1 AND local_id = ?2"
+    ))?;
+    Ok(st
+        .query_row(params![entity.as_str(), local_id], from_row)
+        .optional()?)
+}
+
+/// Every link of one entity kind, by local id.
+pub fn all(conn: &Connection, entity: Entity) -> Result<HashMap<String, Link>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM hubspot_links WHERE entity = ?1"
+    ))?;
+    let links = st
+        .query_map([entity.as_str()], from_row)?
+        .map(|l| l.map(|l| (l.local_id.clone(), l)))
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(links)
+}
+
+/// The local record linked to a HubSpot id.
+pub fn local_id(conn: &Connection, entity: Entity, hubspot_id: &str) -> Result<Option<String>> {
+    let mut st = conn.prepare_cached(
+        "SELECT local_id FROM hubspot_links WHERE entity = ?1 AND hubspot_id = ?2",
+    )?;
+    Ok(st
+        .query_row(params![entity.as_str(), hubspot_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Link a local record to a HubSpot id (or move the link, e.g. to a merge survivor).
+/// A link of another local record to the same HubSpot id is removed first.
+pub fn set_hubspot_id(
+    conn: &Connection,
+    entity: Entity,
+    local_id: &str,
+    hubspot_id: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE hubspot_links SET hubspot_id = NULL WHERE entity = ?1 AND hubspot_id = ?2 AND local_id <> ?3",
+    )?
+    .execute(params![entity.as_str(), hubspot_id, local_id])?;
+    conn.prepare_cached(
+        "INSERT INTO hubspot_links (entity, local_id, hubspot_id, linked_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (entity, local_id) DO UPDATE SET hubspot_id = excluded.hubspot_id,
+             linked_at = excluded.linked_at",
+    )?
+    .execute(params![entity.as_str(), local_id, hubspot_id, now()])?;
+    Ok(())
+}
+
+/// Remember a successful push: the HubSpot id, the hash of what was sent, and when.
+pub fn record_push(
+    conn: &Connection,
+    entity: Entity,
+    local_id: &str,
+    hubspot_id: &str,
+    content_hash: &str,
+) -> Result<()> {
+    set_hubspot_id(conn, entity, local_id, hubspot_id)?;
+    conn.prepare_cached(
+        "UPDATE hubspot_links SET content_hash = ?3, last_pushed_at = ?4 WHERE entity = ?1 AND local_id = ?2",
+    )?
+    .execute(params![entity.as_str(), local_id, content_hash, now()])?;
+    Ok(())
+}
+
+/// Remember that data-in read this record from HubSpot.
+pub fn record_pull(
+    conn: &Connection,
+    entity: Entity,
+    local_id: &str,
+    hubspot_id: &str,
+) -> Result<()> {
+    set_hubspot_id(conn, entity, local_id, hubspot_id)?;
+    conn.prepare_cached(
+        "UPDATE hubspot_links SET last_pulled_at = ?3 WHERE entity = ?1 AND local_id = ?2",
+    )?
+    .execute(params![entity.as_str(), local_id, now()])?;
+    Ok(())
+}
+
+/// Mark a record for sync every run. An existing mark is kept (the first reason wins).
+pub fn mark(conn: &Connection, entity: Entity, local_id: &str, how: &Mark) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO hubspot_links (entity, local_id, marked_by, marked_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (entity, local_id) DO UPDATE SET
+             marked_by = coalesce(hubspot_links.marked_by, excluded.marked_by),
+             marked_at = coalesce(hubspot_links.marked_at, excluded.marked_at)",
+    )?
+    .execute(params![entity.as_str(), local_id, how.to_db(), now()])?;
+    Ok(())
+}
+
+/// Local ids of the records marked for sync.
+pub fn marked(conn: &Connection, entity: Entity) -> Result<Vec<String>> {
+    let mut st = conn.prepare_cached(
+        "SELECT local_id FROM hubspot_links WHERE entity = ?1 AND marked_by IS NOT NULL ORDER BY local_id",
+    )?;
+    let ids = st
+        .query_map([entity.as_str()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
+
+impl Store {
+    pub fn link(&self, entity: Entity, local_id: &str) -> Result<Option<Link>> {
+        get(self.conn(), entity, local_id)
+    }
+
+    pub fn links(&self, entity: Entity) -> Result<HashMap<String, Link>> {
+        all(self.conn(), entity)
+    }
+
+    pub fn set_link(&self, entity: Entity, local_id: &str, hubspot_id: &str) -> Result<()> {
+        set_hubspot_id(self.conn(), entity, local_id, hubspot_id)
+    }
+
+    pub fn mark(&self, entity: Entity, local_id: &str, how: &Mark) -> Result<()> {
+        mark(self.conn(), entity, local_id, how)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_move_and_marks_keep_their_first_reason() {
+        let store = Store::open_in_memory().unwrap();
+        store.set_link(Entity::Contact, "a", "101").unwrap();
+        store.set_link(Entity::Contact, "b", "101").unwrap();
+        assert_eq!(
+            store
+                .link(Entity::Contact, "a")
+                .unwrap()
+                .unwrap()
+                .hubspot_id,
+            None
+        );
+        assert_eq!(
+            local_id(store.conn(), Entity::Contact, "101")
+                .unwrap()
+                .as_deref(),
+            Some("b")
+        );
+        store
+            .mark(Entity::Contact, "b", &Mark::Automation("devs".into()))
+            .unwrap();
+        store.mark(Entity::Contact, "b", &Mark::Manual).unwrap();
+        let link = store.link(Entity::Contact, "b").unwrap().unwrap();
+        assert_eq!(link.marked, Some(Mark::Automation("devs".into())));
+        record_push(store.conn(), Entity::Contact, "b", "101", "h1").unwrap();
+        let link = store.link(Entity::Contact, "b").unwrap().unwrap();
+        assert_eq!(link.content_hash.as_deref(), Some("h1"));
+        assert!(link.last_pushed_at.is_some());
+        assert_eq!(store.counts().unwrap().contacts_linked, 1);
+        assert_eq!(store.counts().unwrap().marked, 1);
+    }
+}

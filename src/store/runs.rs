@@ -1,0 +1,249 @@
+//! The run log, failed records and checkpoints.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use rusqlite::{params, Connection, OptionalExtension as _};
+use serde::Serialize;
+
+use super::{now, Entity};
+
+/// One row of the run log.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRow {
+    pub id: i64,
+    pub kind: String,
+    pub parent_id: Option<i64>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub status: String,
+    pub counts: serde_json::Value,
+    pub error: Option<String>,
+}
+
+/// Start a run of `kind` (`push`, `pull`, `automate`, `sync`); returns its id.
+pub fn start(conn: &Connection, kind: &str, parent: Option<i64>) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO runs (kind, parent_id, started_at) VALUES (?1, ?2, ?3)",
+        params![kind, parent, now()],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Record how a run ended.
+pub fn finish(
+    conn: &Connection,
+    id: i64,
+    status: &str,
+    counts: &BTreeMap<String, u64>,
+    error: Option<&str>,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE runs SET finished_at = ?2, status = ?3, counts = ?4, error = ?5 WHERE id = ?1",
+        params![id, now(), status, serde_json::to_string(counts)?, error],
+    )?;
+    Ok(())
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    let counts: String = r.get(6)?;
+    Ok(RunRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        parent_id: r.get(2)?,
+        started_at: r.get(3)?,
+        finished_at: r.get(4)?,
+        status: r.get(5)?,
+        counts: serde_json::from_str(&counts).unwrap_or(serde_json::Value::Null),
+        error: r.get(7)?,
+    })
+}
+
+const COLUMNS: &str = "id, kind, parent_id, started_at, finished_at, status, counts, error";
+
+/// The latest top-level runs, newest first.
+pub fn recent(conn: &Connection, limit: usize) -> Result<Vec<RunRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM runs WHERE parent_id IS NULL ORDER BY id DESC LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A run by id.
+pub fn get(conn: &Connection, id: i64) -> Result<Option<RunRow>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM runs WHERE id = ?1"),
+            params![id],
+            row,
+        )
+        .optional()?)
+}
+
+/// The latest run of `kind` that finished with one of `statuses`.
+pub fn last_finished(conn: &Connection, kind: &str, statuses: &[&str]) -> Result<Option<RunRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM runs WHERE kind = ?1 AND finished_at IS NOT NULL ORDER BY id DESC"
+    ))?;
+    let mut rows = stmt.query_map(params![kind], row)?;
+    for r in rows.by_ref() {
+        let r = r?;
+        if statuses.contains(&r.status.as_str()) {
+            return Ok(Some(r));
+        }
+    }
+    Ok(None)
+}
+
+/// A record a run could not send or apply.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub entity: String,
+    pub local_id: String,
+    pub operation: String,
+    pub error: String,
+    pub attempts: i64,
+    pub run_id: Option<i64>,
+    pub first_failed_at: String,
+    pub last_failed_at: String,
+}
+
+/// Remember that `local_id` failed `operation`; it is retried by the next run.
+pub fn record_failure(
+    conn: &Connection,
+    entity: Entity,
+    local_id: &str,
+    operation: &str,
+    error: &str,
+    run_id: i64,
+) -> Result<()> {
+    let at = now();
+    conn.execute(
+        "INSERT INTO failed_records (entity, local_id, operation, error, attempts, run_id, first_failed_at, last_failed_at)
+         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6)
+         ON CONFLICT (entity, local_id, operation) DO UPDATE SET
+           error = excluded.error, attempts = attempts + 1, run_id = excluded.run_id,
+           last_failed_at = excluded.last_failed_at",
+        params![entity.as_str(), local_id, operation, error, run_id, at],
+    )?;
+    Ok(())
+}
+
+/// Forget a failure once the record went through.
+pub fn clear_failure(
+    conn: &Connection,
+    entity: Entity,
+    local_id: &str,
+    operation: &str,
+) -> Result<()> {
+    conn.execute(
+        "DELETE FROM failed_records WHERE entity = ?1 AND local_id = ?2 AND operation = ?3",
+        params![entity.as_str(), local_id, operation],
+    )?;
+    Ok(())
+}
+
+/// Every pending failure, oldest first.
+pub fn failures(conn: &Connection) -> Result<Vec<Failure>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT entity, local_id, operation, error, attempts, run_id, first_failed_at, last_failed_at
+         FROM failed_records ORDER BY first_failed_at, entity, local_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Failure {
+            entity: r.get(0)?,
+            local_id: r.get(1)?,
+            operation: r.get(2)?,
+            error: r.get(3)?,
+            attempts: r.get(4)?,
+            run_id: r.get(5)?,
+            first_failed_at: r.get(6)?,
+            last_failed_at: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The local ids of `entity` with a pending failure of `operation`.
+pub fn failed_ids(conn: &Connection, entity: Entity, operation: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT local_id FROM failed_records WHERE entity = ?1 AND operation = ?2 ORDER BY local_id",
+    )?;
+    let rows = stmt.query_map(params![entity.as_str(), operation], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A checkpoint value (e.g. a pull watermark).
+pub fn checkpoint(conn: &Connection, kind: &str, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM checkpoints WHERE kind = ?1 AND key = ?2",
+            params![kind, key],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Set a checkpoint; call it in the same transaction as the work it records.
+pub fn set_checkpoint(
+    conn: &Connection,
+    kind: &str,
+    key: &str,
+    value: &str,
+    run_id: i64,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO checkpoints (kind, key, value, run_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, run_id = excluded.run_id,
+           updated_at = excluded.updated_at",
+        params![kind, key, value, run_id, now()],
+    )?;
+    Ok(())
+}
+
+/// Remove a checkpoint (e.g. `pull --full`).
+pub fn clear_checkpoint(conn: &Connection, kind: &str, key: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM checkpoints WHERE kind = ?1 AND key = ?2",
+        params![kind, key],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn runs_failures_and_checkpoints_round_trip() {
+        let store = Store::open_in_memory().unwrap();
+        let c = store.conn();
+        let id = start(c, "push", None).unwrap();
+        record_failure(c, Entity::Contact, "c1", "push", "bad option", id).unwrap();
+        record_failure(c, Entity::Contact, "c1", "push", "still bad", id).unwrap();
+        let f = failures(c).unwrap();
+        assert_eq!(
+            (f.len(), f[0].attempts, f[0].error.as_str()),
+            (1, 2, "still bad")
+        );
+        assert_eq!(failed_ids(c, Entity::Contact, "push").unwrap(), vec!["c1"]);
+        clear_failure(c, Entity::Contact, "c1", "push").unwrap();
+        assert!(failures(c).unwrap().is_empty());
+        let mut counts = BTreeMap::new();
+        counts.insert("created".to_owned(), 3);
+        finish(c, id, "ok", &counts, None).unwrap();
+        let last = last_finished(c, "push", &["ok"]).unwrap().unwrap();
+        assert_eq!((last.id, last.counts["created"].as_u64()), (id, Some(3)));
+        assert!(last_finished(c, "pull", &["ok"]).unwrap().is_none());
+        set_checkpoint(c, "pull", "contacts", "1", id).unwrap();
+        set_checkpoint(c, "pull", "contacts", "2", id).unwrap();
+        assert_eq!(
+            checkpoint(c, "pull", "contacts").unwrap().as_deref(),
+            Some("2")
+        );
+        clear_checkpoint(c, "pull", "contacts").unwrap();
+        assert_eq!(checkpoint(c, "pull", "contacts").unwrap(), None);
+    }
+}
