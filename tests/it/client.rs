@@ -236,7 +236,10 @@ fn access_token_expiring_mid_command_is_refreshed_and_rotation_is_stored() {
 
     // HubSpot expires the token while hubsync still believes it valid: 401, one refresh, retry.
     sb.expire_all_access_tokens();
-    cmd(&env, &sb).arg("lists").assert().success();
+    cmd(&env, &sb)
+        .args(["lists", "--refresh"])
+        .assert()
+        .success();
     assert_eq!(token_posts(&sb), before + 1, "exactly one refresh");
     let rotated = credentials(&env)["refresh_token"].clone();
     assert_ne!(
@@ -246,7 +249,10 @@ fn access_token_expiring_mid_command_is_refreshed_and_rotation_is_stored() {
 
     // The rotated token works: the old one no longer would.
     sb.expire_all_access_tokens();
-    cmd(&env, &sb).arg("lists").assert().success();
+    cmd(&env, &sb)
+        .args(["lists", "--refresh"])
+        .assert()
+        .success();
     assert_eq!(token_posts(&sb), before + 2);
 }
 
@@ -454,8 +460,15 @@ fn secrets_appear_in_no_output_at_any_verbosity() {
     let mut outputs = vec![out, err];
     sb.expire_all_access_tokens();
     for args in [
-        vec!["lists", "-vvv"],
-        vec!["lists", "--json", "-vvv", "--log-format", "json"],
+        vec!["lists", "--refresh", "-vvv"],
+        vec![
+            "lists",
+            "--refresh",
+            "--json",
+            "-vvv",
+            "--log-format",
+            "json",
+        ],
     ] {
         let o = cmd(&env, &sb).args(&args).assert().success();
         outputs.push(String::from_utf8_lossy(&o.get_output().stdout).to_string());
