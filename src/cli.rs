@@ -182,6 +182,8 @@ pub enum MapCommand {
     Show,
     /// Validate the mapping file against the cached HubSpot properties (exit 1 on problems)
     Check,
+    /// Fetch HubSpot's contact and company properties into the cache, then run `check`
+    Refresh,
 }
 
 #[derive(Debug, Args)]

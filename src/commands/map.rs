@@ -4,10 +4,13 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
-use super::Context;
+use super::{block_on, Context};
 use crate::cli::MapCommand;
 use crate::error::Exit;
+use crate::hubspot::paths::ObjectType;
+use crate::hubspot::{properties as hs_properties, Client};
 use crate::mapping::check::{self, Properties, Severity};
+use crate::mapping::ApiVersion;
 use crate::mapping::Mapping;
 use crate::store::{properties, Store};
 
@@ -15,6 +18,7 @@ pub fn run(ctx: &Context, cmd: &MapCommand) -> Result<()> {
     match cmd {
         MapCommand::Show => show(ctx),
         MapCommand::Check => check_cmd(ctx),
+        MapCommand::Refresh => refresh(ctx),
     }
 }
 
@@ -72,6 +76,42 @@ fn show(ctx: &Context) -> Result<()> {
     }
     println!("→ = read-only locally: pushed to HubSpot, never pulled.");
     Ok(())
+}
+
+/// The "Update attributes" step: reload HubSpot's properties, then check the mapping.
+fn refresh(ctx: &Context) -> Result<()> {
+    let version = Mapping::load_optional(&ctx.paths.mappings)?
+        .map_or_else(ApiVersion::default, |m| m.file.api_version);
+    let (contacts, companies) = block_on(async {
+        let client = Client::from_context(ctx, version).await?;
+        let contacts = hs_properties::list(&client, ObjectType::Contacts).await?;
+        let companies = hs_properties::list(&client, ObjectType::Companies).await?;
+        Ok((contacts, companies))
+    })?;
+    let mut store = Store::open(&ctx.paths.db)?;
+    let to_json = |props: &[crate::hubspot::models::Property]| -> Result<Vec<serde_json::Value>> {
+        props
+            .iter()
+            .filter(|p| !p.archived)
+            .map(|p| Ok(serde_json::to_value(p)?))
+            .collect()
+    };
+    let n_contacts = properties::replace(store.conn_mut(), "contacts", &to_json(&contacts)?)?;
+    let n_companies = properties::replace(store.conn_mut(), "companies", &to_json(&companies)?)?;
+    if !ctx.json() {
+        println!("fetched {n_contacts} contact and {n_companies} company properties from HubSpot");
+    }
+    if ctx.paths.mappings.exists() {
+        check_cmd(ctx)
+    } else {
+        if !ctx.json() {
+            println!(
+                "no mapping file at {}; copy mappings.example.yaml there to start",
+                ctx.paths.mappings.display()
+            );
+        }
+        Ok(())
+    }
 }
 
 fn check_cmd(ctx: &Context) -> Result<()> {

@@ -234,3 +234,51 @@ fn show_lists_every_field_marks_read_only_and_warns_on_hubspot_defined() {
     assert_eq!(score["status"], "ok");
     assert_eq!(score["pull"], "never");
 }
+
+#[test]
+fn refresh_fills_the_cache_from_hubspot_and_the_example_passes_check() {
+    use hubsync::sandbox::{Sandbox, SandboxConfig};
+    let sb = Sandbox::start(SandboxConfig::unlimited().with_static_token("pat-na1-map")).unwrap();
+    sb.seed_file(repo().join("examples/data/hubspot-seed.json"))
+        .unwrap();
+    let env = Env::new();
+    std::fs::copy(repo().join("mappings.example.yaml"), env.mappings()).unwrap();
+    let out = env
+        .cmd()
+        .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-map")
+        .env("HUBSYNC_API_BASE", sb.url())
+        .args(["map", "refresh"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("company properties from HubSpot"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("mapping ok"), "{stdout}");
+    assert_eq!(sb.count("GET", "/contacts"), 1, "{:?}", sb.requests());
+    assert_eq!(sb.count("GET", "/companies"), 1);
+
+    // The cache now answers `map check` without HubSpot.
+    drop(sb);
+    let out = env.cmd().args(["map", "check"]).output().unwrap();
+    assert!(out.status.success());
+
+    // Without the seed's custom properties the same mapping names each missing one.
+    let bare = Sandbox::start(SandboxConfig::unlimited().with_static_token("pat-na1-map")).unwrap();
+    let out = env
+        .cmd()
+        .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-map")
+        .env("HUBSYNC_API_BASE", bare.url())
+        .args(["map", "refresh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("HubSpot has no contacts property `gitmesh_score`"));
+}
