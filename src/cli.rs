@@ -129,6 +129,15 @@ pub enum Command {
     /// HubSpot contact lists: id, name, processing type, size; static ones are usable
     Lists(ListsArgs),
 
+    /// Data-in: enrich existing local records from HubSpot (only what changed since the last pull)
+    Pull(PullArgs),
+
+    /// The field-level change log of data-in (old → new)
+    History(HistoryArgs),
+
+    /// Restore the local values a pull run changed
+    Undo(UndoArgs),
+
     /// Print shell completions to stdout
     Completions(CompletionsArgs),
 }
@@ -231,4 +240,51 @@ pub struct ListsArgs {
     /// Fetch the lists from HubSpot again instead of showing the cached ones
     #[arg(long)]
     pub refresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Only this entity [default: every entity enabled in the mapping file]
+    #[arg(long, value_enum)]
+    pub entity: Option<EntityKind>,
+
+    /// Read every HubSpot record, not only those modified since the last pull
+    #[arg(long)]
+    pub full: bool,
+
+    /// Print the local changes a pull would make; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Seconds before the last pull that the next one reads again, to catch records HubSpot's
+    /// search had not indexed yet
+    #[arg(
+        long,
+        env = "HUBSYNC_PULL_OVERLAP",
+        default_value_t = 120,
+        value_name = "SECONDS"
+    )]
+    pub overlap: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only changes to this entity
+    #[arg(long, value_enum)]
+    pub entity: Option<EntityKind>,
+
+    /// Only changes to the local record with this id
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+
+    /// Only changes made by this run
+    #[arg(long, value_name = "N")]
+    pub run: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The pull run to undo (see `hubsync history`)
+    #[arg(long, value_name = "N")]
+    pub run: i64,
 }

@@ -9,11 +9,14 @@ pub mod completions;
 pub mod connect;
 pub mod contacts;
 pub mod disconnect;
+pub mod history;
 pub mod import;
 pub mod lists;
 pub mod map;
 pub mod organizations;
+pub mod pull;
 pub mod status;
+pub mod undo;
 
 /// What every command gets: the global flags and resolved paths.
 #[derive(Debug)]
@@ -46,6 +49,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Connect(args) => connect::run(&ctx, &args),
         Command::Disconnect => disconnect::run(&ctx),
         Command::Lists(args) => lists::run(&ctx, &args),
+        Command::Pull(args) => pull::run(&ctx, &args),
+        Command::History(args) => history::run(&ctx, &args),
+        Command::Undo(args) => undo::run(&ctx, &args),
     }
 }
 

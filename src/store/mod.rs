@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 pub mod contacts;
+pub mod history;
 pub mod links;
 pub mod organizations;
 pub mod properties;

@@ -2,4 +2,6 @@
 
 pub mod filter;
 pub mod lock;
+pub mod pull;
+pub mod pull_plan;
 pub mod summary;

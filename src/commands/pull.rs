@@ -1,0 +1,119 @@
+//! `hubsync pull`: data-in for the entities enabled in the mapping file.
+
+use std::io::IsTerminal as _;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::map::cached_properties;
+use super::{block_on, Context};
+use crate::cli::{EntityKind, PullArgs};
+use crate::error::Exit;
+use crate::hubspot::Client;
+use crate::mapping::check::{self, Severity};
+use crate::mapping::{Entity, Mapping};
+use crate::store::Store;
+use crate::sync::lock::RunLock;
+use crate::sync::pull::{self, Options};
+
+pub fn run(ctx: &Context, args: &PullArgs) -> Result<()> {
+    let mapping = Mapping::load(&ctx.paths.mappings)?;
+    let entities = entities(&mapping, args.entity)?;
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(RunLock::acquire(ctx.paths.data_dir(), "pull")?)
+    };
+    let mut store = Store::open(&ctx.paths.db)?;
+    let props = cached_properties(&store)?;
+    if props.contacts.is_empty() && props.companies.is_empty() {
+        return Err(Exit::Failed(
+            "no HubSpot properties are cached yet; run `hubsync map refresh` first".into(),
+        )
+        .into());
+    }
+    let sections: Vec<&str> = entities.iter().map(|e| e.section()).collect();
+    let errors: Vec<String> = check::check(&mapping, &props)
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error && sections.contains(&p.entity))
+        .map(|p| p.to_string())
+        .collect();
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        return Err(Exit::Failed(format!(
+            "the mapping file has {} problem{}; nothing was pulled. Fix the mapping and run `hubsync map check`",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        ))
+        .into());
+    }
+    let opts = Options {
+        entities,
+        full: args.full,
+        dry_run: args.dry_run,
+        overlap: Duration::from_secs(args.overlap),
+        progress: !ctx.global.quiet && std::io::stderr().is_terminal(),
+        parent: None,
+    };
+    let version = mapping.file.api_version;
+    let summary = block_on(async {
+        let client = Client::from_context(ctx, version).await?;
+        pull::run(&mut store, &client, &mapping, &props, &opts).await
+    })?;
+    let what = if args.dry_run {
+        "pull (dry run)"
+    } else {
+        "pull"
+    };
+    if !ctx.json() && args.dry_run {
+        for p in &summary.plan {
+            println!(
+                "would update {} {} from HubSpot {}:",
+                p["entity"].as_str().unwrap_or_default(),
+                p["id"].as_str().unwrap_or_default(),
+                p["hubspot_id"].as_str().unwrap_or_default()
+            );
+            for c in p["changes"].as_array().into_iter().flatten() {
+                println!(
+                    "  {}: {} → {}",
+                    c["field"].as_str().unwrap_or_default(),
+                    c["old"],
+                    c["new"]
+                );
+            }
+        }
+    }
+    summary.print_and_exit(ctx.json(), what)
+}
+
+/// The entities to pull: the one asked for (it must be enabled), or every enabled one.
+fn entities(mapping: &Mapping, asked: Option<EntityKind>) -> Result<Vec<Entity>> {
+    let enabled = |e: Entity| mapping.section(e == Entity::Contacts).enabled;
+    let all = [Entity::Contacts, Entity::Organizations];
+    let out: Vec<Entity> = match asked {
+        Some(kind) => {
+            let e = match kind {
+                EntityKind::Contacts => Entity::Contacts,
+                EntityKind::Organizations => Entity::Organizations,
+            };
+            if !enabled(e) {
+                anyhow::bail!(
+                    "{} are not enabled in the mapping file; set `{}: enabled: true` in {}",
+                    e.section(),
+                    e.section(),
+                    "the mapping file"
+                );
+            }
+            vec![e]
+        }
+        None => all.into_iter().filter(|e| enabled(*e)).collect(),
+    };
+    if out.is_empty() {
+        anyhow::bail!(
+            "neither contacts nor organizations are enabled in the mapping file; set `enabled: true` in a section"
+        );
+    }
+    Ok(out)
+}

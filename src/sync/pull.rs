@@ -1,0 +1,844 @@
+//! Data-in (SPEC §6): read HubSpot contacts and companies, plan (see [`super::pull_plan`]), then
+//! apply the plan locally with history in the same transaction.
+//!
+//! Reading uses the search API for both passes, so properties travel in the request body and
+//! pages hold 200 records (list pages hold 100 and take properties in the URL). Every page is a
+//! fresh query keyed on the object id (`hs_object_id > last`, sorted by `hs_object_id`), so the
+//! 10,000-result cap of one search query never applies and a record modified while we read
+//! cannot shift another one out of view:
+//! - full pass: no other filter;
+//! - incremental: `lastmodifieddate` (contacts) / `hs_lastmodifieddate` (companies) `>=` the
+//!   watermark.
+//!
+//! The watermark saved after a pass is `min(newest modification read, read start - overlap)`,
+//! never earlier than the previous one: every record modified before it was read, and the
+//! overlap covers HubSpot's search index delay. It is saved in the transaction that applies
+//! the last changes, so it moves only after the local commit.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use super::pull_plan::{self, hubspot_keys, merged_ids, LocalIndex, LocalRecord, PullField};
+use super::summary::Summary;
+use crate::hubspot::models::{
+    Direction as SortDirection, Filter, FilterGroup, Operator, SearchRequest, SimplePublicObject,
+    Sort,
+};
+use crate::hubspot::{objects, search, Client, ObjectType};
+use crate::mapping::check::Properties;
+use crate::mapping::{Entity, Mapping};
+use crate::model::{normalize_email, Contact, Organization};
+use crate::store::{contacts, history, links, organizations, runs, Entity as StoreEntity, Store};
+
+/// Records per search page (HubSpot's maximum).
+pub const PAGE: u32 = 200;
+/// Matched records applied per transaction.
+const APPLY_BATCH: usize = 500;
+/// Search bodies above this size are refused by HubSpot (3,000 characters); past this estimate
+/// the properties are fetched with batch read instead.
+const SEARCH_BODY_BUDGET: usize = 2_600;
+/// The checkpoint kind of data-in.
+pub const CHECKPOINT_KIND: &str = "pull";
+/// Default overlap: how far before the last read each incremental pull starts again.
+pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(120);
+
+/// What to pull and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub entities: Vec<Entity>,
+    /// Read everything, not only what changed since the watermark.
+    pub full: bool,
+    /// Plan only: nothing is written anywhere.
+    pub dry_run: bool,
+    pub overlap: Duration,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+    /// The `sync` run this pull belongs to.
+    pub parent: Option<i64>,
+}
+
+/// The checkpoint key of an entity's watermark, e.g. `contacts.watermark`.
+#[must_use]
+pub fn watermark_key(entity: Entity) -> String {
+    format!("{}.watermark", entity.section())
+}
+
+fn object_type(entity: Entity) -> ObjectType {
+    match entity {
+        Entity::Contacts => ObjectType::Contacts,
+        Entity::Organizations => ObjectType::Companies,
+    }
+}
+
+fn store_entity(entity: Entity) -> StoreEntity {
+    match entity {
+        Entity::Contacts => StoreEntity::Contact,
+        Entity::Organizations => StoreEntity::Organization,
+    }
+}
+
+/// The modification-date property HubSpot keeps per object type.
+#[must_use]
+pub fn modified_property(entity: Entity) -> &'static str {
+    match entity {
+        Entity::Contacts => "lastmodifieddate",
+        Entity::Organizations => "hs_lastmodifieddate",
+    }
+}
+
+fn identity_properties(entity: Entity) -> &'static [&'static str] {
+    match entity {
+        Entity::Contacts => &["email", "hs_additional_emails"],
+        Entity::Organizations => &["name"],
+    }
+}
+
+/// HubSpot timestamps: ISO 8601 or epoch milliseconds.
+fn millis(raw: &str) -> Option<i64> {
+    raw.trim().parse::<i64>().ok().or_else(|| {
+        DateTime::parse_from_rfc3339(raw.trim())
+            .ok()
+            .map(|t| t.timestamp_millis())
+    })
+}
+
+fn iso(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Pull every entity in `opts`; the summary of the whole run.
+pub async fn run(
+    store: &mut Store,
+    client: &Client,
+    mapping: &Mapping,
+    props: &Properties,
+    opts: &Options,
+) -> Result<Summary> {
+    let run_id = if opts.dry_run {
+        0
+    } else {
+        runs::start(store.conn(), "pull", opts.parent)?
+    };
+    let mut summary = Summary::new(run_id);
+    if opts.dry_run {
+        summary.status = "dry-run".into();
+    }
+    for &entity in &opts.entities {
+        if let Err(e) = pull_entity(store, client, mapping, props, opts, entity, &mut summary).await
+        {
+            if !opts.dry_run {
+                let status = if crate::error::exit_code(&e) == 75 {
+                    "interrupted"
+                } else {
+                    "failed"
+                };
+                let _ = runs::finish(
+                    store.conn(),
+                    run_id,
+                    status,
+                    &summary.counts,
+                    Some(&format!("{e:#}")),
+                );
+            }
+            return Err(e);
+        }
+    }
+    if !opts.dry_run {
+        runs::finish(
+            store.conn(),
+            run_id,
+            summary.final_status(),
+            &summary.counts,
+            None,
+        )?;
+    }
+    Ok(summary)
+}
+
+fn bar(opts: &Options, what: &str) -> ProgressBar {
+    if !opts.progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template("{msg:>22} [{bar:30}] {pos}/{len} ({elapsed})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+async fn pull_entity(
+    store: &mut Store,
+    client: &Client,
+    mapping: &Mapping,
+    props: &Properties,
+    opts: &Options,
+    entity: Entity,
+    summary: &mut Summary,
+) -> Result<()> {
+    let fields = pull_plan::pull_fields(entity, mapping, props)?;
+    let key = watermark_key(entity);
+    let previous = runs::checkpoint(store.conn(), CHECKPOINT_KIND, &key)?
+        .as_deref()
+        .and_then(millis);
+    let since = if opts.full { None } else { previous };
+    let read_start = Utc::now().timestamp_millis();
+
+    let bar = bar(opts, &format!("reading {}", object_type(entity).as_str()));
+    let mut reader = Reader::new(client, entity, &fields, &bar);
+    reader.read(since).await?;
+    bar.finish_and_clear();
+    let Reader {
+        records, max_ts, ..
+    } = reader;
+    let mut records: Vec<SimplePublicObject> = records.into_values().collect();
+    records.sort_by_key(|r| r.id.parse::<u64>().unwrap_or(u64::MAX));
+    summary.add("read", records.len() as u64);
+    tracing::info!(
+        entity = entity.section(),
+        read = records.len(),
+        full = since.is_none(),
+        "read HubSpot records"
+    );
+
+    let overlap_ms = i64::try_from(opts.overlap.as_millis()).unwrap_or(i64::MAX);
+    let safe = read_start.saturating_sub(overlap_ms);
+    let watermark = match (since, max_ts) {
+        (None, Some(m)) => m.min(safe),
+        (None, None) => safe,
+        (Some(old), Some(m)) => old.max(m.min(safe)),
+        (Some(old), None) => old,
+    };
+
+    match entity {
+        Entity::Contacts => {
+            let context = if since.is_some() {
+                verify::<Contact>(store, client, entity, &records).await?
+            } else {
+                Vec::new()
+            };
+            let index = local_index::<Contact>(store, entity, &records, &context)?;
+            let plan = pull_plan::plan(entity, &fields, &records, &context, &index);
+            finish(
+                store, entity, &fields, &records, plan, watermark, opts, summary,
+            )
+        }
+        Entity::Organizations => {
+            let context = if since.is_some() {
+                verify::<Organization>(store, client, entity, &records).await?
+            } else {
+                Vec::new()
+            };
+            let index = local_index::<Organization>(store, entity, &records, &context)?;
+            let plan = pull_plan::plan(entity, &fields, &records, &context, &index);
+            finish(
+                store, entity, &fields, &records, plan, watermark, opts, summary,
+            )
+        }
+    }
+}
+
+/// Reads HubSpot records page by page into a map by id.
+struct Reader<'a> {
+    client: &'a Client,
+    entity: Entity,
+    object: ObjectType,
+    /// Properties asked in the search body.
+    search_properties: Vec<String>,
+    /// When the property list is too long for a search body: read them with batch read.
+    batch_properties: Option<Vec<String>>,
+    bar: &'a ProgressBar,
+    records: HashMap<String, SimplePublicObject>,
+    max_ts: Option<i64>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(client: &'a Client, entity: Entity, fields: &[PullField], bar: &'a ProgressBar) -> Self {
+        let mut all: Vec<String> = [
+            "hs_object_id",
+            modified_property(entity),
+            "hs_merged_object_ids",
+        ]
+        .into_iter()
+        .chain(identity_properties(entity).iter().copied())
+        .map(str::to_owned)
+        .collect();
+        for f in fields {
+            if !all.contains(&f.property) {
+                all.push(f.property.clone());
+            }
+        }
+        let size: usize = all.iter().map(|p| p.len() + 3).sum::<usize>() + 300;
+        let (search_properties, batch_properties) = if size > SEARCH_BODY_BUDGET {
+            (
+                all[..3 + identity_properties(entity).len()].to_vec(),
+                Some(all),
+            )
+        } else {
+            (all, None)
+        };
+        Self {
+            client,
+            entity,
+            object: object_type(entity),
+            search_properties,
+            batch_properties,
+            bar,
+            records: HashMap::new(),
+            max_ts: None,
+        }
+    }
+
+    /// Every record (or every record modified at or after `since`, epoch ms).
+    async fn read(&mut self, since: Option<i64>) -> Result<()> {
+        let mut last: Option<String> = None;
+        let mut first = true;
+        loop {
+            let mut filters = Vec::new();
+            if let Some(ms) = since {
+                filters.push(Filter::new(
+                    modified_property(self.entity),
+                    Operator::Gte,
+                    ms.to_string(),
+                ));
+            }
+            if let Some(id) = &last {
+                filters.push(Filter::new("hs_object_id", Operator::Gt, id.clone()));
+            }
+            let req = SearchRequest {
+                filter_groups: if filters.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![FilterGroup { filters }]
+                },
+                sorts: vec![Sort {
+                    property_name: "hs_object_id".into(),
+                    direction: SortDirection::Ascending,
+                }],
+                query: None,
+                properties: self.search_properties.clone(),
+                limit: PAGE,
+                after: None,
+            };
+            let resp = search::search(self.client, self.object, &req)
+                .await
+                .with_context(|| format!("cannot read HubSpot {}", self.object))?;
+            if first {
+                self.bar.set_length(resp.total);
+                first = false;
+            }
+            let full_page = resp.results.len() >= PAGE as usize && resp.paging.is_some();
+            let Some(tail) = resp.results.last().map(|r| r.id.clone()) else {
+                break;
+            };
+            let page = match &self.batch_properties {
+                None => resp.results,
+                Some(props) => self.batch_read(&resp.results, props).await?,
+            };
+            for r in page {
+                self.keep(r);
+            }
+            self.bar.set_position(self.records.len() as u64);
+            if !full_page {
+                break;
+            }
+            last = Some(tail);
+        }
+        Ok(())
+    }
+
+    async fn batch_read(
+        &self,
+        page: &[SimplePublicObject],
+        props: &[String],
+    ) -> Result<Vec<SimplePublicObject>> {
+        let mut out = Vec::with_capacity(page.len());
+        for chunk in page.chunks(objects::BATCH_LIMIT) {
+            let ids: Vec<String> = chunk.iter().map(|r| r.id.clone()).collect();
+            let resp = objects::batch_read(self.client, self.object, &ids, props, None)
+                .await
+                .with_context(|| format!("cannot read HubSpot {}", self.object))?;
+            out.extend(resp.results);
+        }
+        Ok(out)
+    }
+
+    fn keep(&mut self, r: SimplePublicObject) {
+        let ts = r.prop(modified_property(self.entity)).and_then(millis);
+        if let Some(ts) = ts {
+            self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
+        }
+        self.records.insert(r.id.clone(), r);
+    }
+}
+
+/// The local side of one entity, as the planner needs it.
+trait Local: LocalRecord + Sized {
+    fn load(store: &Store, id: &str) -> Result<Option<Self>>;
+    fn ids_by_key(store: &Store, key: &str) -> Result<Vec<String>>;
+    fn keys(&self) -> Vec<String>;
+}
+
+impl Local for Contact {
+    fn load(store: &Store, id: &str) -> Result<Option<Self>> {
+        contacts::get(store.conn(), id)
+    }
+    fn ids_by_key(store: &Store, key: &str) -> Result<Vec<String>> {
+        contacts::ids_by_email(store.conn(), key)
+    }
+    fn keys(&self) -> Vec<String> {
+        self.emails.iter().map(|e| normalize_email(e)).collect()
+    }
+}
+
+impl Local for Organization {
+    fn load(store: &Store, id: &str) -> Result<Option<Self>> {
+        organizations::get(store.conn(), id)
+    }
+    fn ids_by_key(store: &Store, key: &str) -> Result<Vec<String>> {
+        organizations::ids_by_name(store.conn(), key)
+    }
+    fn keys(&self) -> Vec<String> {
+        self.name
+            .as_deref()
+            .map(crate::model::normalize_name)
+            .into_iter()
+            .collect()
+    }
+}
+
+fn local_index<L: Local>(
+    store: &Store,
+    entity: Entity,
+    records: &[SimplePublicObject],
+    context: &[SimplePublicObject],
+) -> Result<LocalIndex<L>> {
+    let mut idx = LocalIndex::default();
+    for (local, link) in links::all(store.conn(), store_entity(entity))? {
+        if let Some(h) = link.hubspot_id {
+            idx.links.insert(h.clone(), local.clone());
+            idx.linked.insert(local, h);
+        }
+    }
+    let mut wanted: BTreeSet<String> = BTreeSet::new();
+    for r in records.iter().chain(context) {
+        for id in std::iter::once(&r.id).chain(merged_ids(r).iter()) {
+            if let Some(l) = idx.links.get(id) {
+                wanted.insert(l.clone());
+            }
+        }
+        for k in hubspot_keys(entity, r) {
+            if idx.by_key.contains_key(&k) {
+                continue;
+            }
+            let ids = L::ids_by_key(store, &k)?;
+            wanted.extend(ids.iter().cloned());
+            idx.by_key.insert(k, ids);
+        }
+    }
+    for id in wanted {
+        if let Some(rec) = L::load(store, &id)? {
+            idx.records.insert(id, rec);
+        }
+    }
+    Ok(idx)
+}
+
+/// HubSpot records that compete with a new key match, for incremental pulls (a full pass sees
+/// them all anyway): other companies with the same name, other contacts having another e-mail
+/// of the matched local contact.
+async fn verify<L: Local>(
+    store: &Store,
+    client: &Client,
+    entity: Entity,
+    records: &[SimplePublicObject],
+) -> Result<Vec<SimplePublicObject>> {
+    let linked: HashMap<String, String> = links::all(store.conn(), store_entity(entity))?
+        .into_iter()
+        .filter_map(|(l, link)| link.hubspot_id.map(|h| (h, l)))
+        .collect();
+    let mut values: BTreeSet<String> = BTreeSet::new();
+    for r in records {
+        if std::iter::once(&r.id)
+            .chain(merged_ids(r).iter())
+            .any(|id| linked.contains_key(id))
+        {
+            continue;
+        }
+        let keys = hubspot_keys(entity, r);
+        for k in &keys {
+            for l in L::ids_by_key(store, k)? {
+                let Some(local) = L::load(store, &l)? else {
+                    continue;
+                };
+                for lk in local.keys() {
+                    if entity == Entity::Organizations || !keys.contains(&lk) {
+                        values.insert(lk.to_lowercase());
+                    }
+                }
+            }
+        }
+    }
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let property = match entity {
+        Entity::Contacts => "email",
+        Entity::Organizations => "name",
+    };
+    let object = object_type(entity);
+    let props: Vec<String> = ["hs_object_id", "hs_merged_object_ids"]
+        .into_iter()
+        .chain(identity_properties(entity).iter().copied())
+        .map(str::to_owned)
+        .collect();
+    let mut out = Vec::new();
+    let values: Vec<String> = values.into_iter().collect();
+    // Keep each body well under HubSpot's 3,000 characters.
+    let mut chunks: Vec<Vec<String>> = vec![Vec::new()];
+    let mut size = 0;
+    for v in values {
+        if size + v.len() + 3 > 2_000 && chunks.last().is_some_and(|c| !c.is_empty()) {
+            chunks.push(Vec::new());
+            size = 0;
+        }
+        size += v.len() + 3;
+        if let Some(c) = chunks.last_mut() {
+            c.push(v);
+        }
+    }
+    for chunk in chunks {
+        let mut after: Option<String> = None;
+        loop {
+            let req = SearchRequest {
+                filter_groups: vec![FilterGroup {
+                    filters: vec![Filter::any_of(property, chunk.clone())],
+                }],
+                properties: props.clone(),
+                limit: PAGE,
+                after: after.clone(),
+                ..SearchRequest::default()
+            };
+            let resp = search::search(client, object, &req)
+                .await
+                .with_context(|| format!("cannot look up HubSpot {object} by {property}"))?;
+            out.extend(resp.results);
+            match resp.paging.and_then(|p| p.next).map(|n| n.after) {
+                Some(a)
+                    if a.parse::<u64>()
+                        .is_ok_and(|n| n + u64::from(PAGE) <= 10_000) =>
+                {
+                    after = Some(a);
+                }
+                _ => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Record a plan in the summary and, unless dry-running, apply it.
+#[allow(clippy::too_many_arguments)]
+fn finish<L: Local + Writable>(
+    store: &mut Store,
+    entity: Entity,
+    fields: &[PullField],
+    records: &[SimplePublicObject],
+    plan: pull_plan::Plan<L>,
+    watermark: i64,
+    opts: &Options,
+    summary: &mut Summary,
+) -> Result<()> {
+    let se = store_entity(entity);
+    summary.add("conflicts", plan.conflicts.len() as u64);
+    summary.add("unmatched", plan.unmatched.len() as u64);
+    summary.add("matched", plan.matches.len() as u64);
+    for c in &plan.conflicts {
+        summary.conflicts.push(serde_json::to_value(c)?);
+    }
+    if opts.dry_run {
+        for m in &plan.matches {
+            for p in &m.problems {
+                summary.skip(se.as_str(), &m.local_id, format!("field {p}"));
+            }
+            if m.changes.is_empty() {
+                summary.add("unchanged", 1);
+                continue;
+            }
+            summary.add("changed", 1);
+            summary.plan.push(json!({
+                "action": "update local",
+                "entity": se.as_str(),
+                "id": m.local_id,
+                "hubspot_id": m.hubspot_id,
+                "matched_by": m.via,
+                "changes": m.changes,
+            }));
+        }
+        return Ok(());
+    }
+
+    let by_id: HashMap<&str, &SimplePublicObject> =
+        records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let run_id = summary.run_id;
+    let batches: Vec<&[pull_plan::Match<L>]> = if plan.matches.is_empty() {
+        vec![&[]]
+    } else {
+        plan.matches.chunks(APPLY_BATCH).collect()
+    };
+    let last = batches.len() - 1;
+    for (i, batch) in batches.into_iter().enumerate() {
+        let tx = store.conn_mut().transaction()?;
+        {
+            let mut writer = L::writer(&tx)?;
+            for m in batch {
+                let Some(hs) = by_id.get(m.hubspot_id.as_str()) else {
+                    continue;
+                };
+                // Plan again against the record as stored now, inside the transaction.
+                let Some(current) = L::read(&mut writer, &tx, &m.local_id)? else {
+                    continue;
+                };
+                let (changes, updated, problems) = pull_plan::field_changes(fields, hs, &current);
+                for p in problems {
+                    summary.skip(se.as_str(), &m.local_id, format!("field {p}"));
+                }
+                if changes.is_empty() {
+                    summary.add("unchanged", 1);
+                } else {
+                    L::write(&mut writer, &tx, &updated, &current)?;
+                    for c in &changes {
+                        history::record(
+                            &tx,
+                            run_id,
+                            se,
+                            &m.local_id,
+                            Some(&m.hubspot_id),
+                            &c.field,
+                            c.old.as_ref(),
+                            Some(&c.new),
+                        )?;
+                    }
+                    summary.add("changed", 1);
+                    summary.add("fields changed", changes.len() as u64);
+                }
+                links::record_pull(&tx, se, &m.local_id, &m.hubspot_id)?;
+            }
+        }
+        if i == last {
+            runs::set_checkpoint(
+                &tx,
+                CHECKPOINT_KIND,
+                &watermark_key(entity),
+                &iso(watermark),
+                run_id,
+            )?;
+        }
+        tx.commit()
+            .with_context(|| format!("cannot save pulled {} in the store", entity.section()))?;
+    }
+    Ok(())
+}
+
+/// Writing one kind of local record inside a transaction.
+pub(crate) trait Writable: Sized {
+    type Writer<'c>;
+    fn writer<'c>(conn: &'c rusqlite::Connection) -> Result<Self::Writer<'c>>;
+    fn read(
+        w: &mut Self::Writer<'_>,
+        conn: &rusqlite::Connection,
+        id: &str,
+    ) -> Result<Option<Self>>;
+    fn write(
+        w: &mut Self::Writer<'_>,
+        conn: &rusqlite::Connection,
+        new: &Self,
+        previous: &Self,
+    ) -> Result<()>;
+}
+
+impl Writable for Contact {
+    type Writer<'c> = contacts::Writer<'c>;
+    fn writer<'c>(conn: &'c rusqlite::Connection) -> Result<Self::Writer<'c>> {
+        contacts::Writer::new(conn)
+    }
+    fn read(
+        w: &mut Self::Writer<'_>,
+        _conn: &rusqlite::Connection,
+        id: &str,
+    ) -> Result<Option<Self>> {
+        w.get(id)
+    }
+    fn write(
+        w: &mut Self::Writer<'_>,
+        _conn: &rusqlite::Connection,
+        new: &Self,
+        previous: &Self,
+    ) -> Result<()> {
+        w.upsert(new, Some(previous))
+    }
+}
+
+impl Writable for Organization {
+    type Writer<'c> = ();
+    fn writer<'c>(_conn: &'c rusqlite::Connection) -> Result<Self::Writer<'c>> {
+        Ok(())
+    }
+    fn read(
+        _w: &mut Self::Writer<'_>,
+        conn: &rusqlite::Connection,
+        id: &str,
+    ) -> Result<Option<Self>> {
+        organizations::get(conn, id)
+    }
+    fn write(
+        _w: &mut Self::Writer<'_>,
+        conn: &rusqlite::Connection,
+        new: &Self,
+        _previous: &Self,
+    ) -> Result<()> {
+        organizations::upsert(conn, new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_parse_in_both_forms() {
+        assert_eq!(millis("1709596800000"), Some(1_709_596_800_000));
+        assert_eq!(millis("2024-03-05T00:00:00.000Z"), Some(1_709_596_800_000));
+        assert_eq!(iso(1_709_596_800_000), "2024-03-05T00:00:00.000Z");
+        assert_eq!(millis("soon"), None);
+    }
+}
+
+/// What `undo --run N` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UndoReport {
+    /// The run that recorded the undo.
+    pub run_id: i64,
+    /// The pull run undone.
+    pub undone_run: i64,
+    /// Changes reverted (old and new as the pull recorded them).
+    pub restored: Vec<history::Entry>,
+    /// Changes left alone because the field changed again since, with the reason.
+    pub left: Vec<(history::Entry, String)>,
+}
+
+/// Restore the local values a pull run changed. A field changed again since (by a later run or
+/// locally) is left alone and reported. The undo is recorded as its own run, with history.
+pub fn undo(store: &mut Store, pull_run: i64) -> Result<UndoReport> {
+    let Some(run) = runs::get(store.conn(), pull_run)? else {
+        anyhow::bail!(
+            "there is no run {pull_run}; `hubsync history` shows the runs that changed local data"
+        );
+    };
+    if run.kind != "pull" {
+        anyhow::bail!(
+            "run {pull_run} is a `{}` run; only pull runs change local data and can be undone",
+            run.kind
+        );
+    }
+    let entries = history::list(
+        store.conn(),
+        &history::Filter {
+            run_id: Some(pull_run),
+            ..history::Filter::default()
+        },
+    )?;
+    if entries.is_empty() {
+        anyhow::bail!("pull run {pull_run} changed no local data; there is nothing to undo");
+    }
+    let pending: Vec<history::Entry> = entries
+        .iter()
+        .filter(|e| e.undone_by.is_none())
+        .cloned()
+        .collect();
+    if pending.is_empty() {
+        let by = entries.iter().find_map(|e| e.undone_by).unwrap_or_default();
+        anyhow::bail!("pull run {pull_run} was already undone by run {by}");
+    }
+    let run_id = runs::start(store.conn(), "undo", None)?;
+    let mut report = UndoReport {
+        run_id,
+        undone_run: pull_run,
+        restored: Vec::new(),
+        left: Vec::new(),
+    };
+    let tx = store.conn_mut().transaction()?;
+    {
+        let mut writer = contacts::Writer::new(&tx)?;
+        for e in pending {
+            let later = history::changed_since(&tx, e.entity, &e.id, &e.field, e.row_id)?;
+            let outcome = match e.entity {
+                StoreEntity::Contact => {
+                    let current = writer.get(&e.id)?;
+                    restore(current, &e, later, |c| writer.upsert(c.0, Some(c.1)))?
+                }
+                StoreEntity::Organization => {
+                    let current = organizations::get(&tx, &e.id)?;
+                    restore(current, &e, later, |c| organizations::upsert(&tx, c.0))?
+                }
+            };
+            match outcome {
+                Ok(now) => {
+                    history::record(
+                        &tx,
+                        run_id,
+                        e.entity,
+                        &e.id,
+                        e.hubspot_id.as_deref(),
+                        &e.field,
+                        now.as_ref(),
+                        e.old.as_ref(),
+                    )?;
+                    history::mark_undone(&tx, e.row_id, run_id)?;
+                    report.restored.push(e);
+                }
+                Err(reason) => report.left.push((e, reason)),
+            }
+        }
+    }
+    tx.commit().context("cannot save the undo in the store")?;
+    let mut counts = std::collections::BTreeMap::new();
+    counts.insert("restored".to_owned(), report.restored.len() as u64);
+    counts.insert("left alone".to_owned(), report.left.len() as u64);
+    runs::finish(store.conn(), run_id, "ok", &counts, None)?;
+    Ok(report)
+}
+
+/// Put `e.old` back into the record when the field still holds `e.new`: `Ok(value replaced)`,
+/// or `Err(why it was left alone)`.
+fn restore<L: LocalRecord>(
+    current: Option<L>,
+    e: &history::Entry,
+    later: Option<i64>,
+    write: impl FnOnce((&L, &L)) -> Result<()>,
+) -> Result<std::result::Result<Option<serde_json::Value>, String>> {
+    let Some(current) = current else {
+        return Ok(Err(format!("{} {} no longer exists", e.entity, e.id)));
+    };
+    if let Some(r) = later {
+        return Ok(Err(format!("changed again by run {r}")));
+    }
+    let now = current.get(&e.field);
+    if now != e.new {
+        return Ok(Err("changed locally since".to_owned()));
+    }
+    let mut updated = current.clone();
+    if let Err(err) = updated.set(&e.field, e.old.clone().unwrap_or(serde_json::Value::Null)) {
+        return Ok(Err(err.to_string()));
+    }
+    write((&updated, &current))?;
+    Ok(Ok(now))
+}

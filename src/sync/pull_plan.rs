@@ -1,0 +1,865 @@
+//! Data-in planning (SPEC §6), with no IO: which HubSpot record belongs to which local record,
+//! which claims conflict, and which mapped local fields change.
+//!
+//! Matching, in order: the stored link (HubSpot id → local id); a link to a record HubSpot has
+//! since merged into this one (`hs_merged_object_ids`), which moves to the survivor; then the key
+//! (contacts: every local e-mail against `email` and `hs_additional_emails`; organizations: the
+//! normalised name). Two claimants of one key on either side is a conflict: reported with every
+//! id involved, nothing touched.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::hubspot::models::SimplePublicObject;
+use crate::mapping::catalogue::{self, Direction, Entity};
+use crate::mapping::check::Properties;
+use crate::mapping::format;
+use crate::mapping::{Mapping, PullPolicy, ValueType};
+use crate::model::{self, normalize_email, normalize_name, Contact, FieldError, Organization};
+use crate::store::properties::CachedProperty;
+
+/// A mapped local field that data-in may write.
+#[derive(Debug, Clone)]
+pub struct PullField {
+    pub path: String,
+    pub ty: ValueType,
+    pub property: String,
+    pub policy: PullPolicy,
+    pub prop: CachedProperty,
+}
+
+/// The fields data-in writes for `entity`: mapped, not read-only locally, `pull:` not `never`.
+/// A mapped property missing from the property cache is an error naming `map refresh`.
+pub fn pull_fields(
+    entity: Entity,
+    mapping: &Mapping,
+    props: &Properties,
+) -> Result<Vec<PullField>> {
+    let section = mapping.section(entity == Entity::Contacts);
+    let cached = props.of(entity);
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    for (path, spec) in &section.fields {
+        let Ok(field) = catalogue::lookup(entity, section, path) else {
+            continue; // `map check` reports it
+        };
+        if field.direction == Direction::OutOnly || spec.pull() == PullPolicy::Never {
+            continue;
+        }
+        match cached.get(spec.property()) {
+            Some(prop) => out.push(PullField {
+                path: path.clone(),
+                ty: field.ty,
+                property: spec.property().to_owned(),
+                policy: spec.pull(),
+                prop: prop.clone(),
+            }),
+            None => missing.push(spec.property().to_owned()),
+        }
+    }
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "the property cache has no {} propert{} {}; run `hubsync map refresh` (and create {} in HubSpot if needed)",
+            entity.hubspot_object(),
+            if missing.len() == 1 { "y" } else { "ies" },
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if missing.len() == 1 { "it" } else { "them" }
+        );
+    }
+    Ok(out)
+}
+
+/// A local record data-in can read and write by field path.
+pub trait LocalRecord: Clone {
+    fn id(&self) -> &str;
+    fn get(&self, path: &str) -> Option<Value>;
+    fn set(&mut self, path: &str, value: Value) -> Result<(), FieldError>;
+}
+
+impl LocalRecord for Contact {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn get(&self, path: &str) -> Option<Value> {
+        self.field(path)
+    }
+    fn set(&mut self, path: &str, value: Value) -> Result<(), FieldError> {
+        self.set_field(path, value)
+    }
+}
+
+impl LocalRecord for Organization {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn get(&self, path: &str) -> Option<Value> {
+        self.field(path)
+    }
+    fn set(&mut self, path: &str, value: Value) -> Result<(), FieldError> {
+        self.set_field(path, value)
+    }
+}
+
+/// The matching keys of a HubSpot record: contacts' e-mails (primary and additional, trimmed,
+/// lowercase), a company's normalised name.
+#[must_use]
+pub fn hubspot_keys(entity: Entity, r: &SimplePublicObject) -> Vec<String> {
+    let mut keys = Vec::new();
+    match entity {
+        Entity::Contacts => {
+            if let Some(e) = r.prop("email") {
+                keys.push(normalize_email(e));
+            }
+            if let Some(extra) = r.prop("hs_additional_emails") {
+                keys.extend(extra.split(';').map(normalize_email));
+            }
+        }
+        Entity::Organizations => {
+            if let Some(n) = r.prop("name") {
+                keys.push(normalize_name(n));
+            }
+        }
+    }
+    keys.retain(|k| !k.is_empty());
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Ids of records HubSpot merged into `r`.
+#[must_use]
+pub fn merged_ids(r: &SimplePublicObject) -> Vec<String> {
+    r.prop("hs_merged_object_ids")
+        .map(|v| {
+            v.split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What the planner knows about the local side.
+#[derive(Debug, Clone)]
+pub struct LocalIndex<L> {
+    /// The local records that may be touched, by id.
+    pub records: HashMap<String, L>,
+    /// Normalised key (e-mail or name) → every local id having it.
+    pub by_key: HashMap<String, Vec<String>>,
+    /// HubSpot id → linked local id.
+    pub links: HashMap<String, String>,
+    /// Local id → its linked HubSpot id.
+    pub linked: HashMap<String, String>,
+}
+
+impl<L> Default for LocalIndex<L> {
+    fn default() -> Self {
+        Self {
+            records: HashMap::new(),
+            by_key: HashMap::new(),
+            links: HashMap::new(),
+            linked: HashMap::new(),
+        }
+    }
+}
+
+/// How a HubSpot record was matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// The stored link.
+    Link,
+    /// The link of a record HubSpot merged into this one; the link moves here.
+    Merge,
+    /// The e-mail or name; a new link.
+    Key,
+}
+
+/// One local field change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub field: String,
+    pub old: Option<Value>,
+    pub new: Value,
+}
+
+/// A HubSpot record matched to a local record.
+#[derive(Debug, Clone)]
+pub struct Match<L> {
+    pub local_id: String,
+    pub hubspot_id: String,
+    pub via: Via,
+    /// The link must be written (new, or moved to a merge survivor).
+    pub relink: bool,
+    pub changes: Vec<Change>,
+    /// The record with the changes applied.
+    pub updated: L,
+    /// The record as stored.
+    pub previous: L,
+    /// Mapped values that could not be read (the field is left alone).
+    pub problems: Vec<String>,
+}
+
+/// Two claimants of one key: nothing is touched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub entity: &'static str,
+    pub key: String,
+    pub hubspot_ids: Vec<String>,
+    pub local_ids: Vec<String>,
+    pub message: String,
+}
+
+/// The whole plan for one batch of HubSpot records.
+#[derive(Debug, Clone)]
+pub struct Plan<L> {
+    pub matches: Vec<Match<L>>,
+    pub conflicts: Vec<Conflict>,
+    /// HubSpot ids with no local record (data-in never creates one).
+    pub unmatched: Vec<String>,
+}
+
+impl<L> Default for Plan<L> {
+    fn default() -> Self {
+        Self {
+            matches: Vec::new(),
+            conflicts: Vec::new(),
+            unmatched: Vec::new(),
+        }
+    }
+}
+
+fn local_word(entity: Entity) -> &'static str {
+    match entity {
+        Entity::Contacts => "contact",
+        Entity::Organizations => "organization",
+    }
+}
+
+fn hubspot_word(entity: Entity) -> &'static str {
+    match entity {
+        Entity::Contacts => "contact",
+        Entity::Organizations => "company",
+    }
+}
+
+fn key_word(entity: Entity) -> &'static str {
+    match entity {
+        Entity::Contacts => "e-mail",
+        Entity::Organizations => "name",
+    }
+}
+
+/// Plan data-in for `records` (the HubSpot records read). `context` holds other HubSpot records
+/// known to exist (read only to find competing claims); they are never applied.
+#[must_use]
+pub fn plan<L: LocalRecord>(
+    entity: Entity,
+    fields: &[PullField],
+    records: &[SimplePublicObject],
+    context: &[SimplePublicObject],
+    local: &LocalIndex<L>,
+) -> Plan<L> {
+    let mut out = Plan::default();
+    let (lw, hw, kw) = (local_word(entity), hubspot_word(entity), key_word(entity));
+    let applied: BTreeSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
+
+    // 1. Each HubSpot record claims at most one local record (or is a conflict on its own).
+    struct Claim<'a> {
+        hubspot: &'a SimplePublicObject,
+        local_id: String,
+        via: Via,
+        key: String,
+        apply: bool,
+    }
+    let mut claims: Vec<Claim<'_>> = Vec::new();
+    let all = records.iter().map(|r| (r, true)).chain(
+        context
+            .iter()
+            .filter(|r| !applied.contains(r.id.as_str()))
+            .map(|r| (r, false)),
+    );
+    for (r, apply) in all {
+        let mut by_link: BTreeSet<(String, Via)> = BTreeSet::new();
+        if let Some(l) = local.links.get(&r.id) {
+            by_link.insert((l.clone(), Via::Link));
+        }
+        for m in merged_ids(r) {
+            if let Some(l) = local.links.get(&m) {
+                by_link.insert((l.clone(), Via::Merge));
+            }
+        }
+        let linked_locals: BTreeSet<&String> = by_link.iter().map(|(l, _)| l).collect();
+        if linked_locals.len() > 1 {
+            if apply {
+                let ids: Vec<String> = linked_locals.into_iter().cloned().collect();
+                out.conflicts.push(Conflict {
+                    entity: lw,
+                    key: format!("hubspot:{}", r.id),
+                    hubspot_ids: vec![r.id.clone()],
+                    message: format!(
+                        "HubSpot {hw} {} (merged from {}) is linked to local {lw}s {}; neither was changed",
+                        r.id,
+                        merged_ids(r).join(", "),
+                        ids.join(" and ")
+                    ),
+                    local_ids: ids,
+                });
+            }
+            continue;
+        }
+        if let Some((l, via)) = by_link.into_iter().next() {
+            // A link to this id wins over a merge link to the same record.
+            let via = if local.links.get(&r.id) == Some(&l) {
+                Via::Link
+            } else {
+                via
+            };
+            claims.push(Claim {
+                hubspot: r,
+                local_id: l,
+                via,
+                key: String::new(),
+                apply,
+            });
+            continue;
+        }
+        let mut by_key: BTreeMap<String, String> = BTreeMap::new(); // local id → key
+        for k in hubspot_keys(entity, r) {
+            for l in local.by_key.get(&k).into_iter().flatten() {
+                by_key.entry(l.clone()).or_insert_with(|| k.clone());
+            }
+        }
+        match by_key.len() {
+            0 => {
+                if apply {
+                    out.unmatched.push(r.id.clone());
+                }
+            }
+            1 => {
+                if let Some((l, k)) = by_key.into_iter().next() {
+                    claims.push(Claim {
+                        hubspot: r,
+                        local_id: l,
+                        via: Via::Key,
+                        key: k,
+                        apply,
+                    });
+                }
+            }
+            _ => {
+                if apply {
+                    let keys: BTreeSet<&String> = by_key.values().collect();
+                    let key = keys
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let ids: Vec<String> = by_key.keys().cloned().collect();
+                    out.conflicts.push(Conflict {
+                        entity: lw,
+                        key: key.clone(),
+                        hubspot_ids: vec![r.id.clone()],
+                        message: format!(
+                            "local {lw}s {} share the {kw} {key} of HubSpot {hw} {}; none was changed",
+                            ids.join(" and "),
+                            r.id
+                        ),
+                        local_ids: ids,
+                    });
+                }
+            }
+        }
+    }
+
+    // 2. Group the claims by local record: a link is authoritative; two key claims conflict.
+    let mut by_local: BTreeMap<String, Vec<Claim<'_>>> = BTreeMap::new();
+    for c in claims {
+        by_local.entry(c.local_id.clone()).or_default().push(c);
+    }
+    for (local_id, cs) in by_local {
+        let linked = cs.iter().find(|c| c.via != Via::Key);
+        let winner = if let Some(w) = linked {
+            for c in cs.iter().filter(|c| c.via == Via::Key && c.apply) {
+                out.conflicts.push(Conflict {
+                    entity: lw,
+                    key: c.key.clone(),
+                    hubspot_ids: vec![c.hubspot.id.clone(), w.hubspot.id.clone()],
+                    local_ids: vec![local_id.clone()],
+                    message: format!(
+                        "HubSpot {hw} {} matches local {lw} {local_id} by {kw} {}, but {local_id} is linked to HubSpot {hw} {}; {} was not applied",
+                        c.hubspot.id, c.key, w.hubspot.id, c.hubspot.id
+                    ),
+                });
+            }
+            w
+        } else {
+            let ids: BTreeSet<&str> = cs.iter().map(|c| c.hubspot.id.as_str()).collect();
+            // A key match on a record that is linked elsewhere: the link wins.
+            let other_link = local
+                .linked
+                .get(&local_id)
+                .filter(|h| !ids.contains(h.as_str()));
+            if ids.len() > 1 || other_link.is_some() {
+                if cs.iter().any(|c| c.apply) {
+                    let mut hubspot_ids: Vec<String> =
+                        ids.iter().map(|s| (*s).to_owned()).collect();
+                    if let Some(h) = other_link {
+                        hubspot_ids.push(h.clone());
+                    }
+                    let key = cs[0].key.clone();
+                    let message = match other_link {
+                        Some(h) if ids.len() == 1 => format!(
+                            "HubSpot {hw} {} matches local {lw} {local_id} by {kw} {key}, but {local_id} is linked to HubSpot {hw} {h}; {} was not applied",
+                            hubspot_ids[0], hubspot_ids[0]
+                        ),
+                        _ => format!(
+                            "HubSpot {hw}s {} all match local {lw} {local_id} by {kw} {key}; {local_id} was not changed",
+                            hubspot_ids.join(" and ")
+                        ),
+                    };
+                    out.conflicts.push(Conflict {
+                        entity: lw,
+                        key,
+                        hubspot_ids,
+                        local_ids: vec![local_id.clone()],
+                        message,
+                    });
+                }
+                continue;
+            }
+            &cs[0]
+        };
+        if !winner.apply {
+            continue;
+        }
+        let Some(previous) = local.records.get(&local_id) else {
+            continue;
+        };
+        let (changes, updated, problems) = field_changes(fields, winner.hubspot, previous);
+        out.matches.push(Match {
+            relink: local.links.get(&winner.hubspot.id) != Some(&local_id),
+            local_id,
+            hubspot_id: winner.hubspot.id.clone(),
+            via: winner.via,
+            changes,
+            updated,
+            previous: previous.clone(),
+            problems,
+        });
+    }
+    out.matches.sort_by(|a, b| a.local_id.cmp(&b.local_id));
+    out
+}
+
+/// Numbers as the model stores them (`17`, not `17.0`), so equal values compare equal.
+fn normalize(v: Value) -> Value {
+    match &v {
+        Value::Number(n) => n.as_f64().and_then(model::number_json).unwrap_or(v),
+        _ => v,
+    }
+}
+
+/// Whether two values of `ty` say the same thing (datetimes compare as instants).
+fn same(ty: ValueType, a: Option<&Value>, b: &Value) -> bool {
+    let Some(a) = a else { return false };
+    if a == b {
+        return true;
+    }
+    if matches!(ty, ValueType::Datetime | ValueType::Date) {
+        if let (Value::String(x), Value::String(y)) = (a, b) {
+            let (x, y) = (model::normalize_datetime(x), model::normalize_datetime(y));
+            return x.is_ok() && x == y;
+        }
+    }
+    normalize(a.clone()) == normalize(b.clone())
+}
+
+/// The mapped field changes HubSpot's record brings to a local record, per the pull policies.
+/// An empty HubSpot value never erases a local value.
+pub fn field_changes<L: LocalRecord>(
+    fields: &[PullField],
+    r: &SimplePublicObject,
+    local: &L,
+) -> (Vec<Change>, L, Vec<String>) {
+    let mut updated = local.clone();
+    let mut changes = Vec::new();
+    let mut problems = Vec::new();
+    for f in fields {
+        let new = match format::from_hubspot(r.prop(&f.property), f.ty, &f.prop) {
+            Ok(Some(v)) => normalize(v),
+            Ok(None) => continue,
+            Err(e) => {
+                problems.push(format!("{} (HubSpot `{}`): {e}", f.path, f.property));
+                continue;
+            }
+        };
+        let old = updated.get(&f.path);
+        if f.policy == PullPolicy::FillEmpty && old.as_ref().is_some_and(|v| !format::is_empty(v)) {
+            continue;
+        }
+        if same(f.ty, old.as_ref(), &new) {
+            continue;
+        }
+        let new = match model::coerce(f.ty, new) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(format!("{} (HubSpot `{}`): {e}", f.path, f.property));
+                continue;
+            }
+        };
+        if let Err(e) = updated.set(&f.path, new) {
+            problems.push(format!(
+                "{} (HubSpot `{}`): {}",
+                f.path, f.property, e.message
+            ));
+            continue;
+        }
+        // Read back what the record holds now (normalised by the model).
+        let Some(stored) = updated.get(&f.path) else {
+            continue;
+        };
+        if same(f.ty, old.as_ref(), &stored) {
+            continue;
+        }
+        changes.push(Change {
+            field: f.path.clone(),
+            old,
+            new: stored,
+        });
+    }
+    (changes, updated, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn prop(name: &str, type_: &str, field_type: &str) -> CachedProperty {
+        serde_json::from_value(json!({"name": name, "type": type_, "fieldType": field_type}))
+            .unwrap()
+    }
+
+    fn field(path: &str, property: &str, ty: ValueType, policy: PullPolicy) -> PullField {
+        let p = match ty {
+            ValueType::Number => prop(property, "number", "number"),
+            ValueType::Bool => prop(property, "bool", "booleancheckbox"),
+            _ => prop(property, "string", "text"),
+        };
+        PullField {
+            path: path.into(),
+            ty,
+            property: property.into(),
+            policy,
+            prop: p,
+        }
+    }
+
+    fn hs(id: &str, props: &[(&str, &str)]) -> SimplePublicObject {
+        SimplePublicObject {
+            id: id.into(),
+            properties: props
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
+                .collect(),
+            created_at: None,
+            updated_at: None,
+            archived: false,
+            properties_with_history: None,
+            associations: None,
+            new: None,
+        }
+    }
+
+    fn contact(id: &str, emails: &[&str]) -> Contact {
+        let mut c = Contact::new(id);
+        c.emails = emails.iter().map(|e| (*e).to_owned()).collect();
+        c
+    }
+
+    fn contacts_index(cs: Vec<Contact>, links: &[(&str, &str)]) -> LocalIndex<Contact> {
+        let mut idx = LocalIndex::default();
+        for c in cs {
+            for e in &c.emails {
+                idx.by_key
+                    .entry(normalize_email(e))
+                    .or_insert_with(Vec::new)
+                    .push(c.id.clone());
+            }
+            idx.records.insert(c.id.clone(), c);
+        }
+        for (l, h) in links {
+            idx.links.insert((*h).to_owned(), (*l).to_owned());
+            idx.linked.insert((*l).to_owned(), (*h).to_owned());
+        }
+        idx
+    }
+
+    fn orgs_index(os: Vec<Organization>) -> LocalIndex<Organization> {
+        let mut idx = LocalIndex::default();
+        for o in os {
+            if let Some(n) = &o.name {
+                idx.by_key
+                    .entry(normalize_name(n))
+                    .or_insert_with(Vec::new)
+                    .push(o.id.clone());
+            }
+            idx.records.insert(o.id.clone(), o);
+        }
+        idx
+    }
+
+    fn display() -> Vec<PullField> {
+        vec![field(
+            "displayName",
+            "dn",
+            ValueType::String,
+            PullPolicy::Overwrite,
+        )]
+    }
+
+    #[test]
+    fn contacts_match_by_any_email_ignoring_case_and_by_additional_emails() {
+        let idx = contacts_index(
+            vec![
+                contact("a", &["ada@example.com"]),
+                contact("g", &["old@x.org", "grace.hopper@example.org"]),
+            ],
+            &[],
+        );
+        let recs = [
+            hs("1", &[("email", " ADA@Example.com "), ("dn", "Ada")]),
+            hs(
+                "2",
+                &[
+                    ("email", "grace@initech.com"),
+                    ("hs_additional_emails", "x@y.z;Grace.Hopper@example.org"),
+                    ("dn", "Grace"),
+                ],
+            ),
+            hs("3", &[("email", "nobody@example.com"), ("dn", "Nobody")]),
+        ];
+        let p = plan(Entity::Contacts, &display(), &recs, &[], &idx);
+        let got: Vec<(&str, &str, Via, bool)> = p
+            .matches
+            .iter()
+            .map(|m| (m.local_id.as_str(), m.hubspot_id.as_str(), m.via, m.relink))
+            .collect();
+        assert_eq!(
+            got,
+            [("a", "1", Via::Key, true), ("g", "2", Via::Key, true)]
+        );
+        assert_eq!(p.unmatched, ["3"]);
+        assert!(p.conflicts.is_empty());
+        assert_eq!(p.matches[0].changes[0].new, json!("Ada"));
+    }
+
+    #[test]
+    fn two_local_contacts_sharing_an_email_conflict_and_nothing_is_touched() {
+        let idx = contacts_index(
+            vec![
+                contact("a", &["same@example.com"]),
+                contact("b", &["Same@example.com"]),
+            ],
+            &[],
+        );
+        let p = plan(
+            Entity::Contacts,
+            &display(),
+            &[hs("1", &[("email", "same@example.com"), ("dn", "X")])],
+            &[],
+            &idx,
+        );
+        assert!(p.matches.is_empty());
+        assert_eq!(p.conflicts.len(), 1);
+        assert_eq!(p.conflicts[0].local_ids, ["a", "b"]);
+        assert_eq!(p.conflicts[0].hubspot_ids, ["1"]);
+    }
+
+    #[test]
+    fn one_local_contact_claimed_by_two_hubspot_contacts_is_a_conflict() {
+        let idx = contacts_index(vec![contact("a", &["one@x.io", "two@x.io"])], &[]);
+        let p = plan(
+            Entity::Contacts,
+            &display(),
+            &[hs("1", &[("email", "one@x.io"), ("dn", "One")])],
+            &[hs("2", &[("email", "two@x.io")])],
+            &idx,
+        );
+        assert!(p.matches.is_empty());
+        assert_eq!(p.conflicts[0].hubspot_ids, ["1", "2"]);
+    }
+
+    #[test]
+    fn a_stored_link_wins_and_a_merge_moves_it_to_the_survivor() {
+        let idx = contacts_index(
+            vec![contact("a", &["a@x.io"]), contact("b", &["b@x.io"])],
+            &[("a", "10"), ("b", "20")],
+        );
+        let recs = [
+            // Linked to a, e-mail changed in HubSpot: still a.
+            hs("10", &[("email", "changed@x.io"), ("dn", "A")]),
+            // 20 was merged into 30.
+            hs(
+                "30",
+                &[
+                    ("email", "b@x.io"),
+                    ("hs_merged_object_ids", "20"),
+                    ("dn", "B"),
+                ],
+            ),
+        ];
+        let p = plan(Entity::Contacts, &display(), &recs, &[], &idx);
+        let got: Vec<(&str, &str, Via, bool)> = p
+            .matches
+            .iter()
+            .map(|m| (m.local_id.as_str(), m.hubspot_id.as_str(), m.via, m.relink))
+            .collect();
+        assert_eq!(
+            got,
+            [("a", "10", Via::Link, false), ("b", "30", Via::Merge, true)]
+        );
+    }
+
+    #[test]
+    fn a_key_match_on_a_record_linked_elsewhere_is_a_conflict() {
+        let idx = contacts_index(vec![contact("a", &["a@x.io"])], &[("a", "10")]);
+        let p = plan(
+            Entity::Contacts,
+            &display(),
+            &[hs("11", &[("email", "a@x.io"), ("dn", "A2")])],
+            &[],
+            &idx,
+        );
+        assert!(p.matches.is_empty());
+        assert!(p.conflicts[0]
+            .message
+            .contains("linked to HubSpot contact 10"));
+    }
+
+    #[test]
+    fn organizations_match_normalised_names_and_duplicates_on_either_side_conflict() {
+        let mut acme = Organization::new("o1");
+        acme.name = Some("Acme   Robotics".into());
+        let mut ini = Organization::new("o2");
+        ini.name = Some("Initech".into());
+        let mut ini2 = Organization::new("o3");
+        ini2.name = Some(" initech ".into());
+        let mut glob = Organization::new("o4");
+        glob.name = Some("Globex".into());
+        let idx = orgs_index(vec![acme, ini, ini2, glob]);
+        let f = [field(
+            "description",
+            "description",
+            ValueType::String,
+            PullPolicy::Overwrite,
+        )];
+        let recs = [
+            hs(
+                "1",
+                &[("name", "ACME robotics "), ("description", "Robots")],
+            ),
+            hs("2", &[("name", "Initech"), ("description", "TPS")]),
+            hs("3", &[("name", "Globex"), ("description", "G1")]),
+            hs("4", &[("name", "globex"), ("description", "G2")]),
+        ];
+        let p = plan(Entity::Organizations, &f, &recs, &[], &idx);
+        assert_eq!(p.matches.len(), 1);
+        assert_eq!(
+            (
+                p.matches[0].local_id.as_str(),
+                p.matches[0].hubspot_id.as_str()
+            ),
+            ("o1", "1")
+        );
+        assert_eq!(p.conflicts.len(), 2, "{:?}", p.conflicts);
+        let locals: Vec<&Vec<String>> = p.conflicts.iter().map(|c| &c.local_ids).collect();
+        assert!(locals.contains(&&vec!["o2".to_owned(), "o3".to_owned()]));
+        let hubspot: Vec<&Vec<String>> = p.conflicts.iter().map(|c| &c.hubspot_ids).collect();
+        assert!(hubspot.contains(&&vec!["3".to_owned(), "4".to_owned()]));
+    }
+
+    #[test]
+    fn pull_policies_and_empty_values() {
+        let mut c = contact("a", &["a@x.io"]);
+        c.display_name = Some("Local".into());
+        c.identities.insert("github".into(), "local-gh".into());
+        let fields = [
+            field(
+                "displayName",
+                "dn",
+                ValueType::String,
+                PullPolicy::Overwrite,
+            ),
+            field(
+                "identities.github",
+                "gh",
+                ValueType::String,
+                PullPolicy::FillEmpty,
+            ),
+            field(
+                "attributes.jobTitle",
+                "jt",
+                ValueType::String,
+                PullPolicy::FillEmpty,
+            ),
+            field(
+                "identities.twitter",
+                "tw",
+                ValueType::String,
+                PullPolicy::Overwrite,
+            ),
+            field(
+                "attributes.level",
+                "lv",
+                ValueType::Number,
+                PullPolicy::Overwrite,
+            ),
+        ];
+        c.attributes.insert("level".into(), json!(3));
+        let cases: &[(&[(&str, &str)], &[(&str, Option<Value>, Value)])] = &[
+            // Overwrite replaces; fill-empty fills only an empty field.
+            (
+                &[("dn", "Remote"), ("gh", "remote-gh"), ("jt", "CTO")],
+                &[
+                    ("displayName", Some(json!("Local")), json!("Remote")),
+                    ("attributes.jobTitle", None, json!("CTO")),
+                ],
+            ),
+            // Empty HubSpot values never erase.
+            (&[("dn", ""), ("tw", "  ")], &[]),
+            // Same value, different spelling of a number: unchanged.
+            (&[("lv", "3"), ("dn", "Local")], &[]),
+            (
+                &[("lv", "4.5")],
+                &[("attributes.level", Some(json!(3)), json!(4.5))],
+            ),
+        ];
+        for (props, want) in cases {
+            let (changes, updated, problems) = field_changes(&fields, &hs("1", props), &c);
+            assert!(problems.is_empty(), "{problems:?}");
+            let got: Vec<(&str, Option<Value>, Value)> = changes
+                .iter()
+                .map(|ch| (ch.field.as_str(), ch.old.clone(), ch.new.clone()))
+                .collect();
+            let want: Vec<(&str, Option<Value>, Value)> = want.to_vec();
+            assert_eq!(got, want, "{props:?}");
+            for ch in &changes {
+                assert_eq!(updated.field(&ch.field), Some(ch.new.clone()));
+            }
+        }
+        // A value that does not fit the field is reported and the field left alone.
+        let (changes, _, problems) = field_changes(&fields, &hs("1", &[("lv", "lots")]), &c);
+        assert!(changes.is_empty());
+        assert!(problems[0].contains("attributes.level"), "{problems:?}");
+    }
+}
