@@ -826,7 +826,11 @@ mod tests {
             ),
         ];
         c.attributes.insert("level".into(), json!(3));
-        let cases: &[(&[(&str, &str)], &[(&str, Option<Value>, Value)])] = &[
+        type Case<'a> = (
+            &'a [(&'a str, &'a str)],
+            &'a [(&'a str, Option<Value>, Value)],
+        );
+        let cases: &[Case<'_>] = &[
             // Overwrite replaces; fill-empty fills only an empty field.
             (
                 &[("dn", "Remote"), ("gh", "remote-gh"), ("jt", "CTO")],
