@@ -9,3 +9,4 @@ mod map;
 mod records;
 mod resources;
 mod sandbox;
+mod status;
