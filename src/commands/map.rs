@@ -19,6 +19,7 @@ pub fn run(ctx: &Context, cmd: &MapCommand) -> Result<()> {
         MapCommand::Show => show(ctx),
         MapCommand::Check => check_cmd(ctx),
         MapCommand::Refresh => refresh(ctx),
+        MapCommand::Scaffold { fields } => scaffold(ctx, fields),
     }
 }
 
@@ -76,6 +77,106 @@ fn show(ctx: &Context) -> Result<()> {
     }
     println!("→ = read-only locally: pushed to HubSpot, never pulled.");
     Ok(())
+}
+
+/// Create custom properties for unmapped fields, map them, then refresh and check.
+fn scaffold(ctx: &Context, fields: &[String]) -> Result<()> {
+    use crate::hubspot::models::{PropertyCreate, PropertyGroup, PropertyOption};
+    use crate::mapping::catalogue::Entity;
+    use crate::mapping::scaffold;
+
+    let mapping = Mapping::load(&ctx.paths.mappings)?;
+    let store = Store::open(&ctx.paths.db)?;
+    let props = cached_properties(&store)?;
+    if props.contacts.is_empty() && props.companies.is_empty() {
+        return Err(Exit::Failed(
+            "no HubSpot properties are cached; run `hubsync map refresh` first so existing properties are reused".into(),
+        )
+        .into());
+    }
+    drop(store);
+    let planned = scaffold::plan(&mapping, &props, fields)?;
+    if planned.is_empty() {
+        println!("every field of the enabled entities is mapped; nothing to scaffold");
+        return Ok(());
+    }
+    let object = |e: Entity| match e {
+        Entity::Contacts => ObjectType::Contacts,
+        Entity::Organizations => ObjectType::Companies,
+    };
+    let created = block_on(async {
+        let client = Client::from_context(ctx, mapping.file.api_version).await?;
+        let mut created = 0usize;
+        for entity in [Entity::Contacts, Entity::Organizations] {
+            let todo: Vec<_> = planned.iter().filter(|p| p.entity == entity && !p.exists).collect();
+            if todo.is_empty() {
+                continue;
+            }
+            let group = PropertyGroup {
+                name: scaffold::GROUP.into(),
+                label: "Community (hubsync)".into(),
+                display_order: None,
+            };
+            hs_properties::create_group(&client, object(entity), &group).await?;
+            for p in todo {
+                let options = if p.kind == "bool" {
+                    [("Yes", "true"), ("No", "false")]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (label, value))| PropertyOption {
+                            label: (*label).into(),
+                            value: (*value).into(),
+                            description: None,
+                            display_order: Some(i64::try_from(i).unwrap_or(0)),
+                            hidden: false,
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let create = PropertyCreate {
+                    name: p.property.clone(),
+                    label: p.label.clone(),
+                    kind: p.kind.into(),
+                    field_type: p.field_type.into(),
+                    group_name: scaffold::GROUP.into(),
+                    description: Some(format!("The community's `{}`, kept in step by hubsync.", p.field)),
+                    options,
+                };
+                match hs_properties::create(&client, object(entity), &create).await {
+                    Ok(_) => created += 1,
+                    // Made by an earlier, interrupted scaffold: reuse it.
+                    Err(crate::hubspot::Error::Api(e)) if e.status == 409 => {}
+                    Err(e) => return Err(e.into()),
+                }
+                if !ctx.json() {
+                    println!("created {} property `{}` for `{}`", entity.hubspot_object(), p.property, p.field);
+                }
+            }
+        }
+        Ok(created)
+    })
+    .map_err(|e| {
+        if crate::error::exit_code(&e) == 4 {
+            e.context(
+                "`map scaffold` creates properties, which needs the scopes crm.schemas.contacts.write and crm.schemas.companies.write: run `hubsync connect --with-scaffold` (or grant them to your private app)",
+            )
+        } else {
+            e
+        }
+    })?;
+    let text = scaffold::add_mappings(&mapping.source, &planned);
+    let tmp = ctx.paths.mappings.with_extension("yaml.tmp");
+    std::fs::write(&tmp, &text)?;
+    std::fs::rename(&tmp, &ctx.paths.mappings)?;
+    if !ctx.json() {
+        println!(
+            "created {created} properties and mapped {} fields in {}",
+            planned.len(),
+            ctx.paths.mappings.display()
+        );
+    }
+    refresh(ctx)
 }
 
 /// The "Update attributes" step: reload HubSpot's properties, then check the mapping.

@@ -5,6 +5,7 @@ use anyhow::Result;
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::Paths;
 
+pub mod automate;
 pub mod completions;
 pub mod connect;
 pub mod contacts;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Connect(args) => connect::run(&ctx, &args),
         Command::Disconnect => disconnect::run(&ctx),
         Command::Lists(args) => lists::run(&ctx, &args),
+        Command::Automate(cmd) => automate::run(&ctx, &cmd),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod check;
 pub mod compat;
 pub mod file;
 pub mod format;
+pub mod scaffold;
 pub mod types;
 
 pub use catalogue::{Direction, Entity, LocalField};
