@@ -188,6 +188,13 @@ pub enum MapCommand {
     Check,
     /// Fetch HubSpot's contact and company properties into the cache, then run `check`
     Refresh,
+    /// Interactively pick, per local field, one of the compatible HubSpot properties; the file is
+    /// written back keeping its order and comments
+    Edit {
+        /// Local fields to edit (`FIELD`, `contacts.FIELD` or `organizations.FIELD`)
+        /// [default: every field of the enabled entities]
+        fields: Vec<String>,
+    },
     /// Create a custom HubSpot property (group `hubsync`) for each named or every unmapped local
     /// field and map it; needs the scopes `hubsync connect --with-scaffold` asks for
     Scaffold {

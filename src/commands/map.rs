@@ -20,6 +20,7 @@ pub fn run(ctx: &Context, cmd: &MapCommand) -> Result<()> {
         MapCommand::Check => check_cmd(ctx),
         MapCommand::Refresh => refresh(ctx),
         MapCommand::Scaffold { fields } => scaffold(ctx, fields),
+        MapCommand::Edit { fields } => edit(ctx, fields),
     }
 }
 
@@ -77,6 +78,159 @@ fn show(ctx: &Context) -> Result<()> {
     }
     println!("→ = read-only locally: pushed to HubSpot, never pulled.");
     Ok(())
+}
+
+/// `map edit`: one question per local field, answered on stdin.
+fn edit(ctx: &Context, fields: &[String]) -> Result<()> {
+    use std::io::{BufRead as _, Write as _};
+
+    use crate::mapping::catalogue::{self, Entity};
+    use crate::mapping::{compat, edit};
+
+    let mapping = Mapping::load(&ctx.paths.mappings)?;
+    let store = Store::open(&ctx.paths.db)?;
+    let props = cached_properties(&store)?;
+    drop(store);
+    if props.contacts.is_empty() && props.companies.is_empty() {
+        return Err(Exit::Failed(
+            "no HubSpot properties are cached; run `hubsync map refresh` first".into(),
+        )
+        .into());
+    }
+    let mut todo = Vec::new();
+    for entity in [Entity::Contacts, Entity::Organizations] {
+        let section = mapping.section(entity == Entity::Contacts);
+        for f in catalogue::fields(entity, section) {
+            let qualified = format!("{}.{}", entity.section(), f.path);
+            let wanted = if fields.is_empty() {
+                section.enabled
+            } else {
+                fields.iter().any(|w| *w == f.path || *w == qualified)
+            };
+            if wanted {
+                todo.push((entity, f));
+            }
+        }
+    }
+    if todo.is_empty() {
+        anyhow::bail!("no such local field; `hubsync map show` lists them");
+    }
+    let mut text = mapping.source.clone();
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock().lines();
+    let mut out = std::io::stdout();
+    let mut changed = 0usize;
+    'fields: for (entity, field) in todo {
+        let current = Mapping::parse(&text, "mapping")?;
+        let section = current.section(entity == Entity::Contacts);
+        let now = section
+            .fields
+            .iter()
+            .find(|(k, _)| *k == field.path)
+            .map(|(_, s)| s.property().to_owned());
+        let taken: Vec<&str> = section
+            .fields
+            .iter()
+            .filter(|(k, _)| *k != field.path)
+            .map(|(_, s)| s.property())
+            .collect();
+        let mut candidates: Vec<_> = props
+            .of(entity)
+            .values()
+            .filter(|p| compat::compatible(field.ty, p) && !p.read_only())
+            .filter(|p| !entity.identity_properties().contains(&p.name.as_str()))
+            .filter(|p| !taken.contains(&p.name.as_str()))
+            .collect();
+        candidates.sort_by(|a, b| (a.hubspot_defined, &a.name).cmp(&(b.hubspot_defined, &b.name)));
+        writeln!(
+            out,
+            "\n{}.{} ({} {}), now: {}",
+            entity.section(),
+            field.path,
+            field.ty,
+            field.direction.arrow(),
+            now.as_deref().unwrap_or("not mapped")
+        )?;
+        if candidates.is_empty() {
+            writeln!(
+                out,
+                "  no compatible HubSpot property (`hubsync map scaffold {}` creates one)",
+                field.path
+            )?;
+            continue;
+        }
+        for (i, p) in candidates.iter().enumerate() {
+            writeln!(
+                out,
+                "  {:>3}) {}  {} ({}/{}){}",
+                i + 1,
+                p.name,
+                p.label,
+                p.type_,
+                p.field_type,
+                if p.hubspot_defined {
+                    ", HubSpot-defined"
+                } else {
+                    ""
+                }
+            )?;
+        }
+        loop {
+            write!(
+                out,
+                "choice [Enter keeps, a number picks, - unmaps, q saves and stops]: "
+            )?;
+            out.flush()?;
+            let Some(line) = input.next().transpose()? else {
+                writeln!(out)?;
+                break 'fields;
+            };
+            let answer = line.trim();
+            if answer.is_empty() {
+                break;
+            }
+            if answer == "q" {
+                break 'fields;
+            }
+            if answer == "-" {
+                if now.is_some() {
+                    text = edit::set_property(&text, entity, &field.path, None);
+                    changed += 1;
+                }
+                break;
+            }
+            match answer
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| candidates.get(i))
+            {
+                Some(p) => {
+                    if now.as_deref() != Some(p.name.as_str()) {
+                        text = edit::set_property(&text, entity, &field.path, Some(&p.name));
+                        changed += 1;
+                    }
+                    break;
+                }
+                None => writeln!(out, "  `{answer}` is not one of the choices")?,
+            }
+        }
+    }
+    if changed == 0 {
+        println!("no changes");
+        return Ok(());
+    }
+    // Never write a file that would not load.
+    Mapping::parse(&text, &ctx.paths.mappings.display().to_string())?;
+    let tmp = ctx.paths.mappings.with_extension("yaml.tmp");
+    std::fs::write(&tmp, &text)?;
+    std::fs::rename(&tmp, &ctx.paths.mappings)?;
+    println!(
+        "{changed} change{} written to {}",
+        if changed == 1 { "" } else { "s" },
+        ctx.paths.mappings.display()
+    );
+    check_cmd(ctx)
 }
 
 /// Create custom properties for unmapped fields, map them, then refresh and check.

@@ -3,6 +3,7 @@
 pub mod catalogue;
 pub mod check;
 pub mod compat;
+pub mod edit;
 pub mod file;
 pub mod format;
 pub mod scaffold;

@@ -357,3 +357,66 @@ fn scaffold_creates_custom_properties_and_maps_them() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is mapped already"));
 }
+
+#[test]
+fn edit_picks_properties_per_field_and_writes_the_file_back() {
+    let env = example_env();
+    let before = std::fs::read_to_string(env.mappings()).unwrap();
+    // displayName: a bad answer, then keep the same property; identities.github: unmap; stop.
+    let out = env
+        .cmd()
+        .args(["map", "edit", "displayName", "identities.github", "score"])
+        .write_stdin("7x\n1\n-\nq\n")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("contacts.displayName (string ↔), now: gitmesh_display_name"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`7x` is not one of the choices"),
+        "{stdout}"
+    );
+    // Only compatible, writable properties not mapped elsewhere are offered for a string field.
+    let display_choices = stdout.split("contacts.identities.github").next().unwrap();
+    for absent in ["gitmesh_score", "lastmodifieddate", "email", "jobtitle"] {
+        assert!(
+            !display_choices.contains(absent),
+            "{absent} offered:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("1 change written"), "{stdout}");
+    let after = std::fs::read_to_string(env.mappings()).unwrap();
+    let mapping = hubsync::mapping::Mapping::parse(&after, "m").unwrap();
+    let fields = &mapping.file.contacts.fields;
+    assert!(!fields.iter().any(|(k, _)| k == "identities.github"));
+    // Everything else, comments included, is as it was.
+    assert_eq!(
+        before.replace("    identities.github: gitmesh_github\n", ""),
+        after
+    );
+
+    // The freed property is offered again and mapping it adds the line back.
+    let out = env
+        .cmd()
+        .args(["map", "edit", "contacts.identities.github"])
+        .write_stdin("1\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let again = std::fs::read_to_string(env.mappings()).unwrap();
+    let mapping = hubsync::mapping::Mapping::parse(&again, "m").unwrap();
+    let github = mapping
+        .file
+        .contacts
+        .fields
+        .iter()
+        .find(|(k, _)| k == "identities.github");
+    assert_eq!(github.map(|(_, s)| s.property()), Some("gitmesh_github"));
+}
