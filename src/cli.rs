@@ -138,6 +138,10 @@ pub enum Command {
     /// Restore the local values a pull run changed
     Undo(UndoArgs),
 
+    /// Filter-based automations: push matching records and add them to a HubSpot static list
+    #[command(subcommand)]
+    Automate(AutomateCommand),
+
     /// Print shell completions to stdout
     Completions(CompletionsArgs),
 }
@@ -193,6 +197,20 @@ pub enum MapCommand {
     Check,
     /// Fetch HubSpot's contact and company properties into the cache, then run `check`
     Refresh,
+    /// Interactively pick, per local field, one of the compatible HubSpot properties; the file is
+    /// written back keeping its order and comments
+    Edit {
+        /// Local fields to edit (`FIELD`, `contacts.FIELD` or `organizations.FIELD`)
+        /// [default: every field of the enabled entities]
+        fields: Vec<String>,
+    },
+    /// Create a custom HubSpot property (group `hubsync`) for each named or every unmapped local
+    /// field and map it; needs the scopes `hubsync connect --with-scaffold` asks for
+    Scaffold {
+        /// Local fields to scaffold (`FIELD`, `contacts.FIELD` or `organizations.FIELD`)
+        /// [default: every unmapped field of the enabled entities]
+        fields: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -225,7 +243,8 @@ pub struct ConnectArgs {
     #[arg(long, default_value_t = DEFAULT_CONNECT_PORT, value_name = "PORT")]
     pub port: u16,
 
-    /// Don't open a browser; print the authorization URL instead
+    /// Don't open a browser; print the authorization URL instead. Without it, the URL is opened
+    /// with `$BROWSER` when set, else the desktop's default browser
     #[arg(long)]
     pub no_browser: bool,
 
@@ -287,4 +306,84 @@ pub struct UndoArgs {
     /// The pull run to undo (see `hubsync history`)
     #[arg(long, value_name = "N")]
     pub run: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatchMode {
+    /// Every filter must match
+    All,
+    /// At least one filter must match
+    Any,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AutomateCommand {
+    /// Create an automation and (unless --no-run) run it at once
+    Add(AutomateAddArgs),
+    /// List automations
+    List,
+    /// Show one automation
+    Show {
+        /// The automation's name
+        name: String,
+    },
+    /// Delete an automation (HubSpot and the records already pushed are left as they are)
+    Remove {
+        /// The automation's name
+        name: String,
+    },
+    /// Stop running an automation until it is resumed
+    Pause {
+        /// The automation's name
+        name: String,
+    },
+    /// Run a paused automation again
+    Resume {
+        /// The automation's name
+        name: String,
+    },
+    /// Run one automation, or every active one
+    Run {
+        /// The automation's name [default: every active automation]
+        name: Option<String>,
+        /// Show who would be pushed and added to lists; change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AutomateAddArgs {
+    /// A unique name for the automation
+    pub name: String,
+
+    /// What the filters select
+    #[arg(long, value_enum)]
+    pub entity: EntityKind,
+
+    /// Combine the filters with AND (all) or OR (any)
+    #[arg(long = "match", value_enum, default_value_t = MatchMode::All)]
+    pub match_mode: MatchMode,
+
+    /// A filter `FIELD OP VALUE` (OP: = != < <= > >= ~ !~) or `FIELD is set` / `FIELD is not set`;
+    /// repeat for more. Dates may be relative: `lastActive>=-30d`
+    #[arg(long = "filter", value_name = "EXPR", required = true)]
+    pub filters: Vec<String>,
+
+    /// The HubSpot static contact list (id or exact name) that matching contacts are added to;
+    /// required for contacts and with --sync-contacts
+    #[arg(long, value_name = "LIST")]
+    pub list: Option<String>,
+
+    /// For organizations: also push all their contacts and add them to the list
+    #[arg(long)]
+    pub sync_contacts: bool,
+
+    /// Create the automation without running it now
+    #[arg(long)]
+    pub no_run: bool,
+
+    /// Show what the first run would do; create nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }

@@ -65,6 +65,16 @@ fn show_url(url: &str, no_browser: bool) {
 }
 
 fn open_browser(url: &str) -> bool {
+    // `$BROWSER` (the usual convention) names the program to open the address with.
+    if let Some(browser) = std::env::var_os("BROWSER").filter(|b| !b.is_empty()) {
+        return std::process::Command::new(browser)
+            .arg(url)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .is_ok();
+    }
     let (program, pre): (&str, &[&str]) = if cfg!(target_os = "macos") {
         ("open", &[])
     } else if cfg!(windows) {

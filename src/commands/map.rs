@@ -19,6 +19,8 @@ pub fn run(ctx: &Context, cmd: &MapCommand) -> Result<()> {
         MapCommand::Show => show(ctx),
         MapCommand::Check => check_cmd(ctx),
         MapCommand::Refresh => refresh(ctx),
+        MapCommand::Scaffold { fields } => scaffold(ctx, fields),
+        MapCommand::Edit { fields } => edit(ctx, fields),
     }
 }
 
@@ -76,6 +78,259 @@ fn show(ctx: &Context) -> Result<()> {
     }
     println!("→ = read-only locally: pushed to HubSpot, never pulled.");
     Ok(())
+}
+
+/// `map edit`: one question per local field, answered on stdin.
+fn edit(ctx: &Context, fields: &[String]) -> Result<()> {
+    use std::io::{BufRead as _, Write as _};
+
+    use crate::mapping::catalogue::{self, Entity};
+    use crate::mapping::{compat, edit};
+
+    let mapping = Mapping::load(&ctx.paths.mappings)?;
+    let store = Store::open(&ctx.paths.db)?;
+    let props = cached_properties(&store)?;
+    drop(store);
+    if props.contacts.is_empty() && props.companies.is_empty() {
+        return Err(Exit::Failed(
+            "no HubSpot properties are cached; run `hubsync map refresh` first".into(),
+        )
+        .into());
+    }
+    let mut todo = Vec::new();
+    for entity in [Entity::Contacts, Entity::Organizations] {
+        let section = mapping.section(entity == Entity::Contacts);
+        for f in catalogue::fields(entity, section) {
+            let qualified = format!("{}.{}", entity.section(), f.path);
+            let wanted = if fields.is_empty() {
+                section.enabled
+            } else {
+                fields.iter().any(|w| *w == f.path || *w == qualified)
+            };
+            if wanted {
+                todo.push((entity, f));
+            }
+        }
+    }
+    if todo.is_empty() {
+        anyhow::bail!("no such local field; `hubsync map show` lists them");
+    }
+    let mut text = mapping.source.clone();
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock().lines();
+    let mut out = std::io::stdout();
+    let mut changed = 0usize;
+    'fields: for (entity, field) in todo {
+        let current = Mapping::parse(&text, "mapping")?;
+        let section = current.section(entity == Entity::Contacts);
+        let now = section
+            .fields
+            .iter()
+            .find(|(k, _)| *k == field.path)
+            .map(|(_, s)| s.property().to_owned());
+        let taken: Vec<&str> = section
+            .fields
+            .iter()
+            .filter(|(k, _)| *k != field.path)
+            .map(|(_, s)| s.property())
+            .collect();
+        let mut candidates: Vec<_> = props
+            .of(entity)
+            .values()
+            .filter(|p| compat::compatible(field.ty, p) && !p.read_only())
+            .filter(|p| !entity.identity_properties().contains(&p.name.as_str()))
+            .filter(|p| !taken.contains(&p.name.as_str()))
+            .collect();
+        candidates.sort_by(|a, b| (a.hubspot_defined, &a.name).cmp(&(b.hubspot_defined, &b.name)));
+        writeln!(
+            out,
+            "\n{}.{} ({} {}), now: {}",
+            entity.section(),
+            field.path,
+            field.ty,
+            field.direction.arrow(),
+            now.as_deref().unwrap_or("not mapped")
+        )?;
+        if candidates.is_empty() {
+            writeln!(
+                out,
+                "  no compatible HubSpot property (`hubsync map scaffold {}` creates one)",
+                field.path
+            )?;
+            continue;
+        }
+        for (i, p) in candidates.iter().enumerate() {
+            writeln!(
+                out,
+                "  {:>3}) {}  {} ({}/{}){}",
+                i + 1,
+                p.name,
+                p.label,
+                p.type_,
+                p.field_type,
+                if p.hubspot_defined {
+                    ", HubSpot-defined"
+                } else {
+                    ""
+                }
+            )?;
+        }
+        loop {
+            write!(
+                out,
+                "choice [Enter keeps, a number picks, - unmaps, q saves and stops]: "
+            )?;
+            out.flush()?;
+            let Some(line) = input.next().transpose()? else {
+                writeln!(out)?;
+                break 'fields;
+            };
+            let answer = line.trim();
+            if answer.is_empty() {
+                break;
+            }
+            if answer == "q" {
+                break 'fields;
+            }
+            if answer == "-" {
+                if now.is_some() {
+                    text = edit::set_property(&text, entity, &field.path, None);
+                    changed += 1;
+                }
+                break;
+            }
+            match answer
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| candidates.get(i))
+            {
+                Some(p) => {
+                    if now.as_deref() != Some(p.name.as_str()) {
+                        text = edit::set_property(&text, entity, &field.path, Some(&p.name));
+                        changed += 1;
+                    }
+                    break;
+                }
+                None => writeln!(out, "  `{answer}` is not one of the choices")?,
+            }
+        }
+    }
+    if changed == 0 {
+        println!("no changes");
+        return Ok(());
+    }
+    // Never write a file that would not load.
+    Mapping::parse(&text, &ctx.paths.mappings.display().to_string())?;
+    let tmp = ctx.paths.mappings.with_extension("yaml.tmp");
+    std::fs::write(&tmp, &text)?;
+    std::fs::rename(&tmp, &ctx.paths.mappings)?;
+    println!(
+        "{changed} change{} written to {}",
+        if changed == 1 { "" } else { "s" },
+        ctx.paths.mappings.display()
+    );
+    check_cmd(ctx)
+}
+
+/// Create custom properties for unmapped fields, map them, then refresh and check.
+fn scaffold(ctx: &Context, fields: &[String]) -> Result<()> {
+    use crate::hubspot::models::{PropertyCreate, PropertyGroup, PropertyOption};
+    use crate::mapping::catalogue::Entity;
+    use crate::mapping::scaffold;
+
+    let mapping = Mapping::load(&ctx.paths.mappings)?;
+    let store = Store::open(&ctx.paths.db)?;
+    let props = cached_properties(&store)?;
+    if props.contacts.is_empty() && props.companies.is_empty() {
+        return Err(Exit::Failed(
+            "no HubSpot properties are cached; run `hubsync map refresh` first so existing properties are reused".into(),
+        )
+        .into());
+    }
+    drop(store);
+    let planned = scaffold::plan(&mapping, &props, fields)?;
+    if planned.is_empty() {
+        println!("every field of the enabled entities is mapped; nothing to scaffold");
+        return Ok(());
+    }
+    let object = |e: Entity| match e {
+        Entity::Contacts => ObjectType::Contacts,
+        Entity::Organizations => ObjectType::Companies,
+    };
+    let created = block_on(async {
+        let client = Client::from_context(ctx, mapping.file.api_version).await?;
+        let mut created = 0usize;
+        for entity in [Entity::Contacts, Entity::Organizations] {
+            let todo: Vec<_> = planned.iter().filter(|p| p.entity == entity && !p.exists).collect();
+            if todo.is_empty() {
+                continue;
+            }
+            let group = PropertyGroup {
+                name: scaffold::GROUP.into(),
+                label: "Community (hubsync)".into(),
+                display_order: None,
+            };
+            hs_properties::create_group(&client, object(entity), &group).await?;
+            for p in todo {
+                let options = if p.kind == "bool" {
+                    [("Yes", "true"), ("No", "false")]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (label, value))| PropertyOption {
+                            label: (*label).into(),
+                            value: (*value).into(),
+                            description: None,
+                            display_order: Some(i64::try_from(i).unwrap_or(0)),
+                            hidden: false,
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let create = PropertyCreate {
+                    name: p.property.clone(),
+                    label: p.label.clone(),
+                    kind: p.kind.into(),
+                    field_type: p.field_type.into(),
+                    group_name: scaffold::GROUP.into(),
+                    description: Some(format!("The community's `{}`, kept in step by hubsync.", p.field)),
+                    options,
+                };
+                match hs_properties::create(&client, object(entity), &create).await {
+                    Ok(_) => created += 1,
+                    // Made by an earlier, interrupted scaffold: reuse it.
+                    Err(crate::hubspot::Error::Api(e)) if e.status == 409 => {}
+                    Err(e) => return Err(e.into()),
+                }
+                if !ctx.json() {
+                    println!("created {} property `{}` for `{}`", entity.hubspot_object(), p.property, p.field);
+                }
+            }
+        }
+        Ok(created)
+    })
+    .map_err(|e| {
+        if crate::error::exit_code(&e) == 4 {
+            e.context(
+                "`map scaffold` creates properties, which needs the scopes crm.schemas.contacts.write and crm.schemas.companies.write: run `hubsync connect --with-scaffold` (or grant them to your private app)",
+            )
+        } else {
+            e
+        }
+    })?;
+    let text = scaffold::add_mappings(&mapping.source, &planned);
+    let tmp = ctx.paths.mappings.with_extension("yaml.tmp");
+    std::fs::write(&tmp, &text)?;
+    std::fs::rename(&tmp, &ctx.paths.mappings)?;
+    if !ctx.json() {
+        println!(
+            "created {created} properties and mapped {} fields in {}",
+            planned.len(),
+            ctx.paths.mappings.display()
+        );
+    }
+    refresh(ctx)
 }
 
 /// The "Update attributes" step: reload HubSpot's properties, then check the mapping.

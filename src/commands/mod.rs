@@ -5,6 +5,7 @@ use anyhow::Result;
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::Paths;
 
+pub mod automate;
 pub mod completions;
 pub mod connect;
 pub mod contacts;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pull(args) => pull::run(&ctx, &args),
         Command::History(args) => history::run(&ctx, &args),
         Command::Undo(args) => undo::run(&ctx, &args),
+        Command::Automate(cmd) => automate::run(&ctx, &cmd),
     }
 }
 

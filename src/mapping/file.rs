@@ -161,6 +161,26 @@ impl Default for MappingFile {
     }
 }
 
+/// Parse a period like `8h`, `30m`, `1d`, `90s`.
+pub fn parse_period(text: &str) -> Result<std::time::Duration> {
+    let t = text.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = num.parse().map_err(|_| {
+        anyhow::anyhow!("`{text}` is not a period: use a number with s, m, h or d, like 8h")
+    })?;
+    let secs = match unit.trim() {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => anyhow::bail!("`{text}` is not a period: use a number with s, m, h or d, like 8h"),
+    };
+    if secs == 0 {
+        anyhow::bail!("the refresh period must be longer than zero");
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
 /// A parsed mapping file together with its text (for line numbers in messages).
 #[derive(Debug, Clone, Default)]
 pub struct Mapping {
@@ -182,6 +202,13 @@ impl Mapping {
                 anyhow::anyhow!("{origin}{at}: {e}")
             })?
         };
+        if let Err(e) = parse_period(&file.refresh_period) {
+            let line = text
+                .lines()
+                .position(|l| l.starts_with("refresh_period"))
+                .map_or_else(String::new, |i| format!(":{}", i + 1));
+            anyhow::bail!("{origin}{line}: refresh_period: {e}");
+        }
         if file.version != 1 {
             anyhow::bail!(
                 "{origin}: mapping file version {} is not supported by this hubsync (expected `version: 1`)",
@@ -192,6 +219,12 @@ impl Mapping {
             file,
             source: text.to_owned(),
         })
+    }
+
+    /// How often `sync --if-due` runs (validated when the file is parsed).
+    #[must_use]
+    pub fn refresh_period(&self) -> std::time::Duration {
+        parse_period(&self.file.refresh_period).unwrap_or(std::time::Duration::from_secs(8 * 3600))
     }
 
     /// Load a mapping file.
@@ -268,4 +301,20 @@ fn yaml_key(line: &str) -> Option<&str> {
     let idx = line.find(':')?;
     let k = line[..idx].trim();
     Some(k.trim_matches(|c| c == '"' || c == '\''))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods() {
+        assert_eq!(parse_period("8h").unwrap().as_secs(), 8 * 3600);
+        assert_eq!(parse_period("90s").unwrap().as_secs(), 90);
+        assert_eq!(parse_period("2d").unwrap().as_secs(), 2 * 86_400);
+        assert!(parse_period("8 hours").is_err());
+        assert!(parse_period("0h").is_err());
+        let e = Mapping::parse("version: 1\nrefresh_period: soon\n", "m.yaml").unwrap_err();
+        assert!(e.to_string().starts_with("m.yaml:2: refresh_period"), "{e}");
+    }
 }

@@ -3,8 +3,10 @@
 pub mod catalogue;
 pub mod check;
 pub mod compat;
+pub mod edit;
 pub mod file;
 pub mod format;
+pub mod scaffold;
 pub mod types;
 
 pub use catalogue::{Direction, Entity, LocalField};

@@ -727,6 +727,81 @@ pub mod api {
         Ok(Json(json!({ "results": results })).into_response())
     }
 
+    fn group_exists(
+        s: &crate::sandbox::state::Inner,
+        o: crate::sandbox::state::ObjectType,
+        name: &str,
+    ) -> bool {
+        s.groups[o.index()].contains(name) || s.defs(o).list.iter().any(|p| p.group_name == name)
+    }
+
+    fn group_names(
+        s: &crate::sandbox::state::Inner,
+        o: crate::sandbox::state::ObjectType,
+    ) -> std::collections::BTreeSet<String> {
+        let mut names = s.groups[o.index()].clone();
+        names.extend(s.defs(o).list.iter().map(|p| p.group_name.clone()));
+        names
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct GroupCreate {
+        name: String,
+        label: String,
+        #[serde(default)]
+        display_order: Option<i64>,
+    }
+
+    /// `GET …/properties/{object}/groups`.
+    pub async fn list_groups(
+        State(shared): State<Arc<Shared>>,
+        Path(object): Path<String>,
+    ) -> ApiResult<Response> {
+        let o = object_type(&object)?;
+        let s = shared.lock();
+        let results: Vec<Value> = group_names(&s, o)
+            .into_iter()
+            .map(|n| json!({"name": n, "label": n, "displayOrder": -1, "archived": false}))
+            .collect();
+        Ok(Json(json!({ "results": results })).into_response())
+    }
+
+    /// `POST …/properties/{object}/groups`: 201, or 409 when the name is taken.
+    pub async fn create_group(
+        State(shared): State<Arc<Shared>>,
+        Path(object): Path<String>,
+        body: Bytes,
+    ) -> ApiResult<Response> {
+        let o = object_type(&object)?;
+        let req: GroupCreate = parse(&body)?;
+        let valid = !req.name.is_empty()
+            && req
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid || req.label.trim().is_empty() {
+            return Err(ApiError::validation(format!(
+                "Property group name \"{}\" is invalid or its label is empty",
+                req.name
+            )));
+        }
+        let mut s = shared.lock();
+        if group_exists(&s, o, &req.name) {
+            return Err(ApiError::conflict(format!(
+                "A property group named {} already exists on {}",
+                req.name,
+                o.name()
+            )));
+        }
+        s.groups[o.index()].insert(req.name.clone());
+        Ok((
+            StatusCode::CREATED,
+            Json(json!({"name": req.name, "label": req.label, "displayOrder": req.display_order.unwrap_or(-1), "archived": false})),
+        )
+            .into_response())
+    }
+
     pub async fn get(
         State(shared): State<Arc<Shared>>,
         Path((object, name)): Path<(String, String)>,
@@ -766,6 +841,13 @@ pub mod api {
         {
             return Err(ApiError::validation(format!(
                 "At most {MAX_UNIQUE} unique-value properties are allowed on {}",
+                o.name()
+            )));
+        }
+        if !group_exists(&s, o, &req.group_name) {
+            return Err(ApiError::validation(format!(
+                "Property group {} does not exist on {}",
+                req.group_name,
                 o.name()
             )));
         }

@@ -91,6 +91,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
                 get(properties::api::list).post(properties::api::create),
             )
             .route(
+                &format!("{base}/{{object}}/groups"),
+                get(properties::api::list_groups).post(properties::api::create_group),
+            )
+            .route(
                 &format!("{base}/{{object}}/{{name}}"),
                 get(properties::api::get),
             );

@@ -345,6 +345,8 @@ pub struct Inner {
     pub next_id: u64,
     pub stores: [Store; 2],
     pub props: [PropertySet; 2],
+    /// Property groups created through the API (groups of existing properties exist too).
+    pub groups: [BTreeSet<String>; 2],
     pub lists: BTreeMap<u64, List>,
     pub next_list_id: u64,
     /// contact id → company ids (type 279 both ways: 279 contact→company, 280 company→contact).
@@ -380,6 +382,7 @@ impl Inner {
             next_id: 1001,
             stores: Default::default(),
             props,
+            groups: Default::default(),
             lists: BTreeMap::new(),
             next_list_id: 1,
             contact_companies: HashMap::new(),

@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result};
 use rusqlite::Connection;
 use serde::Serialize;
 
+pub mod automations;
 pub mod contacts;
 pub mod history;
 pub mod links;

@@ -10,3 +10,4 @@ mod pull;
 mod records;
 mod resources;
 mod sandbox;
+mod status;

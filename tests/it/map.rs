@@ -282,3 +282,141 @@ fn refresh_fills_the_cache_from_hubspot_and_the_example_passes_check() {
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("HubSpot has no contacts property `gitmesh_score`"));
 }
+
+#[test]
+fn scaffold_creates_custom_properties_and_maps_them() {
+    use hubsync::sandbox::{Sandbox, SandboxConfig};
+    let sb = Sandbox::start(SandboxConfig::unlimited().with_static_token("pat-na1-all")).unwrap();
+    sb.add_static_token(
+        "pat-na1-noschema",
+        &[
+            "crm.objects.contacts.read",
+            "crm.objects.contacts.write",
+            "crm.schemas.contacts.read",
+            "crm.objects.companies.read",
+            "crm.objects.companies.write",
+            "crm.schemas.companies.read",
+            "crm.lists.read",
+            "crm.lists.write",
+        ],
+    );
+    let env = Env::new();
+    let original = "version: 1\n# people\ncontacts:\n  enabled: true\n  fields:\n    attributes.jobTitle: jobtitle  # keep\norganizations:\n  enabled: false\n";
+    env.write("mappings.yaml", original);
+    let hubsync = |token: &str, args: &[&str]| {
+        env.cmd()
+            .env("HUBSPOT_ACCESS_TOKEN", token)
+            .env("HUBSYNC_API_BASE", sb.url())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(hubsync("pat-na1-all", &["map", "refresh"]).status.success());
+
+    // Without the schema write scopes: exit 4, what to do, nothing written.
+    let out = hubsync("pat-na1-noschema", &["map", "scaffold", "score"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hubsync connect --with-scaffold"));
+    assert_eq!(std::fs::read_to_string(env.mappings()).unwrap(), original);
+
+    let out = hubsync(
+        "pat-na1-all",
+        &["map", "scaffold", "score", "identities.discord"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("mapping ok"), "{stdout}");
+    let props = sb.state()["properties"]["contacts"].clone();
+    let find = |name: &str| {
+        props
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no property {name}"))
+    };
+    assert_eq!(find("hubsync_score")["type"], "number");
+    assert_eq!(find("hubsync_score")["groupName"], "hubsync");
+    assert_eq!(find("hubsync_identities_discord")["type"], "string");
+    let text = std::fs::read_to_string(env.mappings()).unwrap();
+    assert!(text.contains("    attributes.jobTitle: jobtitle  # keep\n    score: hubsync_score\n    identities.discord: hubsync_identities_discord\n"), "{text}");
+
+    // Everything else unmapped, the second time around: existing properties are reused.
+    let out = hubsync("pat-na1-all", &["map", "scaffold"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = hubsync("pat-na1-all", &["map", "scaffold", "score"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is mapped already"));
+}
+
+#[test]
+fn edit_picks_properties_per_field_and_writes_the_file_back() {
+    let env = example_env();
+    let before = std::fs::read_to_string(env.mappings()).unwrap();
+    // displayName: a bad answer, then keep the same property; identities.github: unmap; stop.
+    let out = env
+        .cmd()
+        .args(["map", "edit", "displayName", "identities.github", "score"])
+        .write_stdin("7x\n1\n-\nq\n")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("contacts.displayName (string ↔), now: gitmesh_display_name"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`7x` is not one of the choices"),
+        "{stdout}"
+    );
+    // Only compatible, writable properties not mapped elsewhere are offered for a string field.
+    let display_choices = stdout.split("contacts.identities.github").next().unwrap();
+    for absent in ["gitmesh_score", "lastmodifieddate", "email", "jobtitle"] {
+        assert!(
+            !display_choices.contains(absent),
+            "{absent} offered:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("1 change written"), "{stdout}");
+    let after = std::fs::read_to_string(env.mappings()).unwrap();
+    let mapping = hubsync::mapping::Mapping::parse(&after, "m").unwrap();
+    let fields = &mapping.file.contacts.fields;
+    assert!(!fields.iter().any(|(k, _)| k == "identities.github"));
+    // Everything else, comments included, is as it was.
+    assert_eq!(
+        before.replace("    identities.github: gitmesh_github\n", ""),
+        after
+    );
+
+    // The freed property is offered again and mapping it adds the line back.
+    let out = env
+        .cmd()
+        .args(["map", "edit", "contacts.identities.github"])
+        .write_stdin("1\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let again = std::fs::read_to_string(env.mappings()).unwrap();
+    let mapping = hubsync::mapping::Mapping::parse(&again, "m").unwrap();
+    let github = mapping
+        .file
+        .contacts
+        .fields
+        .iter()
+        .find(|(k, _)| k == "identities.github");
+    assert_eq!(github.map(|(_, s)| s.property()), Some("gitmesh_github"));
+}

@@ -1,0 +1,208 @@
+//! Automations and the records each has matched.
+
+use anyhow::Result;
+use rusqlite::{params, Connection, OptionalExtension as _, Row};
+use serde::Serialize;
+
+use super::{now, Entity};
+
+/// A stored automation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Automation {
+    pub id: i64,
+    pub name: String,
+    pub entity: Entity,
+    /// `all` or `any`.
+    pub match_mode: String,
+    /// The filter expressions as the user wrote them.
+    pub filters: Vec<String>,
+    pub list_id: String,
+    pub list_name: String,
+    pub sync_contacts: bool,
+    pub paused: bool,
+    pub created_at: String,
+    pub last_run_id: Option<i64>,
+    pub last_run_at: Option<String>,
+}
+
+const COLUMNS: &str = "id, name, entity, match_mode, filters, list_id, list_name, sync_contacts, paused, created_at, last_run_id, last_run_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Automation> {
+    let entity: String = r.get(2)?;
+    let filters: String = r.get(4)?;
+    Ok(Automation {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        entity: if entity == "organization" {
+            Entity::Organization
+        } else {
+            Entity::Contact
+        },
+        match_mode: r.get(3)?,
+        filters: serde_json::from_str(&filters).unwrap_or_default(),
+        list_id: r.get(5)?,
+        list_name: r.get(6)?,
+        sync_contacts: r.get(7)?,
+        paused: r.get(8)?,
+        created_at: r.get(9)?,
+        last_run_id: r.get(10)?,
+        last_run_at: r.get(11)?,
+    })
+}
+
+/// What `automate add` stores.
+#[derive(Debug, Clone)]
+pub struct NewAutomation<'a> {
+    pub name: &'a str,
+    pub entity: Entity,
+    pub match_all: bool,
+    pub filters: &'a [String],
+    pub list_id: &'a str,
+    pub list_name: &'a str,
+    pub sync_contacts: bool,
+}
+
+/// Store a new automation; returns its id.
+pub fn insert(conn: &Connection, a: &NewAutomation<'_>) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO automations (name, entity, match_mode, filters, list_id, list_name, sync_contacts, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            a.name,
+            a.entity.as_str(),
+            if a.match_all { "all" } else { "any" },
+            serde_json::to_string(a.filters)?,
+            a.list_id,
+            a.list_name,
+            a.sync_contacts,
+            now()
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// An automation by name.
+pub fn get(conn: &Connection, name: &str) -> Result<Option<Automation>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM automations WHERE name = ?1"),
+            params![name],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// Every automation, in creation order.
+pub fn all(conn: &Connection) -> Result<Vec<Automation>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM automations ORDER BY id"))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Delete an automation (and its member bookkeeping). Records it marked stay marked until
+/// their mark is changed; returns whether it existed.
+pub fn remove(conn: &Connection, name: &str) -> Result<bool> {
+    Ok(conn.execute("DELETE FROM automations WHERE name = ?1", params![name])? > 0)
+}
+
+/// Pause or resume; returns whether it existed.
+pub fn set_paused(conn: &Connection, name: &str, paused: bool) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE automations SET paused = ?2 WHERE name = ?1",
+        params![name, paused],
+    )? > 0)
+}
+
+/// Remember the last run of an automation.
+pub fn record_run(conn: &Connection, id: i64, run_id: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE automations SET last_run_id = ?2, last_run_at = ?3 WHERE id = ?1",
+        params![id, run_id, now()],
+    )?;
+    Ok(())
+}
+
+/// Remember that the automation matched a record (idempotent).
+pub fn record_match(
+    conn: &Connection,
+    automation_id: i64,
+    entity: Entity,
+    local_id: &str,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO automation_members (automation_id, entity, local_id, matched_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT DO NOTHING",
+        params![automation_id, entity.as_str(), local_id, now()],
+    )?;
+    Ok(())
+}
+
+/// Remember that a record is now in the automation's list.
+pub fn record_added(
+    conn: &Connection,
+    automation_id: i64,
+    entity: Entity,
+    local_id: &str,
+) -> Result<()> {
+    let at = now();
+    conn.execute(
+        "INSERT INTO automation_members (automation_id, entity, local_id, matched_at, added_to_list_at)
+         VALUES (?1, ?2, ?3, ?4, ?4)
+         ON CONFLICT (automation_id, entity, local_id) DO UPDATE SET added_to_list_at = excluded.added_to_list_at",
+        params![automation_id, entity.as_str(), local_id, at],
+    )?;
+    Ok(())
+}
+
+/// Local ids already added to the automation's list.
+pub fn added(
+    conn: &Connection,
+    automation_id: i64,
+    entity: Entity,
+) -> Result<std::collections::HashSet<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT local_id FROM automation_members
+         WHERE automation_id = ?1 AND entity = ?2 AND added_to_list_at IS NOT NULL",
+    )?;
+    let rows = stmt.query_map(params![automation_id, entity.as_str()], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn automations_round_trip() {
+        let store = Store::open_in_memory().unwrap();
+        let c = store.conn();
+        let filters = vec!["score>=5".to_owned()];
+        let id = insert(
+            c,
+            &NewAutomation {
+                name: "champions",
+                entity: Entity::Contact,
+                match_all: true,
+                filters: &filters,
+                list_id: "12",
+                list_name: "Champions",
+                sync_contacts: false,
+            },
+        )
+        .unwrap();
+        let a = get(c, "champions").unwrap().unwrap();
+        assert_eq!((a.id, a.filters.clone(), a.paused), (id, filters, false));
+        assert!(set_paused(c, "champions", true).unwrap());
+        assert!(get(c, "champions").unwrap().unwrap().paused);
+        record_match(c, id, Entity::Contact, "c1").unwrap();
+        assert!(added(c, id, Entity::Contact).unwrap().is_empty());
+        record_added(c, id, Entity::Contact, "c1").unwrap();
+        record_added(c, id, Entity::Contact, "c2").unwrap();
+        assert_eq!(added(c, id, Entity::Contact).unwrap().len(), 2);
+        assert!(remove(c, "champions").unwrap());
+        assert!(!remove(c, "champions").unwrap());
+        assert!(all(c).unwrap().is_empty());
+    }
+}
