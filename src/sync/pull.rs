@@ -335,7 +335,10 @@ impl<'a> Reader<'a> {
                 self.bar.set_length(resp.total);
                 first = false;
             }
-            let full_page = resp.results.len() >= PAGE as usize && resp.paging.is_some();
+            // Each page is a fresh query, so `total` counts what is left: stop when this page
+            // held all of it (saves the empty last request).
+            let n = resp.results.len() as u64;
+            let more = n >= u64::from(PAGE) && resp.paging.is_some() && resp.total > n;
             let Some(tail) = resp.results.last().map(|r| r.id.clone()) else {
                 break;
             };
@@ -347,7 +350,7 @@ impl<'a> Reader<'a> {
                 self.keep(r);
             }
             self.bar.set_position(self.records.len() as u64);
-            if !full_page {
+            if !more {
                 break;
             }
             last = Some(tail);
@@ -628,7 +631,7 @@ fn finish<L: Local + Writable>(
                         )?;
                     }
                     summary.add("changed", 1);
-                    summary.add("fields changed", changes.len() as u64);
+                    summary.add("fields_changed", changes.len() as u64);
                 }
                 links::record_pull(&tx, se, &m.local_id, &m.hubspot_id)?;
             }
@@ -812,7 +815,7 @@ pub fn undo(store: &mut Store, pull_run: i64) -> Result<UndoReport> {
     tx.commit().context("cannot save the undo in the store")?;
     let mut counts = std::collections::BTreeMap::new();
     counts.insert("restored".to_owned(), report.restored.len() as u64);
-    counts.insert("left alone".to_owned(), report.left.len() as u64);
+    counts.insert("left_alone".to_owned(), report.left.len() as u64);
     runs::finish(store.conn(), run_id, "ok", &counts, None)?;
     Ok(report)
 }
