@@ -13,6 +13,7 @@ pub mod import;
 pub mod lists;
 pub mod map;
 pub mod organizations;
+pub mod push;
 pub mod status;
 
 /// What every command gets: the global flags and resolved paths.
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Connect(args) => connect::run(&ctx, &args),
         Command::Disconnect => disconnect::run(&ctx),
         Command::Lists(args) => lists::run(&ctx, &args),
+        Command::Push(args) => push::run(&ctx, &args),
     }
 }
 

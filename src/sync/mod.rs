@@ -2,4 +2,6 @@
 
 pub mod filter;
 pub mod lock;
+pub mod plan;
+pub mod push;
 pub mod summary;
