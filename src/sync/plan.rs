@@ -643,10 +643,7 @@ mod tests {
         .iter()
         .map(|(k, v)| ((*k).into(), v.map(Into::into)))
         .collect();
-        let changes: Vec<&str> = diff(&new, &cur)
-            .iter()
-            .map(|c| c.property.as_str())
-            .collect();
+        let changes: Vec<String> = diff(&new, &cur).into_iter().map(|c| c.property).collect();
         assert_eq!(changes, vec!["e", "s"]);
     }
 }
