@@ -539,10 +539,8 @@ impl Pusher<'_> {
         })?;
         let mut out = linked.clone();
         for (id, d) in domains {
-            if !out.contains_key(&id) {
-                if let Some(h) = by_domain.get(&d) {
-                    out.insert(id, h.clone());
-                }
+            if let Some(h) = by_domain.get(&d) {
+                out.entry(id).or_insert_with(|| h.clone());
             }
         }
         Ok(out)
