@@ -14,6 +14,7 @@ pub mod import;
 pub mod lists;
 pub mod map;
 pub mod organizations;
+pub mod push;
 pub mod status;
 
 /// What every command gets: the global flags and resolved paths.
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Disconnect => disconnect::run(&ctx),
         Command::Lists(args) => lists::run(&ctx, &args),
         Command::Automate(cmd) => automate::run(&ctx, &cmd),
+        Command::Push(args) => push::run(&ctx, &args),
     }
 }
 

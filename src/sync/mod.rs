@@ -3,4 +3,6 @@
 pub mod automations;
 pub mod filter;
 pub mod lock;
+pub mod plan;
+pub mod push;
 pub mod summary;

@@ -6,6 +6,7 @@ mod common;
 mod connect;
 mod import;
 mod map;
+mod push;
 mod records;
 mod resources;
 mod sandbox;
