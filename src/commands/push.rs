@@ -46,6 +46,7 @@ pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
         marked: args.marked,
         dry_run: args.dry_run,
         force: args.force,
+        ..PushRequest::default()
     };
     // A dry run writes nothing, the lock file included.
     let _lock = if args.dry_run {
@@ -74,7 +75,7 @@ pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
 }
 
 /// The dry-run plan as text: one line per record, then its field changes.
-fn print_plan(plan: &[serde_json::Value]) {
+pub fn print_plan(plan: &[serde_json::Value]) {
     for entry in plan {
         let s = |k: &str| entry[k].as_str().unwrap_or("").to_owned();
         let target = entry["hubspot_id"]

@@ -39,7 +39,7 @@ const SEARCH_VALUES_CHARS: usize = 2_400;
 const CREATE_ATTEMPTS: u32 = 3;
 
 /// What to push.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PushRequest {
     /// Local contact ids named on the command line.
     pub contacts: Vec<String>,
@@ -51,6 +51,24 @@ pub struct PushRequest {
     pub dry_run: bool,
     /// Send even records whose content hash is unchanged.
     pub force: bool,
+    /// How newly pushed records are marked (an existing mark is kept).
+    pub mark: Mark,
+    /// The `sync` run this push belongs to.
+    pub parent: Option<i64>,
+}
+
+impl Default for PushRequest {
+    fn default() -> Self {
+        Self {
+            contacts: Vec::new(),
+            organizations: Vec::new(),
+            marked: false,
+            dry_run: false,
+            force: false,
+            mark: Mark::Manual,
+            parent: None,
+        }
+    }
 }
 
 /// Progress of one entity type. The command draws it (a bar on a terminal); the engine only
@@ -85,7 +103,7 @@ pub async fn push(
     let run_id = if req.dry_run {
         0
     } else {
-        runs::start(conn, "push", None)?
+        runs::start(conn, "push", req.parent)?
     };
     let mut summary = Summary::new(run_id);
     if req.dry_run {
@@ -255,7 +273,7 @@ impl Pusher<'_> {
                 PushOp::Unchanged { local_id, .. } => {
                     self.count(entity, "unchanged", 1);
                     if !self.req.dry_run {
-                        links::mark(&tx, entity, &local_id, &Mark::Manual)?;
+                        links::mark(&tx, entity, &local_id, &self.req.mark)?;
                         runs::clear_failure(&tx, entity, &local_id, OPERATION)?;
                     }
                 }
@@ -266,7 +284,7 @@ impl Pusher<'_> {
                 PushOp::Fail { local_id, error } => {
                     self.count(entity, "failed", 1);
                     if !self.req.dry_run {
-                        links::mark(&tx, entity, &local_id, &Mark::Manual)?;
+                        links::mark(&tx, entity, &local_id, &self.req.mark)?;
                         runs::record_failure(
                             &tx,
                             entity,
@@ -290,7 +308,7 @@ impl Pusher<'_> {
         for (i, hubspot_id, _) in &part.written {
             let item = &items[*i];
             links::record_push(&tx, entity, &item.local_id, hubspot_id, &item.hash)?;
-            links::mark(&tx, entity, &item.local_id, &Mark::Manual)?;
+            links::mark(&tx, entity, &item.local_id, &self.req.mark)?;
             runs::clear_failure(&tx, entity, &item.local_id, OPERATION)?;
             if entity == Entity::Contact && !item.companies.is_empty() {
                 links::set_pending_associations(
@@ -304,7 +322,7 @@ impl Pusher<'_> {
         }
         for (i, refusal) in &part.refused {
             let item = &items[*i];
-            links::mark(&tx, entity, &item.local_id, &Mark::Manual)?;
+            links::mark(&tx, entity, &item.local_id, &self.req.mark)?;
             runs::record_failure(
                 &tx,
                 entity,

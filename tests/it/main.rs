@@ -1,5 +1,6 @@
 //! One integration binary: each module drives the real `hubsync` binary (or the sandbox over HTTP).
 
+mod automate;
 mod cli;
 mod client;
 mod common;

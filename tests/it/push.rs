@@ -16,7 +16,7 @@ const TOKEN: &str = "pat-na1-push";
 
 /// A sandbox seeded with `examples/data/hubspot-seed.json`, a store holding the sample
 /// community, the example mapping file, and the property cache filled by `map refresh`.
-fn community(cfg: SandboxConfig) -> (Env, Sandbox) {
+pub fn community(cfg: SandboxConfig) -> (Env, Sandbox) {
     let sb = Sandbox::start(cfg.with_static_token(TOKEN)).expect("sandbox starts");
     sb.seed_file(repo().join("examples/data/hubspot-seed.json"))
         .expect("seed");
@@ -38,7 +38,7 @@ fn community(cfg: SandboxConfig) -> (Env, Sandbox) {
 }
 
 /// `hubsync` with the static token, pointed at the sandbox.
-fn hs(env: &Env, sb: &Sandbox) -> assert_cmd::Command {
+pub fn hs(env: &Env, sb: &Sandbox) -> assert_cmd::Command {
     let mut c = cmd(env, sb);
     c.env("HUBSPOT_ACCESS_TOKEN", TOKEN);
     c
