@@ -142,6 +142,9 @@ pub enum Command {
     #[command(subcommand)]
     Automate(AutomateCommand),
 
+    /// Send contacts and organizations to HubSpot (data-out); pushed records stay marked
+    Push(PushArgs),
+
     /// Print shell completions to stdout
     Completions(CompletionsArgs),
 }
@@ -386,4 +389,36 @@ pub struct AutomateAddArgs {
     /// Show what the first run would do; create nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// What `push` sends. Contacts are upserted by e-mail, organizations found by website domain.
+#[derive(Debug, Args)]
+#[command(group(
+    clap::ArgGroup::new("selection")
+        .required(true)
+        .multiple(true)
+        .args(["contact", "organization", "marked"])
+))]
+pub struct PushArgs {
+    /// A local contact id to push (repeat the flag for more)
+    #[arg(long, value_name = "ID")]
+    pub contact: Vec<String>,
+
+    /// A local organization id to push (repeat the flag for more)
+    #[arg(long, value_name = "ID")]
+    pub organization: Vec<String>,
+
+    /// Every marked record whose mapped values changed since its last push, and every record
+    /// a previous push could not send
+    #[arg(long)]
+    pub marked: bool,
+
+    /// Print what would be sent (creates, updates with field-level changes, skips); write
+    /// nothing to HubSpot or the store
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Send records even when their values did not change since the last push
+    #[arg(long)]
+    pub force: bool,
 }

@@ -16,6 +16,7 @@ pub mod lists;
 pub mod map;
 pub mod organizations;
 pub mod pull;
+pub mod push;
 pub mod status;
 pub mod undo;
 
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::History(args) => history::run(&ctx, &args),
         Command::Undo(args) => undo::run(&ctx, &args),
         Command::Automate(cmd) => automate::run(&ctx, &cmd),
+        Command::Push(args) => push::run(&ctx, &args),
     }
 }
 

@@ -68,6 +68,10 @@ pub struct Request {
     pub limit: Limit,
     /// What is being fetched, for decode errors: `contacts page`, `list`, ….
     pub what: &'static str,
+    /// Retry after a timeout, a broken connection or a 5xx, when HubSpot may already have done
+    /// the work. True for reads and idempotent writes; batch creates turn it off so a retry can
+    /// never create a record twice (the caller checks what exists before trying again).
+    pub retry_ambiguous: bool,
 }
 
 impl Request {
@@ -80,7 +84,16 @@ impl Request {
             body: Body::Empty,
             limit: Limit::Standard,
             what,
+            retry_ambiguous: true,
         }
+    }
+
+    /// Don't retry when the outcome is unknown (timeout, broken connection, 5xx): for writes
+    /// that are not idempotent, such as batch create.
+    #[must_use]
+    pub fn no_ambiguous_retry(mut self) -> Self {
+        self.retry_ambiguous = false;
+        self
     }
 
     #[must_use]
@@ -306,6 +319,7 @@ impl Client {
             ]),
             limit: Limit::None,
             what: "token refresh",
+            retry_ambiguous: true,
         };
         match self.execute(&req, None).await {
             Ok(r) => r.json("token refresh"),
@@ -377,7 +391,12 @@ impl Client {
                                 policy: api.policy_name.as_deref(),
                                 message: &api.message,
                             };
-                            match self.retry.decide(&outcome, attempt, jitter()) {
+                            let decision = if !req.retry_ambiguous && status >= 500 {
+                                Decision::Stop
+                            } else {
+                                self.retry.decide(&outcome, attempt, jitter())
+                            };
+                            match decision {
                                 Decision::Wait(d) => {
                                     tracing::warn!(
                                         status,
@@ -409,7 +428,12 @@ impl Client {
             } else {
                 Outcome::Connect
             };
-            match self.retry.decide(&outcome, attempt, jitter()) {
+            let decision = if req.retry_ambiguous {
+                self.retry.decide(&outcome, attempt, jitter())
+            } else {
+                Decision::Stop
+            };
+            match decision {
                 Decision::Wait(d) => {
                     tracing::warn!(path = %log_path, attempt, wait_ms = d.as_millis(), error = %e, "HubSpot request failed; retrying");
                     tokio::time::sleep(d).await;

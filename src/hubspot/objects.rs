@@ -147,7 +147,12 @@ async fn batch_write(
     inputs: &[ObjectInput],
 ) -> Result<BatchWrite, Error> {
     let body = serde_json::json!({ "inputs": inputs });
-    let req = Request::new(Method::POST, client.paths().batch(t, op), "batch write").json(&body);
+    let mut req =
+        Request::new(Method::POST, client.paths().batch(t, op), "batch write").json(&body);
+    if op == "create" {
+        // A create HubSpot may already have done must not be sent again blindly.
+        req = req.no_ambiguous_retry();
+    }
     match client.send(&req).await {
         Ok(resp) => {
             let r: BatchResponse<SimplePublicObject> = resp.json("batch write")?;

@@ -214,6 +214,74 @@ pub fn marked(conn: &Connection, entity: Entity) -> Result<Vec<String>> {
     Ok(ids)
 }
 
+/// Forget the hash of the last push, so the next run sends the record again (e.g. when its
+/// associations could not be written).
+pub fn forget_hash(conn: &Connection, entity: Entity, local_id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE hubspot_links SET content_hash = NULL WHERE entity = ?1 AND local_id = ?2",
+    )?
+    .execute(params![entity.as_str(), local_id])?;
+    Ok(())
+}
+
+/// Checkpoint key prefix of a contact's associations that were pushed but not yet written.
+const PENDING_ASSOCIATIONS: &str = "associations.";
+
+/// Remember, in the push's transaction, that `local_id` (HubSpot contact `contact_id`) still
+/// needs associating to `companies`; a later run finishes it if this one stops first.
+pub fn set_pending_associations(
+    conn: &Connection,
+    local_id: &str,
+    contact_id: &str,
+    companies: &[String],
+    run_id: i64,
+) -> Result<()> {
+    let value = serde_json::json!({ "contact": contact_id, "companies": companies }).to_string();
+    super::runs::set_checkpoint(
+        conn,
+        "push",
+        &format!("{PENDING_ASSOCIATIONS}{local_id}"),
+        &value,
+        run_id,
+    )
+}
+
+/// Associations left pending: (local contact id, HubSpot contact id, HubSpot company ids).
+pub fn pending_associations(conn: &Connection) -> Result<Vec<(String, String, Vec<String>)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT key, value FROM checkpoints WHERE kind = 'push' AND key LIKE 'associations.%' ORDER BY key",
+    )?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, value) = row?;
+        let Some(local) = key.strip_prefix(PENDING_ASSOCIATIONS) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&value) else {
+            continue;
+        };
+        let contact = v["contact"].as_str().unwrap_or_default().to_owned();
+        let companies: Vec<String> = v["companies"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !contact.is_empty() {
+            out.push((local.to_owned(), contact, companies));
+        }
+    }
+    Ok(out)
+}
+
+/// The associations of `local_id` are written.
+pub fn clear_pending_associations(conn: &Connection, local_id: &str) -> Result<()> {
+    super::runs::clear_checkpoint(conn, "push", &format!("{PENDING_ASSOCIATIONS}{local_id}"))
+}
+
 impl Store {
     pub fn link(&self, entity: Entity, local_id: &str) -> Result<Option<Link>> {
         get(self.conn(), entity, local_id)

@@ -4,13 +4,15 @@ use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 
 use super::filter::{self, Filter};
+use super::push::{self, NoProgress, Progress, PushRequest};
+use super::summary::Summary;
 use crate::error::Exit;
 use crate::hubspot::models::List;
 use crate::hubspot::{lists, Client};
 use crate::mapping::{Entity, Mapping};
 use crate::model::{Contact, Organization};
-use crate::store::automations::Automation;
-use crate::store::{self, Store};
+use crate::store::automations::{self, Automation};
+use crate::store::{self, runs, Mark, Store};
 
 /// The automation's filters, checked against the current mapping (declared attributes).
 pub fn filters(mapping: &Mapping, entity: Entity, exprs: &[String]) -> Result<Vec<Filter>> {
@@ -130,7 +132,126 @@ pub async fn resolve_list(client: &Client, spec: &str) -> Result<List> {
     Ok(list)
 }
 
-/// Run automations and print their summary.
+/// What an automation run works with.
+#[derive(Clone, Copy)]
+pub struct Engine<'a> {
+    pub client: &'a Client,
+    pub store: &'a Store,
+    pub mapping: &'a Mapping,
+    pub props: &'a crate::mapping::check::Properties,
+    pub progress: &'a dyn Progress,
+}
+
+/// Members added to a list per call.
+const MEMBERSHIP_BATCH: usize = 100;
+
+/// Run one automation inside an async runtime: push its matches (marked by the automation),
+/// then add to its list the contacts not yet added. Sub-runs are folded into `summary`.
+pub async fn run_one(
+    cx: &Engine<'_>,
+    a: &Automation,
+    dry_run: bool,
+    summary: &mut Summary,
+) -> Result<()> {
+    let Engine {
+        client,
+        store,
+        mapping,
+        props,
+        progress,
+    } = *cx;
+    let now = Utc::now();
+    let mark = Mark::Automation(a.name.clone());
+    let (contact_ids, org_ids): (Vec<String>, Vec<String>) = match a.entity {
+        store::Entity::Contact => (
+            matching_contacts(store, mapping, a, now)?
+                .into_iter()
+                .map(|c| c.id)
+                .collect(),
+            Vec::new(),
+        ),
+        store::Entity::Organization => {
+            let orgs: Vec<String> = matching_organizations(store, mapping, a, now)?
+                .into_iter()
+                .map(|o| o.id)
+                .collect();
+            let mut contacts = Vec::new();
+            if a.sync_contacts {
+                for o in &orgs {
+                    contacts.extend(store::contacts::ids_in_organization(store.conn(), o)?);
+                }
+                contacts.sort();
+                contacts.dedup();
+            }
+            (contacts, orgs)
+        }
+    };
+    summary.add(
+        &format!("matched ({})", a.name),
+        (contact_ids.len() + org_ids.len()) as u64,
+    );
+    if !contact_ids.is_empty() || !org_ids.is_empty() {
+        let req = PushRequest {
+            contacts: contact_ids.clone(),
+            organizations: org_ids,
+            marked: false,
+            dry_run,
+            force: false,
+            mark: mark.clone(),
+            parent: (!dry_run && summary.run_id != 0).then_some(summary.run_id),
+        };
+        let pushed = push::push(client, store, mapping, props, &req, progress).await?;
+        summary.merge(pushed);
+    }
+    if a.list_id.is_empty() {
+        if !dry_run {
+            automations::record_run(store.conn(), a.id, summary.run_id)?;
+        }
+        return Ok(());
+    }
+    // Contacts that have a HubSpot id now and are not in the list yet.
+    let added = automations::added(store.conn(), a.id, store::Entity::Contact)?;
+    let mut to_add: Vec<(String, String)> = Vec::new();
+    for id in &contact_ids {
+        if added.contains(id) {
+            continue;
+        }
+        if let Some(hubspot_id) =
+            store::links::get(store.conn(), store::Entity::Contact, id)?.and_then(|l| l.hubspot_id)
+        {
+            to_add.push((id.clone(), hubspot_id));
+        } else if dry_run
+            && store::contacts::get(store.conn(), id)?.is_some_and(|c| c.primary_email().is_some())
+        {
+            // Not in HubSpot yet: the push before the list addition creates it.
+            to_add.push((id.clone(), "new".into()));
+        }
+    }
+    if dry_run {
+        summary.add("would add to lists", to_add.len() as u64);
+        for (id, hs) in &to_add {
+            summary.plan.push(serde_json::json!({
+                "action": format!("add to list `{}`:", a.list_name), "entity": "contact", "id": id,
+                "hubspot_id": hs, "list": a.list_name, "list_id": a.list_id,
+            }));
+        }
+        return Ok(());
+    }
+    for chunk in to_add.chunks(MEMBERSHIP_BATCH) {
+        let ids: Vec<String> = chunk.iter().map(|(_, hs)| hs.clone()).collect();
+        lists::add_members(client, &a.list_id, &ids).await?;
+        let tx = store.conn().unchecked_transaction()?;
+        for (local, _) in chunk {
+            automations::record_added(&tx, a.id, store::Entity::Contact, local)?;
+        }
+        tx.commit()?;
+        summary.add("added to lists", chunk.len() as u64);
+    }
+    automations::record_run(store.conn(), a.id, summary.run_id)?;
+    Ok(())
+}
+
+/// Run automations (`automate add`, `automate run`) as one run and print the summary.
 pub fn run_and_report(
     ctx: &crate::commands::Context,
     store: &Store,
@@ -138,6 +259,69 @@ pub fn run_and_report(
     chosen: &[Automation],
     dry_run: bool,
 ) -> Result<()> {
-    let _ = (ctx, store, mapping, chosen, dry_run);
-    bail!("automation runs need the push engine")
+    let props = crate::commands::map::cached_properties(store)?;
+    let run_id = if dry_run {
+        0
+    } else {
+        runs::start(store.conn(), "automate", None)?
+    };
+    let mut summary = Summary::new(run_id);
+    if dry_run {
+        summary.status = "dry-run".into();
+    }
+    let result = crate::commands::block_on(async {
+        let client = Client::from_context(ctx, mapping.file.api_version).await?;
+        let cx = Engine {
+            client: &client,
+            store,
+            mapping,
+            props: &props,
+            progress: &NoProgress,
+        };
+        run_all(&cx, chosen, dry_run, &mut summary).await
+    });
+    if !dry_run {
+        let status = if result.is_err() {
+            "interrupted"
+        } else {
+            summary.final_status()
+        };
+        let err = result.as_ref().err().map(|e| format!("{e:#}"));
+        runs::finish(
+            store.conn(),
+            run_id,
+            status,
+            &summary.counts,
+            err.as_deref(),
+        )?;
+    }
+    result?;
+    let what = if dry_run {
+        "automate run --dry-run"
+    } else {
+        "automate run"
+    };
+    if dry_run && !ctx.json() {
+        crate::commands::push::print_plan(&summary.plan);
+    }
+    summary.print_and_exit(ctx.json(), what)
+}
+
+/// Every automation in `chosen`, one after another (a failure to reach HubSpot stops them all).
+pub async fn run_all(
+    cx: &Engine<'_>,
+    chosen: &[Automation],
+    dry_run: bool,
+    summary: &mut Summary,
+) -> Result<()> {
+    for a in chosen {
+        if !a.list_id.is_empty() {
+            // The list may have been deleted or made dynamic since the automation was added.
+            resolve_list(cx.client, &a.list_id)
+                .await
+                .map_err(|e| anyhow::anyhow!("automation `{}`: {e:#}", a.name))?;
+        }
+        run_one(cx, a, dry_run, summary).await?;
+    }
+    Ok(())
 }

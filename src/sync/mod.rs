@@ -3,6 +3,8 @@
 pub mod automations;
 pub mod filter;
 pub mod lock;
+pub mod plan;
 pub mod pull;
 pub mod pull_plan;
+pub mod push;
 pub mod summary;

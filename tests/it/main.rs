@@ -1,5 +1,6 @@
 //! One integration binary: each module drives the real `hubsync` binary (or the sandbox over HTTP).
 
+mod automate;
 mod cli;
 mod client;
 mod common;
@@ -7,6 +8,7 @@ mod connect;
 mod import;
 mod map;
 mod pull;
+mod push;
 mod records;
 mod resources;
 mod sandbox;

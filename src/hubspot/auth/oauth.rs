@@ -280,6 +280,7 @@ pub async fn exchange_code(
         ]),
         limit: Limit::None,
         what: "token",
+        retry_ambiguous: true,
     };
     match client.execute(&req, None).await {
         Ok(r) => r.json("token"),

@@ -1,0 +1,182 @@
+//! Scenario `pull`: N local contacts linked to N HubSpot contacts, all N edited in HubSpot, then
+//! one incremental `hubsync pull`. The floor is the search limit: N / 200 search pages at 5
+//! requests per second.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::{Child, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+use serde_json::{json, Value};
+
+use super::{Args, Bench, Report};
+
+/// Records per search page and search requests per second (API.md §5).
+const PAGE: usize = 200;
+const SEARCH_PER_SECOND: f64 = 5.0;
+
+pub fn run(bench: &Bench, args: &Args) -> Result<Report> {
+    let n = args.contacts;
+    let sb = &bench.sandbox;
+    sb.seed_json(&json!({"properties": {"contacts": [
+        {"name": "gitmesh_display_name", "label": "Display name", "type": "string",
+         "fieldType": "text", "groupName": "gitmesh"}]}}))?;
+    std::fs::write(
+        bench.mappings(),
+        "version: 1\ncontacts:\n  enabled: true\n  fields:\n    displayName: gitmesh_display_name\n",
+    )?;
+    bench.run_ok(&["map", "refresh"])?;
+
+    // N local contacts and the same N in HubSpot (e-mails differ in case only).
+    let mut people = String::new();
+    for i in 0..n {
+        let _ = writeln!(
+            people,
+            "{{\"id\":\"c{i}\",\"emails\":[\"person{i}@example.com\"],\"displayName\":\"Local {i}\"}}"
+        );
+    }
+    let file = bench.dir.path().join("people.ndjson");
+    std::fs::write(&file, people)?;
+    bench.run_ok(&["import", "contacts", &file.to_string_lossy()])?;
+    let records: Vec<Value> = (0..n)
+        .map(|i| json!({"properties": {"email": format!("Person{i}@Example.com")}}))
+        .collect();
+    sb.seed_json(&json!({ "contacts": records }))?;
+    // The first pull links every contact (a full pass) and sets the watermark.
+    bench.run_ok(&["pull"])?;
+
+    // Every contact edited in HubSpot.
+    let state = sb.state();
+    let ids: Vec<String> = state["contacts"]
+        .as_array()
+        .context("sandbox state has no contacts")?
+        .iter()
+        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        sb.edit_record(
+            "contacts",
+            id,
+            &json!({"gitmesh_display_name": format!("Edited {i}")}),
+        )?;
+    }
+
+    sb.clear_requests();
+    let started = Instant::now();
+    let child = bench
+        .hubsync(&["--json", "pull"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running hubsync pull")?;
+    let run = wait_with_usage(child)?;
+    let wall = started.elapsed();
+    if run.code != Some(0) {
+        bail!("hubsync pull failed ({:?}): {}", run.code, run.stderr);
+    }
+    let summary: Value = serde_json::from_str(&run.stdout).context("pull --json output")?;
+    let changed = summary["counts"]["changed"].as_u64().unwrap_or(0);
+    let read = summary["counts"]["read"].as_u64().unwrap_or(0);
+
+    let log = sb.requests();
+    let mut by_endpoint: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &log {
+        *by_endpoint
+            .entry(format!("{} {}", r.method, r.path))
+            .or_default() += 1;
+    }
+    let floor_requests = n.div_ceil(PAGE);
+    #[allow(clippy::cast_precision_loss)]
+    let floor_s = floor_requests as f64 / SEARCH_PER_SECOND;
+    let n_u64 = u64::try_from(n).unwrap_or(u64::MAX);
+    Ok(Report {
+        contacts: n,
+        requests_total: log.len(),
+        requests_by_endpoint: by_endpoint,
+        status_429: log.iter().filter(|r| r.status == 429).count(),
+        wall_s: wall.as_secs_f64(),
+        floor_requests,
+        floor_s,
+        wall_over_floor: if floor_s > 0.0 {
+            wall.as_secs_f64() / floor_s
+        } else {
+            0.0
+        },
+        exit_code: run.code,
+        lost: usize::try_from(n_u64.saturating_sub(changed)).unwrap_or(0),
+        duplicated: 0,
+        peak_rss_mb: run.rss_mb,
+        cpu_user_s: run.user_s,
+        cpu_system_s: run.system_s,
+        notes: vec![format!(
+            "{read} HubSpot contacts read, {changed} local contacts changed"
+        )],
+        ..Report::default()
+    })
+}
+
+/// How the measured child ended, with its own peak memory and CPU time.
+struct Usage {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    rss_mb: f64,
+    user_s: f64,
+    system_s: f64,
+}
+
+fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_string(&mut s);
+        }
+        s
+    })
+}
+
+#[cfg(unix)]
+fn wait_with_usage(mut child: Child) -> Result<Usage> {
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
+    let pid = libc::pid_t::try_from(child.id()).context("pid")?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: a zeroed rusage is a valid value; wait4 fills it for our own child.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointers and the pid of our own child.
+    let rc = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut ru) };
+    let (stdout, stderr) = (
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    );
+    if rc < 0 {
+        bail!("wait4 failed");
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    #[allow(clippy::cast_precision_loss)]
+    Ok(Usage {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stdout,
+        stderr,
+        rss_mb: ru.ru_maxrss as f64 / 1024.0,
+        user_s: tv(ru.ru_utime),
+        system_s: tv(ru.ru_stime),
+    })
+}
+
+#[cfg(not(unix))]
+fn wait_with_usage(mut child: Child) -> Result<Usage> {
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
+    let status = child.wait()?;
+    Ok(Usage {
+        code: status.code(),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        rss_mb: 0.0,
+        user_s: 0.0,
+        system_s: 0.0,
+    })
+}

@@ -1,0 +1,237 @@
+//! Scenario `push`: N generated contacts (and M organizations) marked, then one
+//! `hubsync push --marked`; what HubSpot holds afterwards is compared with the store.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
+use std::process::Stdio;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+use serde_json::{json, Value};
+
+use super::{Args, Bench, Report};
+use hubsync::store::{links, Entity, Mark, Store};
+
+fn write_ndjson(path: &std::path::Path, items: impl Iterator<Item = Value>) -> Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for v in items {
+        serde_json::to_writer(&mut f, &v)?;
+        f.write_all(b"\n")?;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+fn org(i: usize) -> Value {
+    json!({
+        "id": format!("org-{i:06}"),
+        "name": format!("Bench Org {i}"),
+        "website": format!("https://www.bench-org-{i}.example/about"),
+        "description": format!("Organization number {i}"),
+        "employees": 10 + i % 500,
+        "memberCount": i % 70,
+    })
+}
+
+fn contact(i: usize, orgs: usize) -> Value {
+    let seniority = ["Junior", "Mid", "Senior", "Lead"][i % 4];
+    let mut c = json!({
+        "id": format!("c-{i:07}"),
+        "emails": [format!("Member.{i}@Bench.example")],
+        "displayName": format!("Member {i}"),
+        "identities": {"github": format!("member{i}")},
+        "attributes": {"seniorityLevel": seniority, "isHiring": i.is_multiple_of(3)},
+        "score": i % 10,
+        "joinedAt": format!("2020-{:02}-{:02}T10:00:00Z", 1 + i % 12, 1 + i % 28),
+        "lastActive": format!("2025-{:02}-{:02}T23:30:00-05:00", 1 + i % 12, 1 + i % 28),
+        "tags": ["bench"],
+    });
+    if orgs > 0 {
+        c["organizations"] = json!([format!("org-{:06}", i % orgs)]);
+    }
+    c
+}
+
+/// `/crm/objects/2026-03/contacts/batch/upsert` → `POST contacts/batch/upsert`.
+fn endpoint(method: &str, path: &str) -> String {
+    let tail: Vec<&str> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .skip_while(|s| *s == "crm" || *s == "objects" || *s == "associations")
+        .filter(|s| !s.starts_with("20") && !s.starts_with('v'))
+        .collect();
+    format!("{method} {}", tail.join("/"))
+}
+
+pub fn run(bench: &Bench, args: &Args) -> Result<Report> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("mappings.example.yaml"), bench.mappings())?;
+    let seed: Value = serde_json::from_str(&std::fs::read_to_string(
+        root.join("examples/data/hubspot-seed.json"),
+    )?)?;
+    bench
+        .sandbox
+        .seed_json(&json!({"properties": seed["properties"]}))?;
+
+    let dir = bench.dir.path();
+    write_ndjson(&dir.join("orgs.ndjson"), (0..args.orgs).map(org))?;
+    write_ndjson(
+        &dir.join("contacts.ndjson"),
+        (0..args.contacts).map(|i| contact(i, args.orgs)),
+    )?;
+    let orgs_file = dir.join("orgs.ndjson");
+    let contacts_file = dir.join("contacts.ndjson");
+    bench.run_ok(&[
+        "import",
+        "organizations",
+        orgs_file.to_str().context("path")?,
+    ])?;
+    bench.run_ok(&[
+        "import",
+        "contacts",
+        contacts_file.to_str().context("path")?,
+    ])?;
+    bench.run_ok(&["map", "refresh"])?;
+    {
+        let mut store = Store::open(&bench.db())?;
+        let tx = store.conn_mut().transaction()?;
+        for i in 0..args.orgs {
+            links::mark(
+                &tx,
+                Entity::Organization,
+                &format!("org-{i:06}"),
+                &Mark::Manual,
+            )?;
+        }
+        for i in 0..args.contacts {
+            links::mark(&tx, Entity::Contact, &format!("c-{i:07}"), &Mark::Manual)?;
+        }
+        tx.commit()?;
+    }
+    bench.sandbox.clear_requests();
+
+    let started = Instant::now();
+    let child = bench
+        .hubsync(&["push", "--marked", "--json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting hubsync push")?;
+    let (exit_code, rss_mb, user_s, sys_s) = wait_with_usage(child)?;
+    let wall = started.elapsed();
+
+    let mut report = Report {
+        contacts: args.contacts,
+        orgs: args.orgs,
+        exit_code,
+        peak_rss_mb: rss_mb,
+        cpu_user_s: user_s,
+        cpu_system_s: sys_s,
+        wall_s: wall.as_secs_f64(),
+        ..Report::default()
+    };
+    let requests = bench.sandbox.requests();
+    report.requests_total = requests.len();
+    for r in &requests {
+        *report
+            .requests_by_endpoint
+            .entry(endpoint(&r.method, &r.path))
+            .or_default() += 1;
+        if r.status == 429 {
+            report.status_429 += 1;
+        }
+    }
+    let batches = |n: usize, size: usize| n.div_ceil(size);
+    let pairs = if args.orgs > 0 { args.contacts } else { 0 };
+    report.floor_requests =
+        batches(args.contacts, 100) + batches(args.orgs, 100) + batches(pairs, 2000);
+    if let Some(per_s) = bench.per_second() {
+        #[allow(clippy::cast_precision_loss)]
+        let floor = report.floor_requests as f64 / per_s;
+        report.floor_s = floor;
+        report.wall_over_floor = if floor > 0.0 {
+            report.wall_s / floor
+        } else {
+            0.0
+        };
+    }
+    report.notes.push(
+        "floor = ceil(contacts/100) upserts + ceil(orgs/100) creates + ceil(associations/2000); \
+         searches are exempt from the burst limit"
+            .into(),
+    );
+
+    // Lost and duplicated: compare HubSpot with what was generated.
+    let state = bench.sandbox.state();
+    let mut emails: HashMap<String, usize> = HashMap::new();
+    for c in state["contacts"].as_array().into_iter().flatten() {
+        if let Some(e) = c["properties"]["email"].as_str() {
+            *emails.entry(e.to_lowercase()).or_default() += 1;
+        }
+    }
+    let mut domains: BTreeMap<String, usize> = BTreeMap::new();
+    for c in state["companies"].as_array().into_iter().flatten() {
+        if let Some(d) = c["properties"]["domain"].as_str() {
+            *domains.entry(d.to_lowercase()).or_default() += 1;
+        }
+    }
+    for i in 0..args.contacts {
+        match emails.get(&format!("member.{i}@bench.example")) {
+            None => report.lost += 1,
+            Some(n) if *n > 1 => report.duplicated += n - 1,
+            Some(_) => {}
+        }
+    }
+    for i in 0..args.orgs {
+        match domains.get(&format!("bench-org-{i}.example")) {
+            None => report.lost += 1,
+            Some(n) if *n > 1 => report.duplicated += n - 1,
+            Some(_) => {}
+        }
+    }
+    Ok(report)
+}
+
+/// Wait for the child and read its own peak RSS and CPU time.
+fn wait_with_usage(mut child: std::process::Child) -> Result<(Option<i32>, f64, f64, f64)> {
+    let mut stderr = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(e) = stderr.as_mut() {
+            let _ = std::io::Read::read_to_string(e, &mut s);
+        }
+        s
+    });
+    #[cfg(unix)]
+    {
+        let pid = libc::pid_t::try_from(child.id()).context("pid")?;
+        let mut status: libc::c_int = 0;
+        // SAFETY: a zeroed rusage is valid; wait4 fills it for our own child.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: valid pointers, our child's pid.
+        let rc = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut ru) };
+        let err = reader.join().unwrap_or_default();
+        if rc < 0 {
+            anyhow::bail!("wait4 failed");
+        }
+        let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+        if code != Some(0) {
+            eprintln!("hubsync push: {}", err.trim());
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        #[allow(clippy::cast_precision_loss)]
+        Ok((
+            code,
+            ru.ru_maxrss as f64 / 1024.0,
+            tv(ru.ru_utime),
+            tv(ru.ru_stime),
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = child.wait()?;
+        let _ = reader.join();
+        Ok((status.code(), 0.0, 0.0, 0.0))
+    }
+}

@@ -1,0 +1,151 @@
+//! `hubsync push`: send contacts and organizations to HubSpot.
+
+use std::io::IsTerminal as _;
+use std::sync::Mutex;
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{block_on, Context};
+use crate::cli::PushArgs;
+use crate::error::Exit;
+use crate::hubspot::Client;
+use crate::mapping::check::{self, Severity};
+use crate::mapping::Mapping;
+use crate::store::Store;
+use crate::sync::lock::RunLock;
+use crate::sync::push::{self, NoProgress, Progress, PushRequest};
+
+pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
+    let mapping = Mapping::load(&ctx.paths.mappings)?;
+    let store = Store::open(&ctx.paths.db)?;
+    let props = super::map::cached_properties(&store)?;
+    if props.contacts.is_empty() && props.companies.is_empty() {
+        return Err(Exit::Failed(
+            "HubSpot's properties are not cached yet, so values can't be typed; run `hubsync map refresh`"
+                .into(),
+        )
+        .into());
+    }
+    let problems: Vec<String> = check::check(&mapping, &props)
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| format!("  {p}"))
+        .collect();
+    if !problems.is_empty() {
+        return Err(Exit::Failed(format!(
+            "the mapping file has problems; fix them (see `hubsync map check`, or `hubsync map refresh` \
+             after changing properties in HubSpot) and push again:\n{}",
+            problems.join("\n")
+        ))
+        .into());
+    }
+    let req = PushRequest {
+        contacts: args.contact.clone(),
+        organizations: args.organization.clone(),
+        marked: args.marked,
+        dry_run: args.dry_run,
+        force: args.force,
+        ..PushRequest::default()
+    };
+    // A dry run writes nothing, the lock file included.
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(RunLock::acquire(ctx.paths.data_dir(), "push")?)
+    };
+    let bars = Bars::new(!ctx.global.quiet && std::io::stderr().is_terminal());
+    let progress: &dyn Progress = if bars.enabled { &bars } else { &NoProgress };
+    let version = mapping.file.api_version;
+    let summary = block_on(async {
+        let client = Client::from_context(ctx, version).await?;
+        push::push(&client, &store, &mapping, &props, &req, progress).await
+    })?;
+    if args.dry_run && !ctx.json() {
+        print_plan(&summary.plan);
+    }
+    summary.print_and_exit(
+        ctx.json(),
+        if args.dry_run {
+            "push --dry-run"
+        } else {
+            "push"
+        },
+    )
+}
+
+/// The dry-run plan as text: one line per record, then its field changes.
+pub fn print_plan(plan: &[serde_json::Value]) {
+    for entry in plan {
+        let s = |k: &str| entry[k].as_str().unwrap_or("").to_owned();
+        let target = entry["hubspot_id"]
+            .as_str()
+            .map_or_else(String::new, |h| format!(" (HubSpot {h})"));
+        println!("{} {} {}{}", s("action"), s("entity"), s("id"), target);
+        for c in entry["changes"].as_array().into_iter().flatten() {
+            let new = c["new"].as_str().unwrap_or("");
+            match c["old"].as_str() {
+                Some(old) => println!(
+                    "    {}: {old} → {new}",
+                    c["property"].as_str().unwrap_or("")
+                ),
+                None => println!("    {}: {new}", c["property"].as_str().unwrap_or("")),
+            }
+        }
+        let companies: Vec<&str> = entry["companies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str())
+            .collect();
+        if !companies.is_empty() {
+            println!("    associated to companies {}", companies.join(", "));
+        }
+    }
+}
+
+/// One indicatif bar per entity type, on stderr.
+struct Bars {
+    enabled: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Bars {
+    fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            bar: Mutex::new(None),
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn start(&self, what: &str, total: u64) {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template("{prefix:>13} [{bar:30}] {pos}/{len} {elapsed_precise}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(what.to_owned());
+        if let Ok(mut slot) = self.bar.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Ok(slot) = self.bar.lock() {
+            if let Some(bar) = slot.as_ref() {
+                bar.inc(n);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut slot) = self.bar.lock() {
+            if let Some(bar) = slot.take() {
+                bar.finish();
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! `hubsync sync`: the cron job — pull, `push --marked`, then every active automation, as one
+//! run with one summary and the exit code of SPEC §3.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use super::{block_on, Context};
+use crate::cli::SyncArgs;
+use crate::error::Exit;
+use crate::hubspot::Client;
+use crate::mapping::check::{self, Severity};
+use crate::mapping::{Entity, Mapping};
+use crate::store::{automations, runs, Mark, Store};
+use crate::sync::lock::RunLock;
+use crate::sync::summary::Summary;
+use crate::sync::{automations as engine, pull, push};
+
+/// Statuses of a sync that count as done for `--if-due`.
+const DONE: &[&str] = &["ok", "partial"];
+
+pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
+    let mapping = Mapping::load(&ctx.paths.mappings)?;
+    let mut store = Store::open(&ctx.paths.db)?;
+    if args.if_due {
+        if let Some(next) = next_due(&store, &mapping)? {
+            let msg = format!(
+                "not due: the last sync was less than {} ago; next due at {}",
+                mapping.file.refresh_period,
+                next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
+            if ctx.json() {
+                println!("{}", serde_json::json!({"status": "not-due", "next_due_at": next, "message": msg}));
+            } else {
+                println!("{msg}");
+            }
+            return Ok(());
+        }
+    }
+    let props = super::map::cached_properties(&store)?;
+    let problems: Vec<String> = check::check(&mapping, &props)
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| format!("  {p}"))
+        .collect();
+    if !problems.is_empty() {
+        return Err(Exit::Failed(format!(
+            "the mapping file has problems; fix them (`hubsync map check`; `hubsync map refresh` after changing properties in HubSpot):\n{}",
+            problems.join("\n")
+        ))
+        .into());
+    }
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(RunLock::acquire(ctx.paths.data_dir(), "sync")?)
+    };
+    let run_id = if args.dry_run {
+        0
+    } else {
+        runs::start(store.conn(), "sync", None)?
+    };
+    let mut summary = Summary::new(run_id);
+    if args.dry_run {
+        summary.status = "dry-run".into();
+    }
+    let active: Vec<_> = automations::all(store.conn())?
+        .into_iter()
+        .filter(|a| !a.paused)
+        .collect();
+    let entities: Vec<Entity> = [Entity::Contacts, Entity::Organizations]
+        .into_iter()
+        .filter(|e| mapping.section(*e == Entity::Contacts).enabled)
+        .collect();
+    let result = block_on(async {
+        let client = Client::from_context(ctx, mapping.file.api_version).await?;
+        let pulled = pull::run(
+            &mut store,
+            &client,
+            &mapping,
+            &props,
+            &pull::Options {
+                entities,
+                full: false,
+                dry_run: args.dry_run,
+                overlap: pull::DEFAULT_OVERLAP,
+                progress: false,
+                parent: (!args.dry_run).then_some(run_id),
+            },
+        )
+        .await?;
+        summary.merge(pulled);
+        let req = push::PushRequest {
+            marked: true,
+            dry_run: args.dry_run,
+            mark: Mark::Manual,
+            parent: (!args.dry_run).then_some(run_id),
+            ..push::PushRequest::default()
+        };
+        let pushed = push::push(&client, &store, &mapping, &props, &req, &push::NoProgress).await?;
+        summary.merge(pushed);
+        engine::run_all(&client, &store, &mapping, &props, &active, args.dry_run, &push::NoProgress, &mut summary)
+            .await?;
+        Ok(())
+    });
+    if !args.dry_run {
+        let status = if result.is_err() { "interrupted" } else { summary.final_status() };
+        let err = result.as_ref().err().map(|e| format!("{e:#}"));
+        runs::finish(store.conn(), run_id, status, &summary.counts, err.as_deref())?;
+    }
+    result?;
+    summary.print_and_exit(ctx.json(), if args.dry_run { "sync --dry-run" } else { "sync" })
+}
+
+/// When the next sync is due, if that is in the future.
+fn next_due(store: &Store, mapping: &Mapping) -> Result<Option<DateTime<Utc>>> {
+    let Some(last) = runs::last_finished(store.conn(), "sync", DONE)? else {
+        return Ok(None);
+    };
+    let Ok(started) = DateTime::parse_from_rfc3339(&last.started_at) else {
+        return Ok(None);
+    };
+    let period = chrono::Duration::from_std(mapping.refresh_period())?;
+    let next = started.with_timezone(&Utc) + period;
+    Ok((next > Utc::now()).then_some(next))
+}

@@ -1,0 +1,649 @@
+//! Push planning: local records, their links, the mapping and HubSpot's property types → what to
+//! send. Pure: no IO, so every rule is tested with a case table.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use crate::mapping::catalogue::{self, Entity};
+use crate::mapping::format::to_hubspot;
+use crate::mapping::EntitySection;
+use crate::model::{normalize_email, Contact, Organization};
+use crate::store::properties::CachedProperty;
+use crate::store::Link;
+
+/// One record ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushItem {
+    pub local_id: String,
+    /// The identity: the normalised primary e-mail (contacts) or domain (organizations).
+    pub key: String,
+    /// The linked HubSpot record, when known.
+    pub hubspot_id: Option<String>,
+    /// Every property sent, identity properties (`email`, `name`, `domain`) included.
+    pub properties: BTreeMap<String, String>,
+    /// Contacts: the HubSpot company ids to associate with.
+    pub companies: Vec<String>,
+    /// The content hash of `properties` and `companies`.
+    pub hash: String,
+}
+
+/// What push does with one selected record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOp {
+    /// Send it (create, update or upsert is decided against HubSpot).
+    Send(PushItem),
+    /// Already sent with these exact values.
+    Unchanged {
+        local_id: String,
+        hubspot_id: Option<String>,
+    },
+    /// Not synced, with the reason (no e-mail, no website, a duplicate identity).
+    Skip { local_id: String, reason: String },
+    /// A value cannot be formatted for its HubSpot property: this record fails, the rest go on.
+    Fail { local_id: String, error: String },
+}
+
+impl PushOp {
+    #[must_use]
+    pub fn local_id(&self) -> &str {
+        match self {
+            PushOp::Send(i) => &i.local_id,
+            PushOp::Unchanged { local_id, .. }
+            | PushOp::Skip { local_id, .. }
+            | PushOp::Fail { local_id, .. } => local_id,
+        }
+    }
+}
+
+/// Options that change the plan.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    /// Send even when the content hash is unchanged.
+    pub force: bool,
+}
+
+/// A stable hash of what is sent: the sorted properties and the association targets.
+#[must_use]
+pub fn content_hash(properties: &BTreeMap<String, String>, companies: &[String]) -> String {
+    let mut h = Sha256::new();
+    for (k, v) in properties {
+        h.update((k.len() as u64).to_le_bytes());
+        h.update(k.as_bytes());
+        h.update((v.len() as u64).to_le_bytes());
+        h.update(v.as_bytes());
+    }
+    let mut targets: Vec<&String> = companies.iter().collect();
+    targets.sort();
+    targets.dedup();
+    h.update(b"\x00companies");
+    for t in targets {
+        h.update((t.len() as u64).to_le_bytes());
+        h.update(t.as_bytes());
+    }
+    let digest = h.finalize();
+    digest.iter().fold(String::with_capacity(64), |mut s, b| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Format every mapped field of a record. Errors name the field and the property.
+fn mapped_properties(
+    entity: Entity,
+    section: &EntitySection,
+    props: &HashMap<String, CachedProperty>,
+    value_of: impl Fn(&str) -> Option<Value>,
+    out: &mut BTreeMap<String, String>,
+) -> Result<(), String> {
+    let mut errors = Vec::new();
+    for (path, spec) in &section.fields {
+        let Ok(field) = catalogue::lookup(entity, section, path) else {
+            continue;
+        };
+        let Some(prop) = props.get(spec.property()) else {
+            continue;
+        };
+        let Some(value) = value_of(path) else {
+            continue;
+        };
+        match to_hubspot(&value, field.ty, prop) {
+            Ok(Some(v)) => {
+                out.insert(prop.name.clone(), v);
+            }
+            Ok(None) => {}
+            Err(e) => errors.push(format!("{path} → {}: {e}", prop.name)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
+}
+
+fn decide(
+    local_id: &str,
+    key: String,
+    properties: BTreeMap<String, String>,
+    companies: Vec<String>,
+    link: Option<&Link>,
+    opts: PlanOptions,
+) -> PushOp {
+    let hash = content_hash(&properties, &companies);
+    let hubspot_id = link.and_then(|l| l.hubspot_id.clone());
+    let unchanged =
+        hubspot_id.is_some() && link.and_then(|l| l.content_hash.as_deref()) == Some(hash.as_str());
+    if unchanged && !opts.force {
+        return PushOp::Unchanged {
+            local_id: local_id.to_owned(),
+            hubspot_id,
+        };
+    }
+    PushOp::Send(PushItem {
+        local_id: local_id.to_owned(),
+        key,
+        hubspot_id,
+        properties,
+        companies,
+        hash,
+    })
+}
+
+/// Plan contacts. `companies` maps a local organization id to its HubSpot company id (only
+/// synced organizations appear). Contacts sharing a primary e-mail: the first (by the order
+/// given) is sent, the others are skipped.
+#[must_use]
+pub fn plan_contacts(
+    contacts: &[Contact],
+    links: &HashMap<String, Link>,
+    section: &EntitySection,
+    props: &HashMap<String, CachedProperty>,
+    companies: &HashMap<String, String>,
+    opts: PlanOptions,
+) -> Vec<PushOp> {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut out = Vec::with_capacity(contacts.len());
+    for c in contacts {
+        let email = c
+            .primary_email()
+            .map(normalize_email)
+            .filter(|e| !e.is_empty());
+        let Some(email) = email else {
+            out.push(PushOp::Skip {
+                local_id: c.id.clone(),
+                reason: "no e-mail: contacts are matched in HubSpot by e-mail".into(),
+            });
+            continue;
+        };
+        if let Some(first) = seen.get(&email) {
+            out.push(PushOp::Skip {
+                local_id: c.id.clone(),
+                reason: format!("its e-mail {email} is also the primary e-mail of contact {first}, which is pushed instead"),
+            });
+            continue;
+        }
+        seen.insert(email.clone(), c.id.clone());
+        let mut properties = BTreeMap::new();
+        properties.insert("email".to_owned(), email.clone());
+        if let Err(error) = mapped_properties(
+            Entity::Contacts,
+            section,
+            props,
+            |p| c.field(p),
+            &mut properties,
+        ) {
+            out.push(PushOp::Fail {
+                local_id: c.id.clone(),
+                error,
+            });
+            continue;
+        }
+        let mut targets: Vec<String> = Vec::new();
+        let mut uniq = HashSet::new();
+        for org in &c.organizations {
+            if let Some(id) = companies.get(org) {
+                if uniq.insert(id.clone()) {
+                    targets.push(id.clone());
+                }
+            }
+        }
+        out.push(decide(
+            &c.id,
+            email,
+            properties,
+            targets,
+            links.get(&c.id),
+            opts,
+        ));
+    }
+    out
+}
+
+/// Plan organizations: `name` and `domain` always, then the mapped fields. Organizations
+/// sharing a domain: the first is sent, the others are skipped (HubSpot gets one company).
+#[must_use]
+pub fn plan_organizations(
+    orgs: &[Organization],
+    links: &HashMap<String, Link>,
+    section: &EntitySection,
+    props: &HashMap<String, CachedProperty>,
+    opts: PlanOptions,
+) -> Vec<PushOp> {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut out = Vec::with_capacity(orgs.len());
+    for o in orgs {
+        let Some(domain) = o.domain() else {
+            out.push(PushOp::Skip {
+                local_id: o.id.clone(),
+                reason: "no website: organizations are matched in HubSpot by domain".into(),
+            });
+            continue;
+        };
+        if let Some(first) = seen.get(&domain) {
+            out.push(PushOp::Skip {
+                local_id: o.id.clone(),
+                reason: format!(
+                    "its domain {domain} is also the domain of organization {first}, which is pushed as that company"
+                ),
+            });
+            continue;
+        }
+        seen.insert(domain.clone(), o.id.clone());
+        let mut properties = BTreeMap::new();
+        properties.insert("domain".to_owned(), domain.clone());
+        if let Some(name) = o.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            properties.insert("name".to_owned(), name.to_owned());
+        }
+        if let Err(error) = mapped_properties(
+            Entity::Organizations,
+            section,
+            props,
+            |p| o.field(p),
+            &mut properties,
+        ) {
+            out.push(PushOp::Fail {
+                local_id: o.id.clone(),
+                error,
+            });
+            continue;
+        }
+        out.push(decide(
+            &o.id,
+            domain,
+            properties,
+            Vec::new(),
+            links.get(&o.id),
+            opts,
+        ));
+    }
+    out
+}
+
+/// One property that a push would change: HubSpot's current value (if read) and the new one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    pub property: String,
+    pub old: Option<String>,
+    pub new: String,
+}
+
+/// The properties whose value differs from `current` (HubSpot's values, as read).
+#[must_use]
+pub fn diff(
+    properties: &BTreeMap<String, String>,
+    current: &BTreeMap<String, Option<String>>,
+) -> Vec<Change> {
+    properties
+        .iter()
+        .filter_map(|(k, v)| {
+            let old = current.get(k).cloned().flatten();
+            let same = old.as_deref().is_some_and(|o| same_value(o, v));
+            (!same).then(|| Change {
+                property: k.clone(),
+                old,
+                new: v.clone(),
+            })
+        })
+        .collect()
+}
+
+/// HubSpot echoes values in its own format (`2024-01-02T00:00:00.000Z` for a date, `17` for
+/// `17.0`, e-mails lowercased): compare loosely so a dry run shows real changes only.
+fn same_value(old: &str, new: &str) -> bool {
+    if old == new || old.eq_ignore_ascii_case(new) {
+        return true;
+    }
+    if let (Ok(a), Ok(b)) = (old.parse::<f64>(), new.parse::<f64>()) {
+        return (a - b).abs() < f64::EPSILON;
+    }
+    if let (Ok(a), Ok(b)) = (
+        chrono::DateTime::parse_from_rfc3339(old),
+        chrono::DateTime::parse_from_rfc3339(new),
+    ) {
+        return a == b;
+    }
+    old.len() > new.len() && old.starts_with(new) && old[new.len()..].starts_with("T00:00:00")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{FieldSpec, ValueType};
+    use crate::store::Entity as LinkEntity;
+    use serde_json::json;
+
+    fn prop(name: &str, type_: &str, field_type: &str, options: &[&str]) -> CachedProperty {
+        serde_json::from_value(json!({
+            "name": name, "type": type_, "fieldType": field_type,
+            "options": options.iter().map(|o| json!({"value": o, "label": o})).collect::<Vec<_>>()
+        }))
+        .unwrap()
+    }
+
+    fn contact_props() -> HashMap<String, CachedProperty> {
+        [
+            prop("gitmesh_display_name", "string", "text", &[]),
+            prop(
+                "gitmesh_seniority",
+                "enumeration",
+                "select",
+                &["Junior", "Senior"],
+            ),
+            prop("gitmesh_score", "number", "number", &[]),
+            prop("gitmesh_joined_at", "datetime", "date", &[]),
+            prop("gitmesh_last_active", "date", "date", &[]),
+            prop("gitmesh_tags", "enumeration", "checkbox", &["a", "b"]),
+            prop("gitmesh_is_hiring", "bool", "booleancheckbox", &[]),
+        ]
+        .into_iter()
+        .map(|p| (p.name.clone(), p))
+        .collect()
+    }
+
+    fn contact_section() -> EntitySection {
+        let mut s = EntitySection {
+            enabled: true,
+            ..EntitySection::default()
+        };
+        s.attributes
+            .insert("seniorityLevel".into(), ValueType::String);
+        s.attributes.insert("isHiring".into(), ValueType::Bool);
+        for (f, p) in [
+            ("displayName", "gitmesh_display_name"),
+            ("attributes.seniorityLevel", "gitmesh_seniority"),
+            ("attributes.isHiring", "gitmesh_is_hiring"),
+            ("score", "gitmesh_score"),
+            ("joinedAt", "gitmesh_joined_at"),
+            ("lastActive", "gitmesh_last_active"),
+            ("tags", "gitmesh_tags"),
+        ] {
+            s.fields.push((f.into(), FieldSpec::Short(p.into())));
+        }
+        s
+    }
+
+    fn contact(v: Value) -> Contact {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn link(id: &str, hubspot: Option<&str>, hash: Option<&str>) -> Link {
+        Link {
+            entity: LinkEntity::Contact,
+            local_id: id.into(),
+            hubspot_id: hubspot.map(Into::into),
+            content_hash: hash.map(Into::into),
+            last_pushed_at: None,
+            last_pulled_at: None,
+            marked: None,
+            marked_at: None,
+        }
+    }
+
+    #[test]
+    fn contacts_are_formatted_per_property_type() {
+        let c = contact(json!({
+            "id": "c1", "emails": ["  Ada@Example.COM ", "ada@work.example"], "displayName": "Ada",
+            "attributes": {"seniorityLevel": "senior", "isHiring": true},
+            "organizations": ["o1", "o2", "o1"], "score": 7.0,
+            "joinedAt": "2019-06-10T07:38:18+02:00", "lastActive": "2025-09-04T23:23:10-05:00",
+            "tags": ["a", "b"]
+        }));
+        let companies: HashMap<String, String> = [("o1".to_owned(), "901".to_owned())].into();
+        let ops = plan_contacts(
+            &[c],
+            &HashMap::new(),
+            &contact_section(),
+            &contact_props(),
+            &companies,
+            PlanOptions::default(),
+        );
+        let PushOp::Send(item) = &ops[0] else {
+            panic!("{ops:?}")
+        };
+        let expected: BTreeMap<String, String> = [
+            ("email", "ada@example.com"),
+            ("gitmesh_display_name", "Ada"),
+            ("gitmesh_seniority", "Senior"),
+            ("gitmesh_is_hiring", "true"),
+            ("gitmesh_score", "7"),
+            ("gitmesh_joined_at", "2019-06-10T05:38:18.000Z"),
+            ("gitmesh_last_active", "2025-09-05"),
+            ("gitmesh_tags", "a;b"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        assert_eq!(item.properties, expected);
+        assert_eq!(item.key, "ada@example.com");
+        assert_eq!(item.companies, vec!["901".to_owned()]);
+    }
+
+    #[test]
+    fn contact_cases() {
+        let props = contact_props();
+        let section = contact_section();
+        let base = contact(json!({"id": "c1", "emails": ["a@x.io"], "displayName": "A"}));
+        let sent = plan_contacts(
+            std::slice::from_ref(&base),
+            &HashMap::new(),
+            &section,
+            &props,
+            &HashMap::new(),
+            PlanOptions::default(),
+        );
+        let PushOp::Send(item) = &sent[0] else {
+            panic!()
+        };
+        let hash = item.hash.clone();
+        // (case, contact, link, force, expected kind)
+        let cases: Vec<(&str, Contact, Option<Link>, bool, &str)> = vec![
+            ("new", base.clone(), None, false, "send"),
+            (
+                "linked, same hash",
+                base.clone(),
+                Some(link("c1", Some("5"), Some(&hash))),
+                false,
+                "unchanged",
+            ),
+            (
+                "same hash but forced",
+                base.clone(),
+                Some(link("c1", Some("5"), Some(&hash))),
+                true,
+                "send",
+            ),
+            (
+                "hash but no HubSpot id",
+                base.clone(),
+                Some(link("c1", None, Some(&hash))),
+                false,
+                "send",
+            ),
+            (
+                "changed",
+                contact(json!({"id": "c1", "emails": ["a@x.io"], "displayName": "B"})),
+                Some(link("c1", Some("5"), Some(&hash))),
+                false,
+                "send",
+            ),
+            (
+                "no e-mail",
+                contact(json!({"id": "c1", "emails": []})),
+                None,
+                false,
+                "skip",
+            ),
+            (
+                "blank e-mail",
+                contact(json!({"id": "c1", "emails": ["  "]})),
+                None,
+                false,
+                "skip",
+            ),
+            (
+                "bad option",
+                contact(
+                    json!({"id": "c1", "emails": ["a@x.io"], "attributes": {"seniorityLevel": "Wizard"}}),
+                ),
+                None,
+                false,
+                "fail",
+            ),
+        ];
+        for (name, c, l, force, want) in cases {
+            let links: HashMap<String, Link> = l.into_iter().map(|l| ("c1".into(), l)).collect();
+            let ops = plan_contacts(
+                &[c],
+                &links,
+                &section,
+                &props,
+                &HashMap::new(),
+                PlanOptions { force },
+            );
+            let got = match &ops[0] {
+                PushOp::Send(_) => "send",
+                PushOp::Unchanged { .. } => "unchanged",
+                PushOp::Skip { .. } => "skip",
+                PushOp::Fail { .. } => "fail",
+            };
+            assert_eq!(got, want, "case {name}: {ops:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_enumeration_value_names_field_and_options() {
+        let c = contact(
+            json!({"id": "c1", "emails": ["a@x.io"], "attributes": {"seniorityLevel": "Wizard"}}),
+        );
+        let ops = plan_contacts(
+            &[c],
+            &HashMap::new(),
+            &contact_section(),
+            &contact_props(),
+            &HashMap::new(),
+            PlanOptions::default(),
+        );
+        let PushOp::Fail { error, .. } = &ops[0] else {
+            panic!("{ops:?}")
+        };
+        assert!(error.contains("attributes.seniorityLevel"), "{error}");
+        assert!(
+            error.contains("Wizard") && error.contains("Junior"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn duplicate_identities_are_skipped_after_the_first() {
+        let a = contact(json!({"id": "c1", "emails": ["A@x.io"]}));
+        let b = contact(json!({"id": "c2", "emails": ["a@X.io "]}));
+        let ops = plan_contacts(
+            &[a, b],
+            &HashMap::new(),
+            &EntitySection::default(),
+            &HashMap::new(),
+            &HashMap::new(),
+            PlanOptions::default(),
+        );
+        assert!(matches!(ops[0], PushOp::Send(_)));
+        assert!(matches!(&ops[1], PushOp::Skip { reason, .. } if reason.contains("c1")));
+
+        let org = |id: &str, w: Option<&str>| {
+            let mut o = Organization::new(id);
+            o.name = Some(format!("Org {id}"));
+            o.website = w.map(Into::into);
+            o
+        };
+        let ops = plan_organizations(
+            &[
+                org("o1", Some("https://www.acme.io")),
+                org("o2", Some("http://acme.io/about")),
+                org("o3", None),
+                org("o4", Some("https://blog.acme.io")),
+            ],
+            &HashMap::new(),
+            &EntitySection::default(),
+            &HashMap::new(),
+            PlanOptions::default(),
+        );
+        let kinds: Vec<&str> = ops
+            .iter()
+            .map(|o| match o {
+                PushOp::Send(i) => i.key.as_str(),
+                PushOp::Skip { .. } => "skip",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, vec!["acme.io", "skip", "skip", "blog.acme.io"]);
+        let PushOp::Send(i) = &ops[0] else { panic!() };
+        assert_eq!(i.properties.get("name").map(String::as_str), Some("Org o1"));
+    }
+
+    #[test]
+    fn the_hash_covers_values_and_association_targets_only() {
+        let p = |v: &str| -> BTreeMap<String, String> { [("a".into(), v.into())].into() };
+        assert_eq!(content_hash(&p("1"), &[]), content_hash(&p("1"), &[]));
+        assert_ne!(content_hash(&p("1"), &[]), content_hash(&p("2"), &[]));
+        assert_ne!(
+            content_hash(&p("1"), &[]),
+            content_hash(&p("1"), &["9".into()])
+        );
+        assert_eq!(
+            content_hash(&p("1"), &["9".into(), "8".into()]),
+            content_hash(&p("1"), &["8".into(), "9".into()])
+        );
+        // Concatenation ambiguity: ("ab","c") vs ("a","bc").
+        let x: BTreeMap<String, String> = [("ab".into(), "c".into())].into();
+        let y: BTreeMap<String, String> = [("a".into(), "bc".into())].into();
+        assert_ne!(content_hash(&x, &[]), content_hash(&y, &[]));
+    }
+
+    #[test]
+    fn diff_ignores_hubspot_echo_formats() {
+        let new: BTreeMap<String, String> = [
+            ("n", "17"),
+            ("d", "2024-01-02"),
+            ("t", "2024-01-02T03:04:05.000Z"),
+            ("s", "new"),
+            ("e", "x"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+        let cur: BTreeMap<String, Option<String>> = [
+            ("n", Some("17.0")),
+            ("d", Some("2024-01-02T00:00:00.000Z")),
+            ("t", Some("2024-01-02T03:04:05Z")),
+            ("s", Some("old")),
+            ("e", None),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).into(), v.map(Into::into)))
+        .collect();
+        let changes: Vec<String> = diff(&new, &cur).into_iter().map(|c| c.property).collect();
+        assert_eq!(changes, vec!["e", "s"]);
+    }
+}
