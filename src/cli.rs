@@ -145,8 +145,23 @@ pub enum Command {
     /// Send contacts and organizations to HubSpot (data-out); pushed records stay marked
     Push(PushArgs),
 
+    /// The cron job: pull, push what is marked and changed, run every active automation
+    Sync(SyncArgs),
+
     /// Print shell completions to stdout
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Do nothing (and send no request) when the last successful sync is younger than the
+    /// mapping file's `refresh_period`
+    #[arg(long)]
+    pub if_due: bool,
+
+    /// Show what pull, push and the automations would do; change nothing anywhere
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

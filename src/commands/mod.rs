@@ -18,6 +18,7 @@ pub mod organizations;
 pub mod pull;
 pub mod push;
 pub mod status;
+pub mod sync;
 pub mod undo;
 
 /// What every command gets: the global flags and resolved paths.
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Map(cmd) => map::run(&ctx, &cmd),
         Command::Status => status::run(&ctx),
         Command::Completions(args) => completions::run(&args),
+        Command::Sync(args) => sync::run(&ctx, &args),
         Command::Connect(args) => connect::run(&ctx, &args),
         Command::Disconnect => disconnect::run(&ctx),
         Command::Lists(args) => lists::run(&ctx, &args),

@@ -29,7 +29,10 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
                 next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             );
             if ctx.json() {
-                println!("{}", serde_json::json!({"status": "not-due", "next_due_at": next, "message": msg}));
+                println!(
+                    "{}",
+                    serde_json::json!({"status": "not-due", "next_due_at": next, "message": msg})
+                );
             } else {
                 println!("{msg}");
             }
@@ -98,17 +101,40 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
         };
         let pushed = push::push(&client, &store, &mapping, &props, &req, &push::NoProgress).await?;
         summary.merge(pushed);
-        engine::run_all(&client, &store, &mapping, &props, &active, args.dry_run, &push::NoProgress, &mut summary)
-            .await?;
+        let cx = engine::Engine {
+            client: &client,
+            store: &store,
+            mapping: &mapping,
+            props: &props,
+            progress: &push::NoProgress,
+        };
+        engine::run_all(&cx, &active, args.dry_run, &mut summary).await?;
         Ok(())
     });
     if !args.dry_run {
-        let status = if result.is_err() { "interrupted" } else { summary.final_status() };
+        let status = if result.is_err() {
+            "interrupted"
+        } else {
+            summary.final_status()
+        };
         let err = result.as_ref().err().map(|e| format!("{e:#}"));
-        runs::finish(store.conn(), run_id, status, &summary.counts, err.as_deref())?;
+        runs::finish(
+            store.conn(),
+            run_id,
+            status,
+            &summary.counts,
+            err.as_deref(),
+        )?;
     }
     result?;
-    summary.print_and_exit(ctx.json(), if args.dry_run { "sync --dry-run" } else { "sync" })
+    summary.print_and_exit(
+        ctx.json(),
+        if args.dry_run {
+            "sync --dry-run"
+        } else {
+            "sync"
+        },
+    )
 }
 
 /// When the next sync is due, if that is in the future.

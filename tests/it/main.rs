@@ -13,3 +13,4 @@ mod records;
 mod resources;
 mod sandbox;
 mod status;
+mod sync;

@@ -779,11 +779,34 @@ fn properties_are_realistic_and_can_be_created() {
     let r = api.get("/crm/v3/properties/companies/industry");
     assert!(!r.body["options"].as_array().expect("options").is_empty());
 
-    let body = json!({"name": "hubsync_bio", "label": "Bio", "type": "string", "fieldType": "textarea", "groupName": "hubsync"});
+    let body = json!({"name": "hubsync_bio", "label": "Bio", "type": "string", "fieldType": "textarea", "groupName": "community"});
+    // The group must exist first.
+    let r = api.post("/crm/v3/properties/contacts", body.clone());
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("Property group community does not exist"));
+    let group = json!({"name": "community", "label": "Community"});
+    assert_eq!(
+        api.post("/crm/v3/properties/contacts/groups", group.clone())
+            .status,
+        201
+    );
+    assert_eq!(
+        api.post("/crm/v3/properties/contacts/groups", group).status,
+        409
+    );
+    let r = api.get("/crm/v3/properties/contacts/groups");
+    assert!(r.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["name"] == "community"));
     let r = api.post("/crm/v3/properties/contacts", body.clone());
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(api.post("/crm/v3/properties/contacts", body).status, 409);
-    let bad = json!({"name": "x_flag", "label": "X", "type": "bool", "fieldType": "text", "groupName": "hubsync"});
+    let bad = json!({"name": "x_flag", "label": "X", "type": "bool", "fieldType": "text", "groupName": "community"});
     assert_eq!(api.post("/crm/v3/properties/contacts", bad).status, 400);
     // Creating properties needs the schemas write scope.
     sb.add_static_token(

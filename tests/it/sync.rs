@@ -1,0 +1,178 @@
+//! Tests: `hubsync sync`, the cron job — one run for pull, push of marked records and every
+//! automation; `--if-due`; the lock; the daily limit and the run after it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hubsync::sandbox::SandboxConfig;
+use serde_json::Value;
+
+use crate::push::{community, hs};
+
+fn add_champions(
+    env: &crate::common::Env,
+    sb: &hubsync::sandbox::Sandbox,
+    extra: &[&str],
+) -> std::process::Output {
+    hs(env, sb)
+        .args(["automate", "add", "champions", "--entity", "contacts"])
+        .args(["--filter", "tags~champion", "--list", "Community champions"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// No two HubSpot contacts share an e-mail and no two companies a domain.
+fn assert_no_duplicates(state: &Value) {
+    let mut emails = BTreeMap::new();
+    for c in state["contacts"].as_array().unwrap() {
+        if let Some(e) = c["properties"]["email"].as_str() {
+            *emails.entry(e.to_lowercase()).or_insert(0) += 1;
+        }
+    }
+    let dup: Vec<_> = emails.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(dup.is_empty(), "duplicate contacts: {dup:?}");
+    let mut domains = BTreeMap::new();
+    for c in state["companies"].as_array().unwrap() {
+        if let Some(d) = c["properties"]["domain"].as_str() {
+            *domains.entry(d.to_owned()).or_insert(0) += 1;
+        }
+    }
+    let dup: Vec<_> = domains.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(dup.is_empty(), "duplicate companies: {dup:?}");
+}
+
+fn list_size(state: &Value, name: &str) -> usize {
+    state["lists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == name)
+        .map_or(0, |l| l["members"].as_array().map_or(0, Vec::len))
+}
+
+#[test]
+fn sync_pulls_pushes_marked_and_runs_automations_in_one_run() {
+    let (env, sb) = community(SandboxConfig::unlimited());
+    assert!(add_champions(&env, &sb, &["--no-run"]).status.success());
+    let out = hs(&env, &sb).args(["sync", "--json"]).output().unwrap();
+    assert!(
+        out.status.success() || out.status.code() == Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(s["run_id"].as_i64().unwrap() > 0);
+    assert!(s["counts"]["added to lists"].as_u64().unwrap() > 10, "{s}");
+    let members = list_size(&sb.state(), "Community champions");
+
+    // The run log holds one sync with its pull, push and automation parts beneath it.
+    let status: Value = serde_json::from_slice(
+        &hs(&env, &sb)
+            .args(["status", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(status["runs"][0]["kind"], "sync");
+
+    // A contact imported later that matches is pushed and added by the next sync.
+    env.write(
+        "new.ndjson",
+        "{\"id\":\"c-new-1\",\"emails\":[\"late.champion@example.org\"],\"tags\":[\"champion\"]}\n",
+    );
+    env.cmd()
+        .args(["import", "contacts"])
+        .arg(env.path("new.ndjson"))
+        .assert()
+        .success();
+    let out = hs(&env, &sb).args(["sync"]).output().unwrap();
+    assert!(out.status.success() || out.status.code() == Some(3));
+    assert_eq!(list_size(&sb.state(), "Community champions"), members + 1);
+    assert!(sb.contact_by_email("late.champion@example.org").is_some());
+    assert_no_duplicates(&sb.state());
+}
+
+#[test]
+fn if_due_does_nothing_until_the_refresh_period_has_passed() {
+    let (env, sb) = community(SandboxConfig::unlimited());
+    let out = hs(&env, &sb).args(["sync", "--if-due"]).output().unwrap();
+    assert!(out.status.success() || out.status.code() == Some(3));
+    sb.clear_requests();
+    let out = hs(&env, &sb).args(["sync", "--if-due"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("next due at"));
+    assert!(sb.requests().is_empty(), "{:?}", sb.requests());
+    // Without --if-due it runs.
+    hs(&env, &sb).args(["sync"]).assert().code(vec![0, 3]);
+    assert!(!sb.requests().is_empty());
+}
+
+#[test]
+fn a_second_run_while_one_holds_the_lock_exits_75_and_writes_nothing() {
+    let (env, sb) = community(SandboxConfig::unlimited());
+    let held = hubsync::sync::lock::RunLock::acquire(env.dir.path(), "sync").unwrap();
+    let out = hs(&env, &sb).args(["sync"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(75));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("pid {}", std::process::id())),
+        "{stderr}"
+    );
+    assert!(sb.requests().is_empty());
+    drop(held);
+    hs(&env, &sb).args(["sync"]).assert().code(vec![0, 3]);
+}
+
+#[test]
+fn the_daily_limit_mid_sync_exits_75_and_the_next_run_finishes_without_duplicates() {
+    let (env, sb) = community(SandboxConfig::unlimited());
+    assert!(add_champions(&env, &sb, &["--no-run"]).status.success());
+    // Pull's two searches, the list check and the contact upsert go through; the list
+    // addition hits the daily limit.
+    sb.set_daily_limit(Some(4));
+    let out = hs(&env, &sb).args(["sync"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(75),
+        "{}{}\n{:?}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        sb.requests()
+    );
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .to_lowercase()
+        .contains("daily"));
+    let before = list_size(&sb.state(), "Community champions");
+    sb.set_daily_limit(None);
+    let out = hs(&env, &sb).args(["sync", "--json"]).output().unwrap();
+    assert!(
+        out.status.success() || out.status.code() == Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let state = sb.state();
+    assert_no_duplicates(&state);
+    let expected: BTreeSet<String> = serde_json::from_str::<Vec<Value>>(
+        &std::fs::read_to_string(crate::common::repo().join("examples/data/contacts.json"))
+            .unwrap(),
+    )
+    .unwrap()
+    .iter()
+    .filter(|c| {
+        c["tags"].as_array().is_some_and(|t| {
+            t.iter()
+                .any(|t| t.as_str().is_some_and(|t| t.contains("champion")))
+        })
+    })
+    .filter_map(|c| c["emails"][0].as_str().map(|e| e.trim().to_lowercase()))
+    .collect();
+    for e in &expected {
+        assert!(sb.contact_by_email(e).is_some(), "{e} not in HubSpot");
+    }
+    assert!(list_size(&state, "Community champions") >= expected.len());
+    assert!(
+        before < expected.len(),
+        "the first run should have stopped before the list addition"
+    );
+}
