@@ -237,7 +237,10 @@ fn run() -> Result<()> {
             id,
             &json!({"jobtitle": title, "gitmesh_display_name": format!("Edited in HubSpot #{}", i + 1)}),
         )?;
-        println!("  {email}: jobtitle = {title}");
+        println!(
+            "  {email}: jobtitle = {title}, gitmesh_display_name = Edited in HubSpot #{}",
+            i + 1
+        );
     }
     qs.hubsync(&["pull"], &[3])?;
     qs.hubsync(&["history"], &[])?;

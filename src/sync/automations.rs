@@ -187,7 +187,7 @@ pub async fn run_one(
         }
     };
     summary.add(
-        &format!("matched ({})", a.name),
+        "automation_matches",
         (contact_ids.len() + org_ids.len()) as u64,
     );
     if !contact_ids.is_empty() || !org_ids.is_empty() {
@@ -228,7 +228,7 @@ pub async fn run_one(
         }
     }
     if dry_run {
-        summary.add("would add to lists", to_add.len() as u64);
+        summary.add("list_additions_planned", to_add.len() as u64);
         for (id, hs) in &to_add {
             summary.plan.push(serde_json::json!({
                 "action": format!("add to list `{}`:", a.list_name), "entity": "contact", "id": id,
@@ -245,7 +245,7 @@ pub async fn run_one(
             automations::record_added(&tx, a.id, store::Entity::Contact, local)?;
         }
         tx.commit()?;
-        summary.add("added to lists", chunk.len() as u64);
+        summary.add("list_additions", chunk.len() as u64);
     }
     automations::record_run(store.conn(), a.id, summary.run_id)?;
     Ok(())

@@ -62,7 +62,7 @@ fn sync_pulls_pushes_marked_and_runs_automations_in_one_run() {
     );
     let s: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(s["run_id"].as_i64().unwrap() > 0);
-    assert!(s["counts"]["added to lists"].as_u64().unwrap() > 10, "{s}");
+    assert!(s["counts"]["list_additions"].as_u64().unwrap() > 10, "{s}");
     let members = list_size(&sb.state(), "Community champions");
 
     // The run log holds one sync with its pull, push and automation parts beneath it.
