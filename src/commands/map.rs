@@ -32,6 +32,39 @@ pub fn cached_properties(store: &Store) -> Result<Properties> {
     ))
 }
 
+/// The property cache for a command that sends or writes values: refused when empty or when the
+/// mapping has errors for `sections` (`contacts`, `organizations`), naming every problem.
+pub fn usable_properties(
+    store: &Store,
+    mapping: &Mapping,
+    sections: &[&str],
+    what: &str,
+) -> Result<Properties> {
+    let props = cached_properties(store)?;
+    if props.contacts.is_empty() && props.companies.is_empty() {
+        return Err(Exit::Failed(format!(
+            "HubSpot's properties are not cached yet, so values can't be typed; run `hubsync map refresh`; nothing was {what}"
+        ))
+        .into());
+    }
+    let problems: Vec<String> = check::check(mapping, &props)
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error && sections.contains(&p.entity))
+        .map(|p| format!("  {p}"))
+        .collect();
+    if !problems.is_empty() {
+        return Err(Exit::Failed(format!(
+            "the mapping file has {} problem{}; nothing was {what}. Fix {} (`hubsync map check`; `hubsync map refresh` after changing properties in HubSpot):\n{}",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" },
+            if problems.len() == 1 { "it" } else { "them" },
+            problems.join("\n")
+        ))
+        .into());
+    }
+    Ok(props)
+}
+
 fn load(ctx: &Context) -> Result<(Mapping, Properties)> {
     let mapping = Mapping::load(&ctx.paths.mappings)?;
     let store = Store::open(&ctx.paths.db)?;

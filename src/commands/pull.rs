@@ -5,12 +5,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::map::cached_properties;
+use super::map::usable_properties;
 use super::{block_on, Context};
 use crate::cli::{EntityKind, PullArgs};
-use crate::error::Exit;
 use crate::hubspot::Client;
-use crate::mapping::check::{self, Severity};
 use crate::mapping::{Entity, Mapping};
 use crate::store::Store;
 use crate::sync::lock::RunLock;
@@ -25,30 +23,8 @@ pub fn run(ctx: &Context, args: &PullArgs) -> Result<()> {
         Some(RunLock::acquire(ctx.paths.data_dir(), "pull")?)
     };
     let mut store = Store::open(&ctx.paths.db)?;
-    let props = cached_properties(&store)?;
-    if props.contacts.is_empty() && props.companies.is_empty() {
-        return Err(Exit::Failed(
-            "no HubSpot properties are cached yet; run `hubsync map refresh` first".into(),
-        )
-        .into());
-    }
     let sections: Vec<&str> = entities.iter().map(|e| e.section()).collect();
-    let errors: Vec<String> = check::check(&mapping, &props)
-        .into_iter()
-        .filter(|p| p.severity == Severity::Error && sections.contains(&p.entity))
-        .map(|p| p.to_string())
-        .collect();
-    if !errors.is_empty() {
-        for e in &errors {
-            eprintln!("{e}");
-        }
-        return Err(Exit::Failed(format!(
-            "the mapping file has {} problem{}; nothing was pulled. Fix the mapping and run `hubsync map check`",
-            errors.len(),
-            if errors.len() == 1 { "" } else { "s" }
-        ))
-        .into());
-    }
+    let props = usable_properties(&store, &mapping, &sections, "pulled")?;
     let opts = Options {
         entities,
         full: args.full,

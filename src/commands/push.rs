@@ -8,9 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{block_on, Context};
 use crate::cli::PushArgs;
-use crate::error::Exit;
 use crate::hubspot::Client;
-use crate::mapping::check::{self, Severity};
 use crate::mapping::Mapping;
 use crate::store::Store;
 use crate::sync::lock::RunLock;
@@ -19,27 +17,8 @@ use crate::sync::push::{self, NoProgress, Progress, PushRequest};
 pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
     let mapping = Mapping::load(&ctx.paths.mappings)?;
     let store = Store::open(&ctx.paths.db)?;
-    let props = super::map::cached_properties(&store)?;
-    if props.contacts.is_empty() && props.companies.is_empty() {
-        return Err(Exit::Failed(
-            "HubSpot's properties are not cached yet, so values can't be typed; run `hubsync map refresh`"
-                .into(),
-        )
-        .into());
-    }
-    let problems: Vec<String> = check::check(&mapping, &props)
-        .into_iter()
-        .filter(|p| p.severity == Severity::Error)
-        .map(|p| format!("  {p}"))
-        .collect();
-    if !problems.is_empty() {
-        return Err(Exit::Failed(format!(
-            "the mapping file has problems; fix them (see `hubsync map check`, or `hubsync map refresh` \
-             after changing properties in HubSpot) and push again:\n{}",
-            problems.join("\n")
-        ))
-        .into());
-    }
+    let props =
+        super::map::usable_properties(&store, &mapping, &["contacts", "organizations"], "pushed")?;
     let req = PushRequest {
         contacts: args.contact.clone(),
         organizations: args.organization.clone(),

@@ -6,9 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{block_on, Context};
 use crate::cli::SyncArgs;
-use crate::error::Exit;
 use crate::hubspot::Client;
-use crate::mapping::check::{self, Severity};
 use crate::mapping::{Entity, Mapping};
 use crate::store::{automations, runs, Mark, Store};
 use crate::sync::lock::RunLock;
@@ -39,19 +37,8 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
             return Ok(());
         }
     }
-    let props = super::map::cached_properties(&store)?;
-    let problems: Vec<String> = check::check(&mapping, &props)
-        .into_iter()
-        .filter(|p| p.severity == Severity::Error)
-        .map(|p| format!("  {p}"))
-        .collect();
-    if !problems.is_empty() {
-        return Err(Exit::Failed(format!(
-            "the mapping file has problems; fix them (`hubsync map check`; `hubsync map refresh` after changing properties in HubSpot):\n{}",
-            problems.join("\n")
-        ))
-        .into());
-    }
+    let props =
+        super::map::usable_properties(&store, &mapping, &["contacts", "organizations"], "synced")?;
     let _lock = if args.dry_run {
         None
     } else {
@@ -112,19 +99,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
         Ok(())
     });
     if !args.dry_run {
-        let status = if result.is_err() {
-            "interrupted"
-        } else {
-            summary.final_status()
-        };
-        let err = result.as_ref().err().map(|e| format!("{e:#}"));
-        runs::finish(
-            store.conn(),
-            run_id,
-            status,
-            &summary.counts,
-            err.as_deref(),
-        )?;
+        summary.record(store.conn(), &result)?;
     }
     result?;
     summary.print_and_exit(

@@ -281,19 +281,7 @@ pub fn run_and_report(
         run_all(&cx, chosen, dry_run, &mut summary).await
     });
     if !dry_run {
-        let status = if result.is_err() {
-            "interrupted"
-        } else {
-            summary.final_status()
-        };
-        let err = result.as_ref().err().map(|e| format!("{e:#}"));
-        runs::finish(
-            store.conn(),
-            run_id,
-            status,
-            &summary.counts,
-            err.as_deref(),
-        )?;
+        summary.record(store.conn(), &result)?;
     }
     result?;
     let what = if dry_run {

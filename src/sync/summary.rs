@@ -91,6 +91,19 @@ impl Summary {
         }
     }
 
+    /// Record how the run `self.run_id` ended: its status, counts, and the error that stopped it.
+    pub fn record<T>(
+        &self,
+        conn: &rusqlite::Connection,
+        result: &anyhow::Result<T>,
+    ) -> anyhow::Result<()> {
+        let (status, err) = match result {
+            Ok(_) => (self.final_status(), None),
+            Err(e) => ("interrupted", Some(format!("{e:#}"))),
+        };
+        crate::store::runs::finish(conn, self.run_id, status, &self.counts, err.as_deref())
+    }
+
     /// The human text: counters, then skipped, failed and conflicting records by id.
     #[must_use]
     pub fn render(&self, what: &str) -> String {
