@@ -194,6 +194,14 @@ fn main() -> Result<()> {
     } else {
         print_text(&report);
     }
+    if report.exit_code != Some(0) || report.lost > 0 || report.duplicated > 0 {
+        bail!(
+            "the run did not complete cleanly: exit {:?}, {} lost, {} duplicated",
+            report.exit_code,
+            report.lost,
+            report.duplicated
+        );
+    }
     Ok(())
 }
 
