@@ -117,7 +117,7 @@ pub enum Command {
     #[command(subcommand, alias = "mappings")]
     Map(MapCommand),
 
-    /// Paths, store counts, mapping validity and recent runs
+    /// Connection, store counts, mapping validity, recent runs, pending failures, automations
     Status,
 
     /// Connect a HubSpot account (OAuth in the browser, or verify HUBSPOT_ACCESS_TOKEN)
