@@ -144,7 +144,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         if problems.len() == 1 { "" } else { "s" },
         if problems.len() == 1 { "s" } else { "" },
     );
-    if problems.iter().all(|c| c.auth) {
+    if problems.iter().any(|c| c.auth) {
         Err(Exit::Auth(msg).into())
     } else {
         Err(Exit::Failed(msg).into())

@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod common;
 mod connect;
+mod doctor;
 mod import;
 mod map;
 mod pull;
