@@ -13,5 +13,6 @@ mod push;
 mod records;
 mod resources;
 mod sandbox;
+mod secrets;
 mod status;
 mod sync;
