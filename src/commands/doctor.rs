@@ -104,7 +104,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         Err(e) => Check::problem(
             "store",
             format!("cannot open {}: {e:#}", ctx.paths.db.display()),
-            "check the path (HUBSYNC_DB or --db) and its permissions",
+            "check the path (HUBSYNC_DB or --db) and its permissions; if the file is damaged, restore it from a backup",
         ),
     };
     let automations = match &store {

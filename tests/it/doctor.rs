@@ -223,3 +223,28 @@ fn not_connected_exits_4_saying_connect() {
     assert_eq!(check(&report, "scopes")["status"], "skipped");
     assert_eq!(sb.requests().len(), 0);
 }
+
+#[test]
+fn a_damaged_store_is_reported_with_the_fix() {
+    let sb = Sandbox::start(SandboxConfig::unlimited().with_static_token("pat-na1-doctor"))
+        .expect("sandbox");
+    let env = Env::new();
+    std::fs::write(env.db(), "this is not a database\n".repeat(200)).expect("write");
+    let out = cmd(&env, &sb)
+        .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-doctor")
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(check(&report, "token")["status"], "ok", "{report:#}");
+    let store = check(&report, "store");
+    assert_eq!(store["status"], "problem", "{report:#}");
+    assert!(
+        store["fix"]
+            .as_str()
+            .unwrap()
+            .contains("restore it from a backup"),
+        "{store:#}"
+    );
+}
