@@ -119,6 +119,9 @@ pub enum Command {
 
     /// Connection, store counts, mapping validity, recent runs, pending failures, automations
     Status,
+    /// Check the installation: token, scopes, mapping against HubSpot's live properties,
+    /// automation lists, the store's integrity and the run lock; each problem with its fix
+    Doctor,
 
     /// Connect a HubSpot account (OAuth in the browser, or verify HUBSPOT_ACCESS_TOKEN)
     Connect(ConnectArgs),

@@ -10,6 +10,7 @@ pub mod completions;
 pub mod connect;
 pub mod contacts;
 pub mod disconnect;
+pub mod doctor;
 pub mod history;
 pub mod import;
 pub mod lists;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Organizations(cmd) => organizations::run(&ctx, &cmd),
         Command::Map(cmd) => map::run(&ctx, &cmd),
         Command::Status => status::run(&ctx),
+        Command::Doctor => doctor::run(&ctx),
         Command::Completions(args) => completions::run(&args),
         Command::Sync(args) => sync::run(&ctx, &args),
         Command::Connect(args) => connect::run(&ctx, &args),
