@@ -70,6 +70,9 @@ pub struct Report {
     /// `floor_requests` at the allowed rate.
     pub floor_s: f64,
     pub wall_over_floor: f64,
+    /// Seconds from the start of the run to its first and last request reaching the sandbox.
+    pub first_request_s: f64,
+    pub last_request_s: f64,
     /// Requests that change HubSpot (the `resync` scenario).
     pub writes: usize,
     pub exit_code: Option<i32>,
@@ -230,6 +233,10 @@ fn print_text(r: &Report) {
     println!(
         "wall: {:.1} s; floor: {} requests / {:.1} s; wall/floor {:.2}",
         r.wall_s, r.floor_requests, r.floor_s, r.wall_over_floor
+    );
+    println!(
+        "first request at {:.1} s, last at {:.1} s",
+        r.first_request_s, r.last_request_s
     );
     if r.scenario == "resync" {
         println!("write requests: {}", r.writes);

@@ -144,6 +144,7 @@ pub fn prepare(bench: &Bench, args: &Args) -> Result<()> {
 pub fn measure(bench: &Bench, args: &Args, cmd: &[&str]) -> Result<Report> {
     bench.sandbox.clear_requests();
     let started = Instant::now();
+    let started_at = chrono::Utc::now();
     let child = bench
         .hubsync(cmd)
         .stdout(Stdio::null())
@@ -163,6 +164,12 @@ pub fn measure(bench: &Bench, args: &Args, cmd: &[&str]) -> Result<Report> {
         ..Report::default()
     };
     add_requests(bench, &mut report);
+    let requests = bench.sandbox.requests();
+    #[allow(clippy::cast_precision_loss)]
+    let since =
+        |at: chrono::DateTime<chrono::Utc>| (at - started_at).num_milliseconds() as f64 / 1e3;
+    report.first_request_s = requests.first().map_or(0.0, |r| since(r.at));
+    report.last_request_s = requests.last().map_or(0.0, |r| since(r.at));
     Ok(report)
 }
 
