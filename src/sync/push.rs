@@ -3,8 +3,8 @@
 //! Organizations go first (found by link or by domain search, then batch update / create), so
 //! contacts can be associated to their companies. Contacts are updated by link or upserted by
 //! e-mail. Every HubSpot call is followed by one store transaction with its links, hashes,
-//! marks and failures; at most two batch calls are on their way at once, so an interrupted run
-//! resends at most two batches. A batch HubSpot rejects
+//! marks and failures; at most three batch calls are on their way at once, so an interrupted
+//! run resends at most three batches. A batch HubSpot rejects
 //! as a whole is split in halves until the bad inputs are alone.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -44,7 +44,7 @@ const CREATE_ATTEMPTS: u32 = 3;
 
 /// Batch calls on their way at once. Each is committed as its answer arrives, so an
 /// interrupted run resends at most this many batches.
-const IN_FLIGHT: usize = 2;
+const IN_FLIGHT: usize = 3;
 
 /// Contacts handed to the batch writer at a time: enough batches to keep `IN_FLIGHT` calls
 /// busy, and about one association call's worth of contacts.
