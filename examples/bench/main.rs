@@ -234,10 +234,12 @@ fn print_text(r: &Report) {
         "wall: {:.1} s; floor: {} requests / {:.1} s; wall/floor {:.2}",
         r.wall_s, r.floor_requests, r.floor_s, r.wall_over_floor
     );
-    println!(
-        "first request at {:.1} s, last at {:.1} s",
-        r.first_request_s, r.last_request_s
-    );
+    if r.last_request_s > 0.0 {
+        println!(
+            "first request at {:.1} s, last at {:.1} s",
+            r.first_request_s, r.last_request_s
+        );
+    }
     if r.scenario == "resync" {
         println!("write requests: {}", r.writes);
     }
