@@ -10,8 +10,10 @@
 //! against the floor HubSpot's batch sizes and rate limit allow, 429s, and records lost or
 //! duplicated.
 
+mod faults;
 mod pull;
 mod push;
+mod resync;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -68,6 +70,11 @@ pub struct Report {
     /// `floor_requests` at the allowed rate.
     pub floor_s: f64,
     pub wall_over_floor: f64,
+    /// Seconds from the start of the run to its first and last request reaching the sandbox.
+    pub first_request_s: f64,
+    pub last_request_s: f64,
+    /// Requests that change HubSpot (the `resync` scenario).
+    pub writes: usize,
     pub exit_code: Option<i32>,
     pub lost: usize,
     pub duplicated: usize,
@@ -184,7 +191,9 @@ fn main() -> Result<()> {
     let mut report = match args.scenario.as_str() {
         "push" => push::run(&bench, &args)?,
         "pull" => pull::run(&bench, &args)?,
-        other => bail!("unknown scenario `{other}` (known: push, pull)"),
+        "resync" => resync::run(&bench, &args)?,
+        "faults" => faults::run(&bench, &args)?,
+        other => bail!("unknown scenario `{other}` (known: push, pull, resync, faults)"),
     };
     report.scenario.clone_from(&args.scenario);
     report.rate.clone_from(&args.rate);
@@ -200,6 +209,12 @@ fn main() -> Result<()> {
             report.exit_code,
             report.lost,
             report.duplicated
+        );
+    }
+    if report.scenario == "resync" && report.writes > 0 {
+        bail!(
+            "a sync with nothing changed sent {} write requests",
+            report.writes
         );
     }
     Ok(())
@@ -219,6 +234,15 @@ fn print_text(r: &Report) {
         "wall: {:.1} s; floor: {} requests / {:.1} s; wall/floor {:.2}",
         r.wall_s, r.floor_requests, r.floor_s, r.wall_over_floor
     );
+    if r.last_request_s > 0.0 {
+        println!(
+            "first request at {:.1} s, last at {:.1} s",
+            r.first_request_s, r.last_request_s
+        );
+    }
+    if r.scenario == "resync" {
+        println!("write requests: {}", r.writes);
+    }
     println!(
         "exit {:?}; lost {}, duplicated {}",
         r.exit_code, r.lost, r.duplicated

@@ -64,6 +64,34 @@ fn endpoint(method: &str, path: &str) -> String {
 }
 
 pub fn run(bench: &Bench, args: &Args) -> Result<Report> {
+    prepare(bench, args)?;
+    let mut report = measure(bench, args, &["push", "--marked", "--json"])?;
+    let batches = |n: usize, size: usize| n.div_ceil(size);
+    let pairs = if args.orgs > 0 { args.contacts } else { 0 };
+    report.floor_requests =
+        batches(args.contacts, 100) + batches(args.orgs, 100) + batches(pairs, 2000);
+    if let Some(per_s) = bench.per_second() {
+        #[allow(clippy::cast_precision_loss)]
+        let floor = report.floor_requests as f64 / per_s;
+        report.floor_s = floor;
+        report.wall_over_floor = if floor > 0.0 {
+            report.wall_s / floor
+        } else {
+            0.0
+        };
+    }
+    report.notes.push(
+        "floor = ceil(contacts/100) upserts + ceil(orgs/100) creates + ceil(associations/2000); \
+         searches are exempt from the burst limit"
+            .into(),
+    );
+
+    count_lost(bench, args, &mut report);
+    Ok(report)
+}
+
+/// The generated community in the store, every record marked, the sandbox's request log empty.
+pub fn prepare(bench: &Bench, args: &Args) -> Result<()> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::copy(root.join("mappings.example.yaml"), bench.mappings())?;
     let seed: Value = serde_json::from_str(&std::fs::read_to_string(
@@ -109,17 +137,22 @@ pub fn run(bench: &Bench, args: &Args) -> Result<Report> {
         tx.commit()?;
     }
     bench.sandbox.clear_requests();
+    Ok(())
+}
 
+/// Run `hubsync CMD` once as a child; its wall time, memory, CPU and the requests it made.
+pub fn measure(bench: &Bench, args: &Args, cmd: &[&str]) -> Result<Report> {
+    bench.sandbox.clear_requests();
     let started = Instant::now();
+    let started_at = chrono::Utc::now();
     let child = bench
-        .hubsync(&["push", "--marked", "--json"])
+        .hubsync(cmd)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .context("starting hubsync push")?;
+        .with_context(|| format!("starting hubsync {}", cmd.join(" ")))?;
     let (exit_code, rss_mb, user_s, sys_s) = wait_with_usage(child)?;
     let wall = started.elapsed();
-
     let mut report = Report {
         contacts: args.contacts,
         orgs: args.orgs,
@@ -130,8 +163,20 @@ pub fn run(bench: &Bench, args: &Args) -> Result<Report> {
         wall_s: wall.as_secs_f64(),
         ..Report::default()
     };
+    add_requests(bench, &mut report);
     let requests = bench.sandbox.requests();
-    report.requests_total = requests.len();
+    #[allow(clippy::cast_precision_loss)]
+    let since =
+        |at: chrono::DateTime<chrono::Utc>| (at - started_at).num_milliseconds() as f64 / 1e3;
+    report.first_request_s = requests.first().map_or(0.0, |r| since(r.at));
+    report.last_request_s = requests.last().map_or(0.0, |r| since(r.at));
+    Ok(report)
+}
+
+/// Add the sandbox's logged requests (by endpoint, 429s) to the report.
+pub fn add_requests(bench: &Bench, report: &mut Report) {
+    let requests = bench.sandbox.requests();
+    report.requests_total += requests.len();
     for r in &requests {
         *report
             .requests_by_endpoint
@@ -141,27 +186,10 @@ pub fn run(bench: &Bench, args: &Args) -> Result<Report> {
             report.status_429 += 1;
         }
     }
-    let batches = |n: usize, size: usize| n.div_ceil(size);
-    let pairs = if args.orgs > 0 { args.contacts } else { 0 };
-    report.floor_requests =
-        batches(args.contacts, 100) + batches(args.orgs, 100) + batches(pairs, 2000);
-    if let Some(per_s) = bench.per_second() {
-        #[allow(clippy::cast_precision_loss)]
-        let floor = report.floor_requests as f64 / per_s;
-        report.floor_s = floor;
-        report.wall_over_floor = if floor > 0.0 {
-            report.wall_s / floor
-        } else {
-            0.0
-        };
-    }
-    report.notes.push(
-        "floor = ceil(contacts/100) upserts + ceil(orgs/100) creates + ceil(associations/2000); \
-         searches are exempt from the burst limit"
-            .into(),
-    );
+}
 
-    // Lost and duplicated: compare HubSpot with what was generated.
+/// Compare what HubSpot holds with what was generated: records missing or there twice.
+pub fn count_lost(bench: &Bench, args: &Args, report: &mut Report) {
     let state = bench.sandbox.state();
     let mut emails: HashMap<String, usize> = HashMap::new();
     for c in state["contacts"].as_array().into_iter().flatten() {
@@ -189,7 +217,6 @@ pub fn run(bench: &Bench, args: &Args) -> Result<Report> {
             Some(_) => {}
         }
     }
-    Ok(report)
 }
 
 /// Wait for the child and read its own peak RSS and CPU time.

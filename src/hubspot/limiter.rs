@@ -135,7 +135,21 @@ impl Window {
         }
         if let Some(rem) = remaining {
             if rem <= u64::from(RESERVE) {
-                self.paused_until = Some(now + self.interval);
+                // When the used budget is all ours, a slot frees as soon as the oldest request
+                // HubSpot still counts leaves its window; otherwise wait a whole interval.
+                let span = self.interval + self.interval / 20;
+                let ours: Vec<Instant> = self
+                    .sent
+                    .iter()
+                    .copied()
+                    .filter(|t| now.saturating_duration_since(*t) < span)
+                    .collect();
+                let used = max.map_or(0, |m| m.saturating_sub(rem));
+                let until = match usize::try_from(used) {
+                    Ok(used) if used > 0 && ours.len() >= used => ours[ours.len() - used] + span,
+                    _ => now + self.interval,
+                };
+                self.paused_until = Some(until);
             }
         }
     }
@@ -182,6 +196,24 @@ mod tests {
         w.adapt(Some(190), Some(1), Some(10_000), now);
         assert_eq!(w.next_slot(now), Some(now + Duration::from_secs(10)));
         assert_eq!(w.next_slot(now + Duration::from_secs(10)), None);
+    }
+
+    #[test]
+    fn an_exhausted_budget_of_our_own_requests_frees_when_the_oldest_leaves() {
+        let t0 = Instant::now();
+        let mut w = Window {
+            capacity: 3,
+            interval: Duration::from_secs(10),
+            sent: (0..3).map(|i| t0 + Duration::from_secs(i)).collect(),
+            paused_until: None,
+        };
+        let now = t0 + Duration::from_secs(3);
+        // HubSpot counts all three of ours: the first leaves at 0 s + 10.5 s.
+        w.adapt(Some(5), Some(2), Some(10_000), now);
+        assert_eq!(w.paused_until, Some(t0 + Duration::from_millis(10_500)));
+        // HubSpot counts more than we sent: other clients use the budget too.
+        w.adapt(Some(10), Some(2), Some(10_000), now);
+        assert_eq!(w.paused_until, Some(now + Duration::from_secs(10)));
     }
 
     #[tokio::test]

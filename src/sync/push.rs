@@ -3,10 +3,14 @@
 //! Organizations go first (found by link or by domain search, then batch update / create), so
 //! contacts can be associated to their companies. Contacts are updated by link or upserted by
 //! e-mail. Every HubSpot call is followed by one store transaction with its links, hashes,
-//! marks and failures, so an interrupted run resends at most one batch. A batch HubSpot rejects
+//! marks and failures; at most three batch calls are on their way at once, so an interrupted
+//! run resends at most three batches. A batch HubSpot rejects
 //! as a whole is split in halves until the bad inputs are alone.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -37,6 +41,14 @@ const SEARCH_VALUES_CHARS: usize = 2_400;
 
 /// How often a batch create whose outcome is unknown is tried again (after checking HubSpot).
 const CREATE_ATTEMPTS: u32 = 3;
+
+/// Batch calls on their way at once. Each is committed as its answer arrives, so an
+/// interrupted run resends at most this many batches.
+const IN_FLIGHT: usize = 3;
+
+/// Contacts handed to the batch writer at a time: enough batches to keep `IN_FLIGHT` calls
+/// busy, and about one association call's worth of contacts.
+const CONTACT_GROUP: usize = ASSOCIATION_BATCH;
 
 /// What to push.
 #[derive(Debug, Clone)]
@@ -515,7 +527,7 @@ impl Pusher<'_> {
         }
         // Associations a previous run wrote the contacts for but not the associations.
         self.flush_associations(&mut pending, 1).await?;
-        for chunk in linked.chunks(BATCH_LIMIT) {
+        for chunk in linked.chunks(CONTACT_GROUP) {
             let lost = self
                 .write_all(entity, ObjectType::Contacts, Op::Update, &items, chunk)
                 .await?;
@@ -525,7 +537,7 @@ impl Pusher<'_> {
                 .await?;
         }
         let upserts = unlinked;
-        for chunk in upserts.chunks(BATCH_LIMIT) {
+        for chunk in upserts.chunks(CONTACT_GROUP) {
             self.write_all(entity, ObjectType::Contacts, Op::Upsert, &items, chunk)
                 .await?;
             self.queue_associations(&items, chunk, &mut pending)?;
@@ -702,13 +714,37 @@ impl Pusher<'_> {
             .rev()
             .map(|c| (c.to_vec(), 0))
             .collect();
-        while let Some((idxs, attempts)) = stack.pop() {
-            let inputs: Vec<ObjectInput> = idxs.iter().map(|&i| input(op, &items[i])).collect();
-            let answer = match op {
-                Op::Create => objects::batch_create(self.client, t, &inputs).await,
-                Op::Update => objects::batch_update(self.client, t, &inputs).await,
-                Op::Upsert => objects::batch_upsert(self.client, t, &inputs).await,
-            };
+        let client = self.client;
+        let mut in_flight: Vec<InFlight<'_>> = Vec::with_capacity(IN_FLIGHT);
+        loop {
+            while in_flight.len() < IN_FLIGHT {
+                let Some((idxs, attempts)) = stack.pop() else {
+                    break;
+                };
+                let inputs: Vec<ObjectInput> = idxs.iter().map(|&i| input(op, &items[i])).collect();
+                in_flight.push(Box::pin(async move {
+                    let answer = match op {
+                        Op::Create => objects::batch_create(client, t, &inputs).await,
+                        Op::Update => objects::batch_update(client, t, &inputs).await,
+                        Op::Upsert => objects::batch_upsert(client, t, &inputs).await,
+                    };
+                    Sent {
+                        idxs,
+                        attempts,
+                        inputs,
+                        answer,
+                    }
+                }));
+            }
+            if in_flight.is_empty() {
+                break;
+            }
+            let Sent {
+                idxs,
+                attempts,
+                inputs,
+                answer,
+            } = next_done(&mut in_flight).await;
             let answer = match answer {
                 Ok(a) => a,
                 Err(e) if op == Op::Create && ambiguous(&e) && attempts + 1 < CREATE_ATTEMPTS => {
@@ -880,6 +916,31 @@ impl Pusher<'_> {
         self.progress.advance(which.len() as u64);
         Ok(())
     }
+}
+
+/// A batch call and what HubSpot answered.
+struct Sent {
+    idxs: Vec<usize>,
+    attempts: u32,
+    inputs: Vec<ObjectInput>,
+    answer: Result<BatchWrite, Error>,
+}
+
+/// A batch call on its way.
+type InFlight<'c> = Pin<Box<dyn Future<Output = Sent> + Send + 'c>>;
+
+/// The first of the calls on their way to finish, taken out of `calls` (which is not empty).
+async fn next_done(calls: &mut Vec<InFlight<'_>>) -> Sent {
+    std::future::poll_fn(|cx| {
+        for k in 0..calls.len() {
+            if let Poll::Ready(sent) = calls[k].as_mut().poll(cx) {
+                drop(calls.remove(k));
+                return Poll::Ready(sent);
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// The batch input for an item.

@@ -611,7 +611,7 @@ fn a_push_killed_mid_run_and_run_again_leaves_no_duplicates() {
         .collect();
     let unique: HashSet<&String> = domains.iter().collect();
     assert_eq!(domains.len(), unique.len());
-    // 277 contacts = 3 batches: at most one batch is sent twice.
+    // 277 contacts = 3 batches, at most three on their way at once: each is sent at most twice.
     let total = sb.count("POST", "/batch/upsert") + sb.count("POST", "/contacts/batch/update");
-    assert!(total <= 4, "{total} contact batches for 3");
+    assert!(total <= 6, "{total} contact batches for 3");
 }
