@@ -8,7 +8,7 @@ use crate::cli::{AutomateAddArgs, AutomateCommand, EntityKind, MatchMode};
 use crate::hubspot::Client;
 use crate::mapping::{Entity, Mapping};
 use crate::store::automations::{self, Automation, NewAutomation};
-use crate::store::{self, Store};
+use crate::store::Store;
 use crate::sync::automations as engine;
 use crate::sync::lock::RunLock;
 
@@ -95,10 +95,7 @@ fn add(ctx: &Context, args: &AutomateAddArgs) -> Result<()> {
     };
     let new = NewAutomation {
         name: &args.name,
-        entity: match entity {
-            Entity::Contacts => store::Entity::Contact,
-            Entity::Organizations => store::Entity::Organization,
-        },
+        entity: entity.into(),
         match_all: args.match_mode == MatchMode::All,
         filters: &args.filters,
         list_id: list.as_ref().map_or("", |l| l.list_id.as_str()),

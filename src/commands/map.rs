@@ -255,9 +255,7 @@ fn edit(ctx: &Context, fields: &[String]) -> Result<()> {
     }
     // Never write a file that would not load.
     Mapping::parse(&text, &ctx.paths.mappings.display().to_string())?;
-    let tmp = ctx.paths.mappings.with_extension("yaml.tmp");
-    std::fs::write(&tmp, &text)?;
-    std::fs::rename(&tmp, &ctx.paths.mappings)?;
+    write_mapping(&ctx.paths.mappings, &text)?;
     println!(
         "{changed} change{} written to {}",
         if changed == 1 { "" } else { "s" },
@@ -353,9 +351,7 @@ fn scaffold(ctx: &Context, fields: &[String]) -> Result<()> {
         }
     })?;
     let text = scaffold::add_mappings(&mapping.source, &planned);
-    let tmp = ctx.paths.mappings.with_extension("yaml.tmp");
-    std::fs::write(&tmp, &text)?;
-    std::fs::rename(&tmp, &ctx.paths.mappings)?;
+    write_mapping(&ctx.paths.mappings, &text)?;
     if !ctx.json() {
         println!(
             "created {created} properties and mapped {} fields in {}",
@@ -433,6 +429,14 @@ fn check_cmd(ctx: &Context) -> Result<()> {
         ))
         .into());
     }
+    Ok(())
+}
+
+/// Replace the mapping file atomically (a reader never sees half a file).
+fn write_mapping(path: &std::path::Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("yaml.tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)?;
     Ok(())
 }
 

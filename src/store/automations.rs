@@ -33,11 +33,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Automation> {
     Ok(Automation {
         id: r.get(0)?,
         name: r.get(1)?,
-        entity: if entity == "organization" {
-            Entity::Organization
-        } else {
-            Entity::Contact
-        },
+        entity: Entity::from_db(&entity),
         match_mode: r.get(3)?,
         filters: serde_json::from_str(&filters).unwrap_or_default(),
         list_id: r.get(5)?,

@@ -84,11 +84,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
     Ok(Entry {
         row_id: r.get(0)?,
         run_id: r.get(1)?,
-        entity: if entity == "organization" {
-            Entity::Organization
-        } else {
-            Entity::Contact
-        },
+        entity: Entity::from_db(&entity),
         id: r.get(3)?,
         hubspot_id: r.get(4)?,
         field: r.get(5)?,

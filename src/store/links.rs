@@ -28,6 +28,36 @@ impl Entity {
     }
 }
 
+impl Entity {
+    /// Parse the stored form (`contact` / `organization`).
+    #[must_use]
+    pub fn from_db(s: &str) -> Entity {
+        if s == "organization" {
+            Entity::Organization
+        } else {
+            Entity::Contact
+        }
+    }
+}
+
+impl From<crate::mapping::Entity> for Entity {
+    fn from(e: crate::mapping::Entity) -> Self {
+        match e {
+            crate::mapping::Entity::Contacts => Entity::Contact,
+            crate::mapping::Entity::Organizations => Entity::Organization,
+        }
+    }
+}
+
+impl From<Entity> for crate::mapping::Entity {
+    fn from(e: Entity) -> Self {
+        match e {
+            Entity::Contact => crate::mapping::Entity::Contacts,
+            Entity::Organization => crate::mapping::Entity::Organizations,
+        }
+    }
+}
+
 impl fmt::Display for Entity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -93,11 +123,7 @@ const COLUMNS: &str =
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Link> {
     let entity: String = r.get(0)?;
     Ok(Link {
-        entity: if entity == "organization" {
-            Entity::Organization
-        } else {
-            Entity::Contact
-        },
+        entity: Entity::from_db(&entity),
         local_id: r.get(1)?,
         hubspot_id: r.get(2)?,
         content_hash: r.get(3)?,

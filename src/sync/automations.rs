@@ -31,13 +31,6 @@ pub fn filters(mapping: &Mapping, entity: Entity, exprs: &[String]) -> Result<Ve
     Ok(out)
 }
 
-fn store_entity(a: &Automation) -> Entity {
-    match a.entity {
-        store::Entity::Contact => Entity::Contacts,
-        store::Entity::Organization => Entity::Organizations,
-    }
-}
-
 /// The local contacts that match the automation now.
 pub fn matching_contacts(
     store: &Store,
@@ -45,7 +38,7 @@ pub fn matching_contacts(
     a: &Automation,
     now: DateTime<Utc>,
 ) -> Result<Vec<Contact>> {
-    let fs = filters(mapping, store_entity(a), &a.filters)?;
+    let fs = filters(mapping, Entity::from(a.entity), &a.filters)?;
     let all = a.match_mode == "all";
     let mut out = Vec::new();
     store::contacts::each(store.conn(), |c| {
@@ -65,7 +58,7 @@ pub fn matching_organizations(
     a: &Automation,
     now: DateTime<Utc>,
 ) -> Result<Vec<Organization>> {
-    let fs = filters(mapping, store_entity(a), &a.filters)?;
+    let fs = filters(mapping, Entity::from(a.entity), &a.filters)?;
     let all = a.match_mode == "all";
     let mut out = Vec::new();
     store::organizations::each(store.conn(), |o| {

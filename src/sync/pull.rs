@@ -75,13 +75,6 @@ fn object_type(entity: Entity) -> ObjectType {
     }
 }
 
-fn store_entity(entity: Entity) -> StoreEntity {
-    match entity {
-        Entity::Contacts => StoreEntity::Contact,
-        Entity::Organizations => StoreEntity::Organization,
-    }
-}
-
 /// The modification-date property HubSpot keeps per object type.
 #[must_use]
 pub fn modified_property(entity: Entity) -> &'static str {
@@ -425,7 +418,7 @@ fn local_index<L: Local>(
     context: &[SimplePublicObject],
 ) -> Result<LocalIndex<L>> {
     let mut idx = LocalIndex::default();
-    for (local, link) in links::all(store.conn(), store_entity(entity))? {
+    for (local, link) in links::all(store.conn(), StoreEntity::from(entity))? {
         if let Some(h) = link.hubspot_id {
             idx.links.insert(h.clone(), local.clone());
             idx.linked.insert(local, h);
@@ -464,7 +457,7 @@ async fn verify<L: Local>(
     entity: Entity,
     records: &[SimplePublicObject],
 ) -> Result<Vec<SimplePublicObject>> {
-    let linked: HashMap<String, String> = links::all(store.conn(), store_entity(entity))?
+    let linked: HashMap<String, String> = links::all(store.conn(), StoreEntity::from(entity))?
         .into_iter()
         .filter_map(|(l, link)| link.hubspot_id.map(|h| (h, l)))
         .collect();
@@ -560,7 +553,7 @@ fn finish<L: Local + Writable>(
     opts: &Options,
     summary: &mut Summary,
 ) -> Result<()> {
-    let se = store_entity(entity);
+    let se = StoreEntity::from(entity);
     summary.add("conflicts", plan.conflicts.len() as u64);
     summary.add("unmatched", plan.unmatched.len() as u64);
     summary.add("matched", plan.matches.len() as u64);

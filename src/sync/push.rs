@@ -226,10 +226,7 @@ impl Pusher<'_> {
 
     /// The ids to push: those named, plus (with `--marked`) marked and previously failed ones.
     fn select(&self, entity: Entity, named: &[String]) -> Result<Vec<String>> {
-        let map_entity = match entity {
-            Entity::Contact => MapEntity::Contacts,
-            Entity::Organization => MapEntity::Organizations,
-        };
+        let map_entity = MapEntity::from(entity);
         let section = self.mapping.section(map_entity == MapEntity::Contacts);
         for id in named {
             let exists = match entity {
