@@ -143,6 +143,21 @@ pub fn get(conn: &Connection, entity: Entity, local_id: &str) -> Result<Option<L
         .optional()?)
 }
 
+/// The links of some local records, by local id (records without a link are left out).
+pub fn some(
+    conn: &Connection,
+    entity: Entity,
+    local_ids: &[String],
+) -> Result<HashMap<String, Link>> {
+    let mut out = HashMap::with_capacity(local_ids.len());
+    for id in local_ids {
+        if let Some(l) = get(conn, entity, id)? {
+            out.insert(l.local_id.clone(), l);
+        }
+    }
+    Ok(out)
+}
+
 /// Every link of one entity kind, by local id.
 pub fn all(conn: &Connection, entity: Entity) -> Result<HashMap<String, Link>> {
     let mut st = conn.prepare_cached(&format!(

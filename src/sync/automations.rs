@@ -10,7 +10,6 @@ use crate::error::Exit;
 use crate::hubspot::models::List;
 use crate::hubspot::{lists, Client};
 use crate::mapping::{Entity, Mapping};
-use crate::model::{Contact, Organization};
 use crate::store::automations::{self, Automation};
 use crate::store::{self, runs, Mark, Store};
 
@@ -31,40 +30,40 @@ pub fn filters(mapping: &Mapping, entity: Entity, exprs: &[String]) -> Result<Ve
     Ok(out)
 }
 
-/// The local contacts that match the automation now.
+/// The ids of the local contacts that match the automation now, in id order.
 pub fn matching_contacts(
     store: &Store,
     mapping: &Mapping,
     a: &Automation,
     now: DateTime<Utc>,
-) -> Result<Vec<Contact>> {
+) -> Result<Vec<String>> {
     let fs = filters(mapping, Entity::from(a.entity), &a.filters)?;
     let all = a.match_mode == "all";
     let mut out = Vec::new();
     store::contacts::each(store.conn(), |c| {
         let values: Vec<_> = fs.iter().map(|f| c.field(&f.field)).collect();
         if matches(&fs, &values, all, now) {
-            out.push(c);
+            out.push(c.id);
         }
         Ok(())
     })?;
     Ok(out)
 }
 
-/// The local organizations that match the automation now.
+/// The ids of the local organizations that match the automation now, in id order.
 pub fn matching_organizations(
     store: &Store,
     mapping: &Mapping,
     a: &Automation,
     now: DateTime<Utc>,
-) -> Result<Vec<Organization>> {
+) -> Result<Vec<String>> {
     let fs = filters(mapping, Entity::from(a.entity), &a.filters)?;
     let all = a.match_mode == "all";
     let mut out = Vec::new();
     store::organizations::each(store.conn(), |o| {
         let values: Vec<_> = fs.iter().map(|f| o.field(&f.field)).collect();
         if matches(&fs, &values, all, now) {
-            out.push(o);
+            out.push(o.id);
         }
         Ok(())
     })?;
@@ -156,18 +155,9 @@ pub async fn run_one(
     let now = Utc::now();
     let mark = Mark::Automation(a.name.clone());
     let (contact_ids, org_ids): (Vec<String>, Vec<String>) = match a.entity {
-        store::Entity::Contact => (
-            matching_contacts(store, mapping, a, now)?
-                .into_iter()
-                .map(|c| c.id)
-                .collect(),
-            Vec::new(),
-        ),
+        store::Entity::Contact => (matching_contacts(store, mapping, a, now)?, Vec::new()),
         store::Entity::Organization => {
-            let orgs: Vec<String> = matching_organizations(store, mapping, a, now)?
-                .into_iter()
-                .map(|o| o.id)
-                .collect();
+            let orgs = matching_organizations(store, mapping, a, now)?;
             let mut contacts = Vec::new();
             if a.sync_contacts {
                 for o in &orgs {

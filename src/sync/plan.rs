@@ -154,9 +154,11 @@ fn decide(
 
 /// Plan contacts. `companies` maps a local organization id to its HubSpot company id (only
 /// synced organizations appear). Contacts sharing a primary e-mail: the first (by the order
-/// given) is sent, the others are skipped.
+/// given) is sent, the others are skipped. `seen` holds the e-mails planned so far (normalised
+/// e-mail → local id), so a selection can be planned page by page.
 #[must_use]
 pub fn plan_contacts(
+    seen: &mut HashMap<String, String>,
     contacts: &[Contact],
     links: &HashMap<String, Link>,
     section: &EntitySection,
@@ -164,7 +166,6 @@ pub fn plan_contacts(
     companies: &HashMap<String, String>,
     opts: PlanOptions,
 ) -> Vec<PushOp> {
-    let mut seen: HashMap<String, String> = HashMap::new();
     let mut out = Vec::with_capacity(contacts.len());
     for c in contacts {
         let email = c
@@ -224,15 +225,16 @@ pub fn plan_contacts(
 
 /// Plan organizations: `name` and `domain` always, then the mapped fields. Organizations
 /// sharing a domain: the first is sent, the others are skipped (HubSpot gets one company).
+/// `seen` holds the domains planned so far (domain → local id).
 #[must_use]
 pub fn plan_organizations(
+    seen: &mut HashMap<String, String>,
     orgs: &[Organization],
     links: &HashMap<String, Link>,
     section: &EntitySection,
     props: &HashMap<String, CachedProperty>,
     opts: PlanOptions,
 ) -> Vec<PushOp> {
-    let mut seen: HashMap<String, String> = HashMap::new();
     let mut out = Vec::with_capacity(orgs.len());
     for o in orgs {
         let Some(domain) = o.domain() else {
@@ -413,6 +415,7 @@ mod tests {
         }));
         let companies: HashMap<String, String> = [("o1".to_owned(), "901".to_owned())].into();
         let ops = plan_contacts(
+            &mut HashMap::new(),
             &[c],
             &HashMap::new(),
             &contact_section(),
@@ -447,6 +450,7 @@ mod tests {
         let section = contact_section();
         let base = contact(json!({"id": "c1", "emails": ["a@x.io"], "displayName": "A"}));
         let sent = plan_contacts(
+            &mut HashMap::new(),
             std::slice::from_ref(&base),
             &HashMap::new(),
             &section,
@@ -516,6 +520,7 @@ mod tests {
         for (name, c, l, force, want) in cases {
             let links: HashMap<String, Link> = l.into_iter().map(|l| ("c1".into(), l)).collect();
             let ops = plan_contacts(
+                &mut HashMap::new(),
                 &[c],
                 &links,
                 &section,
@@ -539,6 +544,7 @@ mod tests {
             json!({"id": "c1", "emails": ["a@x.io"], "attributes": {"seniorityLevel": "Wizard"}}),
         );
         let ops = plan_contacts(
+            &mut HashMap::new(),
             &[c],
             &HashMap::new(),
             &contact_section(),
@@ -561,6 +567,7 @@ mod tests {
         let a = contact(json!({"id": "c1", "emails": ["A@x.io"]}));
         let b = contact(json!({"id": "c2", "emails": ["a@X.io "]}));
         let ops = plan_contacts(
+            &mut HashMap::new(),
             &[a, b],
             &HashMap::new(),
             &EntitySection::default(),
@@ -578,6 +585,7 @@ mod tests {
             o
         };
         let ops = plan_organizations(
+            &mut HashMap::new(),
             &[
                 org("o1", Some("https://www.acme.io")),
                 org("o2", Some("http://acme.io/about")),

@@ -27,7 +27,6 @@ use crate::hubspot::objects::{self, BatchWrite, BATCH_LIMIT};
 use crate::hubspot::{associations, search, ApiError, Client, Error, ObjectType};
 use crate::mapping::check::Properties;
 use crate::mapping::{Entity as MapEntity, Mapping};
-use crate::model::{Contact, Organization};
 use crate::store::{contacts, links, organizations, runs, Entity, Mark, Store};
 
 /// The failure-log operation of push.
@@ -46,9 +45,9 @@ const CREATE_ATTEMPTS: u32 = 3;
 /// interrupted run resends at most this many batches.
 const IN_FLIGHT: usize = 3;
 
-/// Contacts handed to the batch writer at a time: enough batches to keep `IN_FLIGHT` calls
-/// busy, and about one association call's worth of contacts.
-const CONTACT_GROUP: usize = ASSOCIATION_BATCH;
+/// Records read, planned and sent at a time: enough batches to keep `IN_FLIGHT` calls busy, and
+/// about one association call's worth of contacts. Memory stays flat however many are selected.
+const PAGE: usize = ASSOCIATION_BATCH;
 
 /// What to push.
 #[derive(Debug, Clone)]
@@ -202,24 +201,10 @@ impl Pusher<'_> {
         let orgs = self.select(Entity::Organization, &self.req.organizations)?;
         let contacts = self.select(Entity::Contact, &self.req.contacts)?;
         if !orgs.is_empty() {
-            let records = orgs
-                .iter()
-                .map(|id| organizations::get(self.conn, id))
-                .collect::<Result<Vec<_>>>()?
-                .into_iter()
-                .flatten()
-                .collect::<Vec<Organization>>();
-            self.organizations(&records).await?;
+            self.organizations(&orgs).await?;
         }
         if !contacts.is_empty() || (!self.req.dry_run && self.req.marked) {
-            let records = contacts
-                .iter()
-                .map(|id| contacts::get(self.conn, id))
-                .collect::<Result<Vec<_>>>()?
-                .into_iter()
-                .flatten()
-                .collect::<Vec<Contact>>();
-            self.contacts(&records).await?;
+            self.contacts(&contacts).await?;
         }
         Ok(())
     }
@@ -361,19 +346,38 @@ impl Pusher<'_> {
 
     // ---- organizations ----
 
-    async fn organizations(&mut self, records: &[Organization]) -> Result<()> {
+    async fn organizations(&mut self, ids: &[String]) -> Result<()> {
+        self.progress.start("organizations", ids.len() as u64);
+        let mut seen = HashMap::new();
+        for page in ids.chunks(PAGE) {
+            self.organization_page(&mut seen, page).await?;
+        }
+        self.progress.finish();
+        Ok(())
+    }
+
+    /// Plan and send one page of organizations.
+    async fn organization_page(
+        &mut self,
+        seen: &mut HashMap<String, String>,
+        ids: &[String],
+    ) -> Result<()> {
         let entity = Entity::Organization;
-        let links_now = links::all(self.conn, entity)?;
+        let mut records = Vec::with_capacity(ids.len());
+        for id in ids {
+            records.extend(organizations::get(self.conn, id)?);
+        }
         let ops = plan::plan_organizations(
-            records,
-            &links_now,
+            seen,
+            &records,
+            &links::some(self.conn, entity, ids)?,
             &self.mapping.file.organizations,
             self.props.of(MapEntity::Organizations),
             PlanOptions {
                 force: self.req.force,
             },
         );
-        self.progress.start("organizations", ops.len() as u64);
+        drop(records);
         let settled = ops.iter().filter(|o| !matches!(o, PushOp::Send(_))).count();
         self.progress.advance(settled as u64);
         let mut items = self.settle_plan(entity, ops)?;
@@ -441,7 +445,6 @@ impl Pusher<'_> {
             )
             .await?;
         }
-        self.progress.finish();
         Ok(())
     }
 
@@ -482,29 +485,54 @@ impl Pusher<'_> {
 
     // ---- contacts ----
 
-    async fn contacts(&mut self, records: &[Contact]) -> Result<()> {
-        let entity = Entity::Contact;
+    async fn contacts(&mut self, ids: &[String]) -> Result<()> {
         let mut pending: Vec<(String, String, Vec<String>)> = if self.req.dry_run {
             Vec::new()
         } else {
             links::pending_associations(self.conn)?
         };
-        if records.is_empty() && pending.is_empty() {
+        if ids.is_empty() && pending.is_empty() {
             return Ok(());
         }
         let companies = self.company_ids()?;
-        let links_now = links::all(self.conn, entity)?;
+        self.progress.start("contacts", ids.len() as u64);
+        // Associations a previous run wrote the contacts for but not the associations.
+        self.flush_associations(&mut pending, 1).await?;
+        let mut seen = HashMap::new();
+        for page in ids.chunks(PAGE) {
+            self.contact_page(&mut seen, &companies, page, &mut pending)
+                .await?;
+        }
+        self.flush_associations(&mut pending, 1).await?;
+        self.progress.finish();
+        Ok(())
+    }
+
+    /// Plan and send one page of contacts: updates of linked ones, then upserts by e-mail.
+    async fn contact_page(
+        &mut self,
+        seen: &mut HashMap<String, String>,
+        companies: &HashMap<String, String>,
+        ids: &[String],
+        pending: &mut Vec<(String, String, Vec<String>)>,
+    ) -> Result<()> {
+        let entity = Entity::Contact;
+        let mut records = Vec::with_capacity(ids.len());
+        for id in ids {
+            records.extend(contacts::get(self.conn, id)?);
+        }
         let ops = plan::plan_contacts(
-            records,
-            &links_now,
+            seen,
+            &records,
+            &links::some(self.conn, entity, ids)?,
             &self.mapping.file.contacts,
             self.props.of(MapEntity::Contacts),
-            &companies,
+            companies,
             PlanOptions {
                 force: self.req.force,
             },
         );
-        self.progress.start("contacts", ops.len() as u64);
+        drop(records);
         let settled = ops.iter().filter(|o| !matches!(o, PushOp::Send(_))).count();
         self.progress.advance(settled as u64);
         let items = self.settle_plan(entity, ops)?;
@@ -519,30 +547,18 @@ impl Pusher<'_> {
                 .await?;
             self.write_all(entity, ObjectType::Contacts, Op::Upsert, &items, &unlinked)
                 .await?;
-            self.progress.finish();
             return Ok(());
         }
-        // Associations a previous run wrote the contacts for but not the associations.
-        self.flush_associations(&mut pending, 1).await?;
-        for chunk in linked.chunks(CONTACT_GROUP) {
-            let lost = self
-                .write_all(entity, ObjectType::Contacts, Op::Update, &items, chunk)
-                .await?;
-            unlinked.extend(lost);
-            self.queue_associations(&items, chunk, &mut pending)?;
-            self.flush_associations(&mut pending, ASSOCIATION_BATCH)
-                .await?;
-        }
-        let upserts = unlinked;
-        for chunk in upserts.chunks(CONTACT_GROUP) {
-            self.write_all(entity, ObjectType::Contacts, Op::Upsert, &items, chunk)
-                .await?;
-            self.queue_associations(&items, chunk, &mut pending)?;
-            self.flush_associations(&mut pending, ASSOCIATION_BATCH)
-                .await?;
-        }
-        self.flush_associations(&mut pending, 1).await?;
-        self.progress.finish();
+        let lost = self
+            .write_all(entity, ObjectType::Contacts, Op::Update, &items, &linked)
+            .await?;
+        unlinked.extend(lost);
+        self.queue_associations(&items, &linked, pending)?;
+        self.flush_associations(pending, ASSOCIATION_BATCH).await?;
+        self.write_all(entity, ObjectType::Contacts, Op::Upsert, &items, &unlinked)
+            .await?;
+        self.queue_associations(&items, &unlinked, pending)?;
+        self.flush_associations(pending, ASSOCIATION_BATCH).await?;
         Ok(())
     }
 
