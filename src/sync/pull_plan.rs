@@ -258,8 +258,182 @@ fn key_word(entity: Entity) -> &'static str {
     }
 }
 
+/// What one HubSpot record claims, before claims are grouped by local record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimed {
+    /// It claims this local record.
+    Local {
+        local_id: String,
+        via: Via,
+        /// The key it matched by (for [`Via::Key`]).
+        key: String,
+    },
+    /// It conflicts on its own (linked to two local records, or its key matches several).
+    Conflict(Conflict),
+    /// No local record has its link or key.
+    Unmatched,
+}
+
+/// Step 1 of planning: the local record one HubSpot record claims. `local` needs `links` for
+/// the record's id and merged ids, and `by_key` for its keys; `records` and `linked` are not read.
+#[must_use]
+pub fn claim<L>(entity: Entity, r: &SimplePublicObject, local: &LocalIndex<L>) -> Claimed {
+    let (lw, hw, kw) = (local_word(entity), hubspot_word(entity), key_word(entity));
+    let mut by_link: BTreeSet<(String, Via)> = BTreeSet::new();
+    if let Some(l) = local.links.get(&r.id) {
+        by_link.insert((l.clone(), Via::Link));
+    }
+    for m in merged_ids(r) {
+        if let Some(l) = local.links.get(&m) {
+            by_link.insert((l.clone(), Via::Merge));
+        }
+    }
+    let linked_locals: BTreeSet<&String> = by_link.iter().map(|(l, _)| l).collect();
+    if linked_locals.len() > 1 {
+        let ids: Vec<String> = linked_locals.into_iter().cloned().collect();
+        return Claimed::Conflict(Conflict {
+            entity: lw,
+            key: format!("hubspot:{}", r.id),
+            hubspot_ids: vec![r.id.clone()],
+            message: format!(
+                "HubSpot {hw} {} (merged from {}) is linked to local {lw}s {}; neither was changed",
+                r.id,
+                merged_ids(r).join(", "),
+                ids.join(" and ")
+            ),
+            local_ids: ids,
+        });
+    }
+    if let Some((l, via)) = by_link.into_iter().next() {
+        // A link to this id wins over a merge link to the same record.
+        let via = if local.links.get(&r.id) == Some(&l) {
+            Via::Link
+        } else {
+            via
+        };
+        return Claimed::Local {
+            local_id: l,
+            via,
+            key: String::new(),
+        };
+    }
+    let mut by_key: BTreeMap<String, String> = BTreeMap::new(); // local id → key
+    for k in hubspot_keys(entity, r) {
+        for l in local.by_key.get(&k).into_iter().flatten() {
+            by_key.entry(l.clone()).or_insert_with(|| k.clone());
+        }
+    }
+    match by_key.len() {
+        0 => Claimed::Unmatched,
+        1 => match by_key.into_iter().next() {
+            Some((l, k)) => Claimed::Local {
+                local_id: l,
+                via: Via::Key,
+                key: k,
+            },
+            None => Claimed::Unmatched,
+        },
+        _ => {
+            let keys: BTreeSet<&String> = by_key.values().collect();
+            let key = keys
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let ids: Vec<String> = by_key.keys().cloned().collect();
+            Claimed::Conflict(Conflict {
+                entity: lw,
+                key: key.clone(),
+                hubspot_ids: vec![r.id.clone()],
+                message: format!(
+                    "local {lw}s {} share the {kw} {key} of HubSpot {hw} {}; none was changed",
+                    ids.join(" and "),
+                    r.id
+                ),
+                local_ids: ids,
+            })
+        }
+    }
+}
+
+/// One claim on a local record, as [`resolve`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimOn {
+    pub hubspot_id: String,
+    pub via: Via,
+    pub key: String,
+    /// Read to be applied (not only to find competing claims).
+    pub apply: bool,
+}
+
+/// Step 2 of planning: every claim on one local record (in the order the HubSpot records were
+/// read) → the winning claim, if any, and the conflicts. A link is authoritative; two key claims
+/// conflict; a key claim on a record linked elsewhere (`linked`: its stored link) conflicts.
+#[must_use]
+pub fn resolve<'c>(
+    entity: Entity,
+    local_id: &str,
+    claims: &'c [ClaimOn],
+    linked: Option<&str>,
+) -> (Option<&'c ClaimOn>, Vec<Conflict>) {
+    let (lw, hw, kw) = (local_word(entity), hubspot_word(entity), key_word(entity));
+    let mut conflicts = Vec::new();
+    let Some(first) = claims.first() else {
+        return (None, conflicts);
+    };
+    let winner = if let Some(w) = claims.iter().find(|c| c.via != Via::Key) {
+        for c in claims.iter().filter(|c| c.via == Via::Key && c.apply) {
+            conflicts.push(Conflict {
+                entity: lw,
+                key: c.key.clone(),
+                hubspot_ids: vec![c.hubspot_id.clone(), w.hubspot_id.clone()],
+                local_ids: vec![local_id.to_owned()],
+                message: format!(
+                    "HubSpot {hw} {} matches local {lw} {local_id} by {kw} {}, but {local_id} is linked to HubSpot {hw} {}; {} was not applied",
+                    c.hubspot_id, c.key, w.hubspot_id, c.hubspot_id
+                ),
+            });
+        }
+        w
+    } else {
+        let ids: BTreeSet<&str> = claims.iter().map(|c| c.hubspot_id.as_str()).collect();
+        // A key match on a record that is linked elsewhere: the link wins.
+        let other_link = linked.filter(|h| !ids.contains(h));
+        if ids.len() > 1 || other_link.is_some() {
+            if claims.iter().any(|c| c.apply) {
+                let mut hubspot_ids: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+                if let Some(h) = other_link {
+                    hubspot_ids.push(h.to_owned());
+                }
+                let key = first.key.clone();
+                let message = match other_link {
+                    Some(h) if ids.len() == 1 => format!(
+                        "HubSpot {hw} {} matches local {lw} {local_id} by {kw} {key}, but {local_id} is linked to HubSpot {hw} {h}; {} was not applied",
+                        hubspot_ids[0], hubspot_ids[0]
+                    ),
+                    _ => format!(
+                        "HubSpot {hw}s {} all match local {lw} {local_id} by {kw} {key}; {local_id} was not changed",
+                        hubspot_ids.join(" and ")
+                    ),
+                };
+                conflicts.push(Conflict {
+                    entity: lw,
+                    key,
+                    hubspot_ids,
+                    local_ids: vec![local_id.to_owned()],
+                    message,
+                });
+            }
+            return (None, conflicts);
+        }
+        first
+    };
+    (winner.apply.then_some(winner), conflicts)
+}
+
 /// Plan data-in for `records` (the HubSpot records read). `context` holds other HubSpot records
-/// known to exist (read only to find competing claims); they are never applied.
+/// known to exist (read only to find competing claims); they are never applied. All in memory:
+/// the pull engine runs the same two steps ([`claim`], [`resolve`]) page by page.
 #[must_use]
 pub fn plan<L: LocalRecord>(
     entity: Entity,
@@ -269,186 +443,60 @@ pub fn plan<L: LocalRecord>(
     local: &LocalIndex<L>,
 ) -> Plan<L> {
     let mut out = Plan::default();
-    let (lw, hw, kw) = (local_word(entity), hubspot_word(entity), key_word(entity));
     let applied: BTreeSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
-
-    // 1. Each HubSpot record claims at most one local record (or is a conflict on its own).
-    struct Claim<'a> {
-        hubspot: &'a SimplePublicObject,
-        local_id: String,
-        via: Via,
-        key: String,
-        apply: bool,
-    }
-    let mut claims: Vec<Claim<'_>> = Vec::new();
+    let by_id: HashMap<&str, &SimplePublicObject> =
+        records.iter().map(|r| (r.id.as_str(), r)).collect();
     let all = records.iter().map(|r| (r, true)).chain(
         context
             .iter()
             .filter(|r| !applied.contains(r.id.as_str()))
             .map(|r| (r, false)),
     );
+    let mut by_local: BTreeMap<String, Vec<ClaimOn>> = BTreeMap::new();
     for (r, apply) in all {
-        let mut by_link: BTreeSet<(String, Via)> = BTreeSet::new();
-        if let Some(l) = local.links.get(&r.id) {
-            by_link.insert((l.clone(), Via::Link));
-        }
-        for m in merged_ids(r) {
-            if let Some(l) = local.links.get(&m) {
-                by_link.insert((l.clone(), Via::Merge));
-            }
-        }
-        let linked_locals: BTreeSet<&String> = by_link.iter().map(|(l, _)| l).collect();
-        if linked_locals.len() > 1 {
-            if apply {
-                let ids: Vec<String> = linked_locals.into_iter().cloned().collect();
-                out.conflicts.push(Conflict {
-                    entity: lw,
-                    key: format!("hubspot:{}", r.id),
-                    hubspot_ids: vec![r.id.clone()],
-                    message: format!(
-                        "HubSpot {hw} {} (merged from {}) is linked to local {lw}s {}; neither was changed",
-                        r.id,
-                        merged_ids(r).join(", "),
-                        ids.join(" and ")
-                    ),
-                    local_ids: ids,
+        match claim(entity, r, local) {
+            Claimed::Local { local_id, via, key } => {
+                by_local.entry(local_id).or_default().push(ClaimOn {
+                    hubspot_id: r.id.clone(),
+                    via,
+                    key,
+                    apply,
                 });
             }
-            continue;
-        }
-        if let Some((l, via)) = by_link.into_iter().next() {
-            // A link to this id wins over a merge link to the same record.
-            let via = if local.links.get(&r.id) == Some(&l) {
-                Via::Link
-            } else {
-                via
-            };
-            claims.push(Claim {
-                hubspot: r,
-                local_id: l,
-                via,
-                key: String::new(),
-                apply,
-            });
-            continue;
-        }
-        let mut by_key: BTreeMap<String, String> = BTreeMap::new(); // local id → key
-        for k in hubspot_keys(entity, r) {
-            for l in local.by_key.get(&k).into_iter().flatten() {
-                by_key.entry(l.clone()).or_insert_with(|| k.clone());
+            Claimed::Conflict(c) => {
+                if apply {
+                    out.conflicts.push(c);
+                }
             }
-        }
-        match by_key.len() {
-            0 => {
+            Claimed::Unmatched => {
                 if apply {
                     out.unmatched.push(r.id.clone());
                 }
             }
-            1 => {
-                if let Some((l, k)) = by_key.into_iter().next() {
-                    claims.push(Claim {
-                        hubspot: r,
-                        local_id: l,
-                        via: Via::Key,
-                        key: k,
-                        apply,
-                    });
-                }
-            }
-            _ => {
-                if apply {
-                    let keys: BTreeSet<&String> = by_key.values().collect();
-                    let key = keys
-                        .iter()
-                        .map(|k| k.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    let ids: Vec<String> = by_key.keys().cloned().collect();
-                    out.conflicts.push(Conflict {
-                        entity: lw,
-                        key: key.clone(),
-                        hubspot_ids: vec![r.id.clone()],
-                        message: format!(
-                            "local {lw}s {} share the {kw} {key} of HubSpot {hw} {}; none was changed",
-                            ids.join(" and "),
-                            r.id
-                        ),
-                        local_ids: ids,
-                    });
-                }
-            }
         }
-    }
-
-    // 2. Group the claims by local record: a link is authoritative; two key claims conflict.
-    let mut by_local: BTreeMap<String, Vec<Claim<'_>>> = BTreeMap::new();
-    for c in claims {
-        by_local.entry(c.local_id.clone()).or_default().push(c);
     }
     for (local_id, cs) in by_local {
-        let linked = cs.iter().find(|c| c.via != Via::Key);
-        let winner = if let Some(w) = linked {
-            for c in cs.iter().filter(|c| c.via == Via::Key && c.apply) {
-                out.conflicts.push(Conflict {
-                    entity: lw,
-                    key: c.key.clone(),
-                    hubspot_ids: vec![c.hubspot.id.clone(), w.hubspot.id.clone()],
-                    local_ids: vec![local_id.clone()],
-                    message: format!(
-                        "HubSpot {hw} {} matches local {lw} {local_id} by {kw} {}, but {local_id} is linked to HubSpot {hw} {}; {} was not applied",
-                        c.hubspot.id, c.key, w.hubspot.id, c.hubspot.id
-                    ),
-                });
-            }
-            w
-        } else {
-            let ids: BTreeSet<&str> = cs.iter().map(|c| c.hubspot.id.as_str()).collect();
-            // A key match on a record that is linked elsewhere: the link wins.
-            let other_link = local
-                .linked
-                .get(&local_id)
-                .filter(|h| !ids.contains(h.as_str()));
-            if ids.len() > 1 || other_link.is_some() {
-                if cs.iter().any(|c| c.apply) {
-                    let mut hubspot_ids: Vec<String> =
-                        ids.iter().map(|s| (*s).to_owned()).collect();
-                    if let Some(h) = other_link {
-                        hubspot_ids.push(h.clone());
-                    }
-                    let key = cs[0].key.clone();
-                    let message = match other_link {
-                        Some(h) if ids.len() == 1 => format!(
-                            "HubSpot {hw} {} matches local {lw} {local_id} by {kw} {key}, but {local_id} is linked to HubSpot {hw} {h}; {} was not applied",
-                            hubspot_ids[0], hubspot_ids[0]
-                        ),
-                        _ => format!(
-                            "HubSpot {hw}s {} all match local {lw} {local_id} by {kw} {key}; {local_id} was not changed",
-                            hubspot_ids.join(" and ")
-                        ),
-                    };
-                    out.conflicts.push(Conflict {
-                        entity: lw,
-                        key,
-                        hubspot_ids,
-                        local_ids: vec![local_id.clone()],
-                        message,
-                    });
-                }
-                continue;
-            }
-            &cs[0]
-        };
-        if !winner.apply {
-            continue;
-        }
-        let Some(previous) = local.records.get(&local_id) else {
+        let (winner, conflicts) = resolve(
+            entity,
+            &local_id,
+            &cs,
+            local.linked.get(&local_id).map(String::as_str),
+        );
+        out.conflicts.extend(conflicts);
+        let Some(winner) = winner else {
             continue;
         };
-        let (changes, updated, problems) = field_changes(fields, winner.hubspot, previous);
+        let (Some(previous), Some(hubspot)) = (
+            local.records.get(&local_id),
+            by_id.get(winner.hubspot_id.as_str()),
+        ) else {
+            continue;
+        };
+        let (changes, updated, problems) = field_changes(fields, hubspot, previous);
         out.matches.push(Match {
-            relink: local.links.get(&winner.hubspot.id) != Some(&local_id),
+            relink: local.links.get(&winner.hubspot_id) != Some(&local_id),
             local_id,
-            hubspot_id: winner.hubspot.id.clone(),
+            hubspot_id: winner.hubspot_id.clone(),
             via: winner.via,
             changes,
             updated,
