@@ -6,5 +6,6 @@ pub mod lock;
 pub mod plan;
 pub mod pull;
 pub mod pull_plan;
+pub mod pull_stage;
 pub mod push;
 pub mod summary;

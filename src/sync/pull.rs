@@ -15,7 +15,7 @@
 //! overlap covers HubSpot's search index delay. It is saved in the transaction that applies
 //! the last changes, so it moves only after the local commit.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -23,7 +23,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use super::pull_plan::{self, hubspot_keys, merged_ids, LocalIndex, LocalRecord, PullField};
+use super::pull_plan::{
+    self, hubspot_keys, merged_ids, ClaimOn, Claimed, LocalIndex, LocalRecord, PullField,
+};
+use super::pull_stage::{Cursor, Stage};
 use super::summary::Summary;
 use crate::hubspot::models::{
     Direction as SortDirection, Filter, FilterGroup, Operator, SearchRequest, SimplePublicObject,
@@ -39,6 +42,8 @@ use crate::store::{contacts, history, links, organizations, runs, Entity as Stor
 pub const PAGE: u32 = 200;
 /// Matched records applied per transaction.
 const APPLY_BATCH: usize = 500;
+/// Staged records claimed (or verified) at a time.
+const STAGE_PAGE: usize = 1_000;
 /// Search bodies above this size are refused by HubSpot (3,000 characters); past this estimate
 /// the properties are fetched with batch read instead.
 const SEARCH_BODY_BUDGET: usize = 2_600;
@@ -185,19 +190,17 @@ async fn pull_entity(
     let since = if opts.full { None } else { previous };
     let read_start = Utc::now().timestamp_millis();
 
+    let stage = Stage::new(store.conn())?;
     let bar = bar(opts, &format!("reading {}", object_type(entity).as_str()));
-    let mut reader = Reader::new(client, entity, &fields, &bar);
+    let mut reader = Reader::new(client, entity, &fields, &bar, &stage);
     reader.read(since).await?;
     bar.finish_and_clear();
-    let Reader {
-        records, max_ts, ..
-    } = reader;
-    let mut records: Vec<SimplePublicObject> = records.into_values().collect();
-    records.sort_by_key(|r| r.id.parse::<u64>().unwrap_or(u64::MAX));
-    summary.add("read", records.len() as u64);
+    let max_ts = reader.max_ts;
+    let read = stage.count()?;
+    summary.add("read", read);
     tracing::info!(
         entity = entity.section(),
-        read = records.len(),
+        read,
         full = since.is_none(),
         "read HubSpot records"
     );
@@ -211,35 +214,25 @@ async fn pull_entity(
         (Some(old), None) => old,
     };
 
-    match entity {
+    let result = match entity {
         Entity::Contacts => {
-            let context = if since.is_some() {
-                verify::<Contact>(store, client, entity, &records).await?
-            } else {
-                Vec::new()
-            };
-            let index = local_index::<Contact>(store, entity, &records, &context)?;
-            let plan = pull_plan::plan(entity, &fields, &records, &context, &index);
-            finish(
-                store, entity, &fields, &records, plan, watermark, opts, summary,
-            )
+            if since.is_some() {
+                verify::<Contact>(store, client, entity, &stage).await?;
+            }
+            apply::<Contact>(store, &stage, entity, &fields, watermark, opts, summary)
         }
         Entity::Organizations => {
-            let context = if since.is_some() {
-                verify::<Organization>(store, client, entity, &records).await?
-            } else {
-                Vec::new()
-            };
-            let index = local_index::<Organization>(store, entity, &records, &context)?;
-            let plan = pull_plan::plan(entity, &fields, &records, &context, &index);
-            finish(
-                store, entity, &fields, &records, plan, watermark, opts, summary,
-            )
+            if since.is_some() {
+                verify::<Organization>(store, client, entity, &stage).await?;
+            }
+            apply::<Organization>(store, &stage, entity, &fields, watermark, opts, summary)
         }
-    }
+    };
+    stage.clear()?;
+    result
 }
 
-/// Reads HubSpot records page by page into a map by id.
+/// Reads HubSpot records page by page into the stage.
 struct Reader<'a> {
     client: &'a Client,
     entity: Entity,
@@ -249,12 +242,19 @@ struct Reader<'a> {
     /// When the property list is too long for a search body: read them with batch read.
     batch_properties: Option<Vec<String>>,
     bar: &'a ProgressBar,
-    records: HashMap<String, SimplePublicObject>,
+    stage: &'a Stage<'a>,
+    read: u64,
     max_ts: Option<i64>,
 }
 
 impl<'a> Reader<'a> {
-    fn new(client: &'a Client, entity: Entity, fields: &[PullField], bar: &'a ProgressBar) -> Self {
+    fn new(
+        client: &'a Client,
+        entity: Entity,
+        fields: &[PullField],
+        bar: &'a ProgressBar,
+        stage: &'a Stage<'a>,
+    ) -> Self {
         let mut all: Vec<String> = [
             "hs_object_id",
             modified_property(entity),
@@ -285,7 +285,8 @@ impl<'a> Reader<'a> {
             search_properties,
             batch_properties,
             bar,
-            records: HashMap::new(),
+            stage,
+            read: 0,
             max_ts: None,
         }
     }
@@ -339,10 +340,8 @@ impl<'a> Reader<'a> {
                 None => resp.results,
                 Some(props) => self.batch_read(&resp.results, props).await?,
             };
-            for r in page {
-                self.keep(r);
-            }
-            self.bar.set_position(self.records.len() as u64);
+            self.keep(&page)?;
+            self.bar.set_position(self.read);
             if !more {
                 break;
             }
@@ -367,12 +366,15 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    fn keep(&mut self, r: SimplePublicObject) {
-        let ts = r.prop(modified_property(self.entity)).and_then(millis);
-        if let Some(ts) = ts {
-            self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
+    fn keep(&mut self, page: &[SimplePublicObject]) -> Result<()> {
+        for r in page {
+            let ts = r.prop(modified_property(self.entity)).and_then(millis);
+            if let Some(ts) = ts {
+                self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
+            }
         }
-        self.records.insert(r.id.clone(), r);
+        self.read += page.len() as u64;
+        self.stage.put(page)
     }
 }
 
@@ -411,24 +413,22 @@ impl Local for Organization {
     }
 }
 
-fn local_index<L: Local>(
+/// What the planner needs to claim one page of HubSpot records: the links of their ids and
+/// merged ids, and the local ids having each of their keys.
+fn page_index<L: Local>(
     store: &Store,
     entity: Entity,
     records: &[SimplePublicObject],
-    context: &[SimplePublicObject],
 ) -> Result<LocalIndex<L>> {
+    let se = StoreEntity::from(entity);
     let mut idx = LocalIndex::default();
-    for (local, link) in links::all(store.conn(), StoreEntity::from(entity))? {
-        if let Some(h) = link.hubspot_id {
-            idx.links.insert(h.clone(), local.clone());
-            idx.linked.insert(local, h);
-        }
-    }
-    let mut wanted: BTreeSet<String> = BTreeSet::new();
-    for r in records.iter().chain(context) {
+    for r in records {
         for id in std::iter::once(&r.id).chain(merged_ids(r).iter()) {
-            if let Some(l) = idx.links.get(id) {
-                wanted.insert(l.clone());
+            if idx.links.contains_key(id) {
+                continue;
+            }
+            if let Some(l) = links::local_id(store.conn(), se, id)? {
+                idx.links.insert(id.clone(), l);
             }
         }
         for k in hubspot_keys(entity, r) {
@@ -436,13 +436,7 @@ fn local_index<L: Local>(
                 continue;
             }
             let ids = L::ids_by_key(store, &k)?;
-            wanted.extend(ids.iter().cloned());
             idx.by_key.insert(k, ids);
-        }
-    }
-    for id in wanted {
-        if let Some(rec) = L::load(store, &id)? {
-            idx.records.insert(id, rec);
         }
     }
     Ok(idx)
@@ -455,36 +449,44 @@ async fn verify<L: Local>(
     store: &Store,
     client: &Client,
     entity: Entity,
-    records: &[SimplePublicObject],
-) -> Result<Vec<SimplePublicObject>> {
-    let linked: HashMap<String, String> = links::all(store.conn(), StoreEntity::from(entity))?
-        .into_iter()
-        .filter_map(|(l, link)| link.hubspot_id.map(|h| (h, l)))
-        .collect();
+    stage: &Stage<'_>,
+) -> Result<()> {
+    let se = StoreEntity::from(entity);
     let mut values: BTreeSet<String> = BTreeSet::new();
-    for r in records {
-        if std::iter::once(&r.id)
-            .chain(merged_ids(r).iter())
-            .any(|id| linked.contains_key(id))
-        {
-            continue;
+    let mut cursor = Cursor::default();
+    loop {
+        let records = stage.page(true, &mut cursor, STAGE_PAGE)?;
+        if records.is_empty() {
+            break;
         }
-        let keys = hubspot_keys(entity, r);
-        for k in &keys {
-            for l in L::ids_by_key(store, k)? {
-                let Some(local) = L::load(store, &l)? else {
-                    continue;
-                };
-                for lk in local.keys() {
-                    if entity == Entity::Organizations || !keys.contains(&lk) {
-                        values.insert(lk.to_lowercase());
+        for r in &records {
+            let mut linked = false;
+            for id in std::iter::once(&r.id).chain(merged_ids(r).iter()) {
+                if links::local_id(store.conn(), se, id)?.is_some() {
+                    linked = true;
+                    break;
+                }
+            }
+            if linked {
+                continue;
+            }
+            let keys = hubspot_keys(entity, r);
+            for k in &keys {
+                for l in L::ids_by_key(store, k)? {
+                    let Some(local) = L::load(store, &l)? else {
+                        continue;
+                    };
+                    for lk in local.keys() {
+                        if entity == Entity::Organizations || !keys.contains(&lk) {
+                            values.insert(lk.to_lowercase());
+                        }
                     }
                 }
             }
         }
     }
     if values.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let property = match entity {
         Entity::Contacts => "email",
@@ -496,7 +498,6 @@ async fn verify<L: Local>(
         .chain(identity_properties(entity).iter().copied())
         .map(str::to_owned)
         .collect();
-    let mut out = Vec::new();
     let values: Vec<String> = values.into_iter().collect();
     // Keep each body well under HubSpot's 3,000 characters.
     let mut chunks: Vec<Vec<String>> = vec![Vec::new()];
@@ -526,7 +527,7 @@ async fn verify<L: Local>(
             let resp = search::search(client, object, &req)
                 .await
                 .with_context(|| format!("cannot look up HubSpot {object} by {property}"))?;
-            out.extend(resp.results);
+            stage.put_context(&resp.results)?;
             match resp.paging.and_then(|p| p.next).map(|n| n.after) {
                 Some(a)
                     if a.parse::<u64>()
@@ -538,77 +539,110 @@ async fn verify<L: Local>(
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Record a plan in the summary and, unless dry-running, apply it.
-#[allow(clippy::too_many_arguments)]
-fn finish<L: Local + Writable>(
-    store: &mut Store,
+/// Plan the staged records page by page and, unless dry-running, apply the plan with history.
+/// Claims (step 1) are staged too; they are then resolved local record by local record, and
+/// the winners applied `APPLY_BATCH` at a time, each batch in one transaction that plans the
+/// record again as stored at that moment. The watermark moves after the last batch.
+fn apply<L: Local + Writable>(
+    store: &Store,
+    stage: &Stage<'_>,
     entity: Entity,
     fields: &[PullField],
-    records: &[SimplePublicObject],
-    plan: pull_plan::Plan<L>,
     watermark: i64,
     opts: &Options,
     summary: &mut Summary,
 ) -> Result<()> {
     let se = StoreEntity::from(entity);
-    summary.add("conflicts", plan.conflicts.len() as u64);
-    summary.add("unmatched", plan.unmatched.len() as u64);
-    summary.add("matched", plan.matches.len() as u64);
-    for c in &plan.conflicts {
-        summary.conflicts.push(serde_json::to_value(c)?);
-    }
-    if opts.dry_run {
-        for m in &plan.matches {
-            for p in &m.problems {
-                summary.skip(se.as_str(), &m.local_id, format!("field {p}"));
+    // 1. Claims, in read order: records to apply first, then the context.
+    let mut seq = 0u64;
+    for apply in [true, false] {
+        let mut cursor = Cursor::default();
+        loop {
+            let records = stage.page(apply, &mut cursor, STAGE_PAGE)?;
+            if records.is_empty() {
+                break;
             }
-            if m.changes.is_empty() {
-                summary.add("unchanged", 1);
-                continue;
+            let index = page_index::<L>(store, entity, &records)?;
+            let mut claims = Vec::new();
+            for r in &records {
+                seq += 1;
+                match pull_plan::claim(entity, r, &index) {
+                    Claimed::Local { local_id, via, key } => claims.push((
+                        local_id,
+                        seq,
+                        ClaimOn {
+                            hubspot_id: r.id.clone(),
+                            via,
+                            key,
+                            apply,
+                        },
+                    )),
+                    Claimed::Conflict(c) if apply => {
+                        summary.add("conflicts", 1);
+                        summary.conflicts.push(serde_json::to_value(&c)?);
+                    }
+                    Claimed::Unmatched if apply => summary.add("unmatched", 1),
+                    Claimed::Conflict(_) | Claimed::Unmatched => {}
+                }
             }
-            summary.add("changed", 1);
-            summary.plan.push(json!({
-                "action": "update local",
-                "entity": se.as_str(),
-                "id": m.local_id,
-                "hubspot_id": m.hubspot_id,
-                "matched_by": m.via,
-                "changes": m.changes,
-            }));
+            stage.claim(&claims)?;
         }
-        return Ok(());
     }
 
-    let by_id: HashMap<&str, &SimplePublicObject> =
-        records.iter().map(|r| (r.id.as_str(), r)).collect();
+    // 2. Resolve by local record, and apply the winners.
     let run_id = summary.run_id;
-    let batches: Vec<&[pull_plan::Match<L>]> = if plan.matches.is_empty() {
-        vec![&[]]
-    } else {
-        plan.matches.chunks(APPLY_BATCH).collect()
-    };
-    let last = batches.len() - 1;
-    for (i, batch) in batches.into_iter().enumerate() {
-        let tx = store.conn_mut().transaction()?;
+    let mut after = String::new();
+    loop {
+        let locals = stage.claimed_locals(&after, APPLY_BATCH)?;
+        let Some(last) = locals.last() else {
+            break;
+        };
+        after.clone_from(last);
+        let mut winners: Vec<(String, String, pull_plan::Via)> = Vec::new();
+        for local_id in locals {
+            let claims = stage.claims_on(&local_id)?;
+            let linked = links::get(store.conn(), se, &local_id)?.and_then(|l| l.hubspot_id);
+            let (winner, conflicts) =
+                pull_plan::resolve(entity, &local_id, &claims, linked.as_deref());
+            for c in &conflicts {
+                summary.add("conflicts", 1);
+                summary.conflicts.push(serde_json::to_value(c)?);
+            }
+            if let Some(w) = winner {
+                winners.push((local_id.clone(), w.hubspot_id.clone(), w.via));
+            }
+        }
+        let tx = store.conn().unchecked_transaction()?;
         {
             let mut writer = L::writer(&tx)?;
-            for m in batch {
-                let Some(hs) = by_id.get(m.hubspot_id.as_str()) else {
+            for (local_id, hubspot_id, via) in winners {
+                let Some(hs) = stage.get(&hubspot_id)? else {
                     continue;
                 };
-                // Plan again against the record as stored now, inside the transaction.
-                let Some(current) = L::read(&mut writer, &tx, &m.local_id)? else {
+                // Planned against the record as stored now, inside the transaction.
+                let Some(current) = L::read(&mut writer, &tx, &local_id)? else {
                     continue;
                 };
-                let (changes, updated, problems) = pull_plan::field_changes(fields, hs, &current);
+                summary.add("matched", 1);
+                let (changes, updated, problems) = pull_plan::field_changes(fields, &hs, &current);
                 for p in problems {
-                    summary.skip(se.as_str(), &m.local_id, format!("field {p}"));
+                    summary.skip(se.as_str(), &local_id, format!("field {p}"));
                 }
                 if changes.is_empty() {
                     summary.add("unchanged", 1);
+                } else if opts.dry_run {
+                    summary.add("changed", 1);
+                    summary.plan.push(json!({
+                        "action": "update local",
+                        "entity": se.as_str(),
+                        "id": local_id,
+                        "hubspot_id": hubspot_id,
+                        "matched_by": via,
+                        "changes": changes,
+                    }));
                 } else {
                     L::write(&mut writer, &tx, &updated, &current)?;
                     for c in &changes {
@@ -616,8 +650,8 @@ fn finish<L: Local + Writable>(
                             &tx,
                             run_id,
                             se,
-                            &m.local_id,
-                            Some(&m.hubspot_id),
+                            &local_id,
+                            Some(&hubspot_id),
                             &c.field,
                             c.old.as_ref(),
                             Some(&c.new),
@@ -626,20 +660,27 @@ fn finish<L: Local + Writable>(
                     summary.add("changed", 1);
                     summary.add("fields_changed", changes.len() as u64);
                 }
-                links::record_pull(&tx, se, &m.local_id, &m.hubspot_id)?;
+                if !opts.dry_run {
+                    links::record_pull(&tx, se, &local_id, &hubspot_id)?;
+                }
             }
         }
-        if i == last {
-            runs::set_checkpoint(
-                &tx,
-                CHECKPOINT_KIND,
-                &watermark_key(entity),
-                &iso(watermark),
-                run_id,
-            )?;
+        if opts.dry_run {
+            // A dry run writes nothing.
+            tx.rollback()?;
+        } else {
+            tx.commit()
+                .with_context(|| format!("cannot save pulled {} in the store", entity.section()))?;
         }
-        tx.commit()
-            .with_context(|| format!("cannot save pulled {} in the store", entity.section()))?;
+    }
+    if !opts.dry_run {
+        runs::set_checkpoint(
+            store.conn(),
+            CHECKPOINT_KIND,
+            &watermark_key(entity),
+            &iso(watermark),
+            run_id,
+        )?;
     }
     Ok(())
 }
