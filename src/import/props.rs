@@ -788,3 +788,63 @@ proptest! {
         prop_assert_eq!(contacts::all(store.conn()).unwrap(), before);
     }
 }
+
+#[test]
+fn a_byte_order_mark_is_accepted_by_every_format_and_any_buffer() {
+    for (format, text) in [
+        (Format::Json, "\u{feff}[{\"id\":\"a\"}]"),
+        (Format::Ndjson, "\u{feff}{\"id\":\"a\"}\n"),
+        (Format::Csv, "\u{feff}id,displayName\na,Ada\n"),
+    ] {
+        for buffer in [1, 2, 3, 64] {
+            let mut store = Store::open_in_memory().unwrap();
+            let s = run(&mut store, Kind::Contacts, format, text.as_bytes(), buffer)
+                .unwrap_or_else(|e| panic!("{format:?}, buffer {buffer}: {e:#}"));
+            assert_eq!(s.created, 1);
+        }
+    }
+}
+
+#[test]
+fn numbers_keep_every_digit() {
+    let mut store = Store::open_in_memory().unwrap();
+    let text = r#"[{"id":"a","score":-3.8315253975704855e70,"attributes":{"level":-3.8315253975704855e70}}]"#;
+    run(
+        &mut store,
+        Kind::Contacts,
+        Format::Json,
+        text.as_bytes(),
+        64,
+    )
+    .unwrap();
+    let c = contacts::get(store.conn(), "a").unwrap().unwrap();
+    assert_eq!(c.score, Some(-3.831_525_397_570_485_5e70));
+    assert_eq!(
+        c.attributes["level"].as_f64(),
+        Some(-3.831_525_397_570_485_5e70)
+    );
+}
+
+#[test]
+fn a_record_much_longer_than_the_read_buffer_is_read_in_linear_time() {
+    // Decoding the element again after every 64 bytes would take minutes.
+    let bio = "x".repeat(4 << 20);
+    let text = format!("[{{\"id\":\"a\",\"attributes\":{{\"bio\":\"{bio}\"}}}}]");
+    let mut store = Store::open_in_memory().unwrap();
+    let started = std::time::Instant::now();
+    run(
+        &mut store,
+        Kind::Contacts,
+        Format::Json,
+        text.as_bytes(),
+        64,
+    )
+    .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let c = contacts::get(store.conn(), "a").unwrap().unwrap();
+    assert_eq!(c.attributes["bio"].as_str().map(str::len), Some(4 << 20));
+}

@@ -324,3 +324,23 @@ fn a_byte_order_mark_at_the_start_is_ignored() {
     assert_eq!(m.refresh_period().as_secs(), 8 * 3600);
     assert_eq!(m.line_of("contacts", "fields", "score"), Some(45));
 }
+
+#[test]
+fn refusals_of_whole_file_settings_name_their_line() {
+    let e = parse_period("213503982334602d").unwrap_err();
+    assert!(e.to_string().contains("too long a period"), "{e}");
+    let text = EXAMPLE.replace("version: 1", "version: 2");
+    let e = Mapping::parse(&text, ORIGIN).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("m.yaml:8: mapping file version 2"),
+        "{e}"
+    );
+    let text = EXAMPLE.replace("organizations:\n", "---\norganizations:\n");
+    let e = Mapping::parse(&text, ORIGIN).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("m.yaml:59: a second YAML document starts here"),
+        "{e}"
+    );
+}

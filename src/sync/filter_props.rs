@@ -338,3 +338,21 @@ fn relative_dates_beyond_the_calendar_mean_its_ends() {
         assert!(e.reason.contains("is not a date"), "{e}");
     }
 }
+
+#[test]
+fn multi_byte_text_near_the_operators_is_refused_not_a_panic() {
+    for text in [
+        "ééééééé",
+        "名前は設定されています",
+        "joinedAt > -5é",
+        "joinedAt>+😀",
+    ] {
+        let e = parse(Entity::Contacts, &section(), text).unwrap_err();
+        check_error(text, &e);
+    }
+    let f = parse(Entity::Contacts, &section(), "displayName = Ü is sét").unwrap();
+    assert_eq!(
+        (f.op, f.operand),
+        (Op::Eq, Operand::Text("ü is sét".into()))
+    );
+}
