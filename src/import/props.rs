@@ -848,3 +848,144 @@ fn a_record_much_longer_than_the_read_buffer_is_read_in_linear_time() {
     let c = contacts::get(store.conn(), "a").unwrap().unwrap();
     assert_eq!(c.attributes["bio"].as_str().map(str::len), Some(4 << 20));
 }
+
+/// One wrong value put into a valid record: (field path, value as JSON, the words the error must
+/// hold).
+const BREAKS: &[(&str, &str, &str)] = &[
+    ("score", "\"lots\"", "field `score`"),
+    ("emails", "[\"not an email\"]", "field `emails`"),
+    ("joinedAt", "\"yesterday\"", "field `joinedAt`"),
+    ("attributes.level", "\"high\"", "field `attributes.level`"),
+    (
+        "attributes.birthday",
+        "\"2024-02-30\"",
+        "field `attributes.birthday`",
+    ),
+    ("organizations", "[\"nowhere\"]", "field `organizations`"),
+    ("nickname", "\"Ada\"", "nickname"),
+];
+
+/// CSV of flattened records, and the line each record starts on.
+fn csv_with_lines(records: &[Map<String, Value>], l: &Layout) -> (Vec<u8>, Vec<u64>) {
+    let flat: Vec<Map<String, Value>> = records.iter().map(flatten).collect();
+    let mut header: Vec<String> = Vec::new();
+    for r in &flat {
+        for k in r.keys() {
+            if !header.contains(k) {
+                header.push(k.clone());
+            }
+        }
+    }
+    let mut out: Vec<u8> = if l.bom { "\u{feff}".into() } else { Vec::new() };
+    let mut starts = Vec::new();
+    let terminator = if l.crlf {
+        ::csv::Terminator::CRLF
+    } else {
+        ::csv::Terminator::Any(b'\n')
+    };
+    let write = |row: Vec<String>, out: &mut Vec<u8>| {
+        let mut w = ::csv::WriterBuilder::new()
+            .terminator(terminator)
+            .from_writer(Vec::new());
+        w.write_record(&row).unwrap();
+        out.extend(w.into_inner().unwrap());
+    };
+    write(header.clone(), &mut out);
+    for r in &flat {
+        starts.push(1 + out.iter().filter(|&&b| b == b'\n').count() as u64);
+        let row = header
+            .iter()
+            .map(|h| r.get(h).map(valid_cell).unwrap_or_default())
+            .collect();
+        write(row, &mut out);
+    }
+    (out, starts)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn a_wrong_value_is_refused_at_its_record_and_nothing_is_imported(
+        people in ids(6).prop_flat_map(|ids| {
+            ids.into_iter()
+                .map(|id| contact(Vec::new()).prop_map(move |(fields, _)| {
+                    let mut m = Map::new();
+                    m.insert("id".into(), json!(id));
+                    m.extend(fields);
+                    m
+                }))
+                .collect::<Vec<_>>()
+        }),
+        at in any::<prop::sample::Index>(),
+        (field, value, words) in prop::sample::select(BREAKS),
+        format in prop::sample::select(&FORMATS[..]),
+        l in layout(),
+    ) {
+        prop_assume!(!people.is_empty());
+        let mut people = people;
+        let k = at.index(people.len());
+        let value: Value = serde_json::from_str(value).unwrap();
+        match field.split_once('.') {
+            Some((parent, name)) => {
+                let inner = people[k].entry(parent).or_insert_with(|| json!({}));
+                inner.as_object_mut().unwrap().insert(name.into(), value);
+            }
+            None => {
+                people[k].insert(field.into(), value);
+            }
+        }
+        let (bytes, want) = match format {
+            Format::Json => (encode_valid(format, &people, &l), format!("record {} (id ", k + 1)),
+            Format::Ndjson => {
+                let line = if l.blank_lines { 2 * k + 1 } else { k + 1 };
+                (encode_valid(format, &people, &l), format!("line {line}: "))
+            }
+            Format::Csv => {
+                let (bytes, starts) = csv_with_lines(&people, &l);
+                (bytes, format!("line {}: ", starts[k]))
+            }
+        };
+        // An unknown CSV column is refused at the header row, before any record.
+        let (want, words) = if format == Format::Csv && field == "nickname" {
+            ("line 1: ".to_owned(), "column `nickname`")
+        } else {
+            (want, words)
+        };
+        let mut store = Store::open_in_memory().unwrap();
+        let e = match run(&mut store, Kind::Contacts, format, &bytes, l.buffer) {
+            Ok(_) => return Err(TestCaseError::fail(format!("imported:\n{}", String::from_utf8_lossy(&bytes)))),
+            Err(e) => format!("{e:#}"),
+        };
+        prop_assert!(e.starts_with(&want), "want {:?} in: {}", want, e);
+        prop_assert!(e.contains(words), "want {:?} in: {}", words, e);
+        prop_assert!(contacts::all(store.conn()).unwrap().is_empty());
+    }
+}
+
+#[test]
+fn csv_errors_name_the_line_an_editor_shows_whatever_the_line_ends() {
+    for nl in ["\n", "\r\n"] {
+        let text = [
+            "id,displayName,score",
+            "a,\"two",
+            "lines\",1",
+            "b,Bob,lots",
+            "c,Cy,1,extra",
+            "",
+        ]
+        .join(nl);
+        let mut store = Store::open_in_memory().unwrap();
+        let e = run(&mut store, Kind::Contacts, Format::Csv, text.as_bytes(), 7).unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with("line 4: field `score`"),
+            "{nl:?}: {e:#}"
+        );
+        let text = text.replace("lots", "2");
+        let e = run(&mut store, Kind::Contacts, Format::Csv, text.as_bytes(), 7).unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with("line 5: has 4 cells"),
+            "{nl:?}: {e:#}"
+        );
+    }
+}
