@@ -257,7 +257,15 @@ proptest! {
     fn an_edited_example_is_parsed_or_refused_at_its_line(edits in prop::collection::vec(edit(), 1..4)) {
         let text = apply(&edits);
         match Mapping::parse(&text, ORIGIN) {
-            Ok(m) => check_checks(&m)?,
+            Ok(m) => {
+                check_checks(&m)?;
+                // A finding about a field written on a line of its own points at that line.
+                for p in check(&m, &properties()) {
+                    let own_line = format!("    {}:", p.field);
+                    let written = m.source.lines().filter(|l| l.starts_with(&own_line)).count();
+                    prop_assert!(p.line.is_some() || written != 1, "{} has no line in:\n{}", p, m.source);
+                }
+            }
             Err(e) => {
                 let line = check_refusal(&text, &e)?;
                 prop_assert!(line.is_some(), "no line in: {:#}\n--- file:\n{}", e, text);
