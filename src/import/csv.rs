@@ -1,7 +1,10 @@
 //! CSV reader: a header row of field paths (`identities.github`, `attributes.jobTitle`), `;`
 //! inside list cells, an empty cell is an absent value. Cells are parsed per field type.
 
-use std::io::BufRead;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::{BufRead, Read};
+use std::rc::Rc;
 
 use anyhow::Result;
 use serde_json::{Map, Value};
@@ -19,10 +22,60 @@ struct Column {
     ty: Option<ValueType>,
 }
 
+/// The input, noting where its line breaks are so that a record's line can be told exactly.
+///
+/// The CSV reader's own line count is one short for every record that follows a `\r\n` line end
+/// (it counts the `\n` only when it reads the next record); counting `\n` bytes ourselves gives the
+/// line a text editor shows.
+struct Lines<'a> {
+    input: &'a mut dyn BufRead,
+    offset: u64,
+    breaks: Rc<RefCell<Breaks>>,
+}
+
+/// Offsets of the `\n` bytes read but not yet passed, and how many were passed.
+#[derive(Default)]
+struct Breaks {
+    ahead: VecDeque<u64>,
+    passed: u64,
+}
+
+impl Breaks {
+    /// The 1-based line of the byte at `offset`; offsets asked for never go back.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        while self.ahead.front().is_some_and(|&o| o < offset) {
+            self.ahead.pop_front();
+            self.passed += 1;
+        }
+        // A record "starting" on the `\n` of a `\r\n` really starts on the next line.
+        let on_break = self.ahead.front() == Some(&offset);
+        1 + self.passed + u64::from(on_break)
+    }
+}
+
+impl Read for Lines<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.input.read(buf)?;
+        let mut breaks = self.breaks.borrow_mut();
+        for (i, _) in buf[..n].iter().enumerate().filter(|(_, &b)| b == b'\n') {
+            breaks.ahead.push_back(self.offset + i as u64);
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 pub(crate) fn read(input: &mut dyn BufRead, what: &str, sink: &mut dyn Sink) -> Result<()> {
+    let breaks = Rc::new(RefCell::new(Breaks::default()));
+    let line_of =
+        |p: Option<&::csv::Position>| p.map_or(0, |p| breaks.borrow_mut().line_at(p.byte()));
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(input);
+        .from_reader(Lines {
+            input,
+            offset: 0,
+            breaks: Rc::clone(&breaks),
+        });
     let header_error = |problem: String| ImportError {
         location: Location::Line(1),
         problem,
@@ -64,7 +117,7 @@ pub(crate) fn read(input: &mut dyn BufRead, what: &str, sink: &mut dyn Sink) -> 
     let mut record = ::csv::StringRecord::new();
     loop {
         let more = reader.read_record(&mut record).map_err(|e| {
-            let line = e.position().map_or(0, ::csv::Position::line);
+            let line = line_of(e.position());
             let problem = match e.kind() {
                 ::csv::ErrorKind::UnequalLengths {
                     expected_len, len, ..
@@ -80,7 +133,7 @@ pub(crate) fn read(input: &mut dyn BufRead, what: &str, sink: &mut dyn Sink) -> 
         if !more {
             return Ok(());
         }
-        let line = record.position().map_or(0, ::csv::Position::line);
+        let line = line_of(record.position());
         let fail = |problem: String| ImportError {
             location: Location::Line(line),
             problem,

@@ -20,7 +20,11 @@ pub(crate) fn read_lines(input: &mut dyn BufRead, sink: &mut dyn Sink) -> Result
             return Ok(());
         }
         n += 1;
-        let text = line.trim();
+        let mut text = line.trim();
+        if n == 1 {
+            // A UTF-8 byte order mark, as some editors write.
+            text = text.trim_start_matches('\u{feff}').trim_start();
+        }
         if text.is_empty() {
             continue;
         }
@@ -54,7 +58,9 @@ pub(crate) fn read_array(input: &mut dyn BufRead, what: &str, sink: &mut dyn Sin
         column: 0,
         eof: false,
     };
-    w.fill()?;
+    while !w.eof && w.buf.len() < 3 {
+        w.fill()?;
+    }
     if w.buf.starts_with(b"\xEF\xBB\xBF") {
         w.pos = 3; // a UTF-8 byte order mark
     }
@@ -86,8 +92,8 @@ pub(crate) fn read_array(input: &mut dyn BufRead, what: &str, sink: &mut dyn Sin
                         w.advance(used);
                         break v;
                     }
-                    Some(Err(e)) if e.is_eof() && !w.eof => w.fill()?,
-                    None if !w.eof => w.fill()?,
+                    Some(Err(e)) if e.is_eof() && !w.eof => w.grow()?,
+                    None if !w.eof => w.grow()?,
                     None => return Err(not_closed()),
                     Some(Err(e)) => {
                         let line = start_line + u64::try_from(e.line()).unwrap_or(1) - 1;
@@ -181,6 +187,18 @@ impl Window<'_> {
         let n = chunk.len();
         self.buf.extend_from_slice(chunk);
         self.input.consume(n);
+        Ok(())
+    }
+
+    /// Drop what was decoded and read until the undecoded part has at least doubled (or the
+    /// input ends), so an element longer than the read buffer is decoded a few times, not once
+    /// per buffer.
+    fn grow(&mut self) -> Result<()> {
+        self.fill()?;
+        let target = 2 * self.buf.len();
+        while !self.eof && self.buf.len() < target {
+            self.fill()?;
+        }
         Ok(())
     }
 

@@ -20,6 +20,8 @@ use crate::store::Store;
 
 mod csv;
 mod json;
+#[cfg(test)]
+mod props;
 mod records;
 
 /// What an import reads.

@@ -168,13 +168,16 @@ pub fn parse_period(text: &str) -> Result<std::time::Duration> {
     let n: u64 = num.parse().map_err(|_| {
         anyhow::anyhow!("`{text}` is not a period: use a number with s, m, h or d, like 8h")
     })?;
-    let secs = match unit.trim() {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let per = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => anyhow::bail!("`{text}` is not a period: use a number with s, m, h or d, like 8h"),
     };
+    let secs = n
+        .checked_mul(per)
+        .ok_or_else(|| anyhow::anyhow!("`{text}` is too long a period; use at most a few days"))?;
     if secs == 0 {
         anyhow::bail!("the refresh period must be longer than zero");
     }
@@ -191,27 +194,34 @@ pub struct Mapping {
 impl Mapping {
     /// Parse YAML text; a malformed file is reported with its line and column.
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
+        // A byte order mark, as some editors write, is not part of the YAML.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let file: MappingFile = if text.trim().is_empty() {
             MappingFile::default()
         } else {
-            serde_yaml::from_str(text).map_err(|e| {
-                let at = e
-                    .location()
-                    .map(|l| format!(":{}:{}", l.line(), l.column()))
-                    .unwrap_or_default();
-                anyhow::anyhow!("{origin}{at}: {e}")
+            serde_yaml::from_str(text).map_err(|e| match e.location() {
+                Some(l) => anyhow::anyhow!("{origin}:{}:{}: {e}", l.line(), l.column()),
+                None => match second_document(text) {
+                    Some(line) => anyhow::anyhow!(
+                        "{origin}:{line}: a second YAML document starts here (a `---`, `...` or `%` line, or a byte order mark); a mapping file is one document, so remove this line or what follows it"
+                    ),
+                    None => anyhow::anyhow!("{origin}: {e}"),
+                },
             })?
         };
+        // `:N` of a top-level key's line, when it can be found.
+        let line_of = |key: &str| {
+            text.lines()
+                .position(|l| !l.starts_with(char::is_whitespace) && yaml_key(l) == Some(key))
+                .map_or_else(String::new, |i| format!(":{}", i + 1))
+        };
         if let Err(e) = parse_period(&file.refresh_period) {
-            let line = text
-                .lines()
-                .position(|l| l.starts_with("refresh_period"))
-                .map_or_else(String::new, |i| format!(":{}", i + 1));
-            anyhow::bail!("{origin}{line}: refresh_period: {e}");
+            anyhow::bail!("{origin}{}: refresh_period: {e}", line_of("refresh_period"));
         }
         if file.version != 1 {
             anyhow::bail!(
-                "{origin}: mapping file version {} is not supported by this hubsync (expected `version: 1`)",
+                "{origin}{}: mapping file version {} is not supported by this hubsync (expected `version: 1`)",
+                line_of("version"),
                 file.version
             );
         }
@@ -296,12 +306,37 @@ impl Mapping {
     }
 }
 
+/// The 1-based line where a second YAML document begins (`---`, `...`, a `%` directive or a byte
+/// order mark after content), if there is one.
+fn second_document(text: &str) -> Option<usize> {
+    let mut content = false;
+    for (i, line) in text.lines().enumerate() {
+        let marker = line.starts_with("---")
+            || line.starts_with("...")
+            || line.starts_with('%')
+            || line.starts_with('\u{feff}');
+        // The leading byte order mark is gone already: another one always starts a document.
+        if marker && (content || line.starts_with('\u{feff}')) {
+            return Some(i + 1);
+        }
+        let t = line.trim();
+        if !marker && !t.is_empty() && !t.starts_with('#') {
+            content = true;
+        }
+    }
+    None
+}
+
 /// The key of a `key: value` YAML line, unquoted.
 fn yaml_key(line: &str) -> Option<&str> {
     let idx = line.find(':')?;
     let k = line[..idx].trim();
     Some(k.trim_matches(|c| c == '"' || c == '\''))
 }
+
+#[cfg(test)]
+#[path = "file_props.rs"]
+mod props;
 
 #[cfg(test)]
 mod tests {

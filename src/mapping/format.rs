@@ -3,7 +3,7 @@
 //! Out: a local JSON value becomes the string HubSpot expects for the property's type.
 //! In: HubSpot's string becomes a local JSON value of the field's type.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike as _, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use serde_json::Value;
 
 use super::types::ValueType;
@@ -100,15 +100,25 @@ fn instant(v: &Value) -> Result<DateTime<Utc>, FormatError> {
         return fail(format!("`{}` is not a date", scalar_text(v)));
     };
     let s = s.trim();
-    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
-        return Ok(dt.with_timezone(&Utc));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_time(NaiveTime::MIN).and_utc());
-    }
-    fail(format!(
-        "`{s}` is not an RFC 3339 date-time or a YYYY-MM-DD date"
-    ))
+    let parsed = if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        dt.with_timezone(&Utc)
+    } else if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        d.and_time(NaiveTime::MIN).and_utc()
+    } else {
+        return fail(format!(
+            "`{s}` is not an RFC 3339 date-time or a YYYY-MM-DD date"
+        ));
+    };
+    in_calendar(parsed).ok_or_else(|| {
+        FormatError(format!(
+            "`{s}` is outside the years 0000 to 9999 that dates can be written in"
+        ))
+    })
+}
+
+/// The instant if its UTC year has four digits (RFC 3339 and HubSpot write no others).
+fn in_calendar(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    (0..=9999).contains(&t.year()).then_some(t)
 }
 
 fn date(v: &Value) -> Result<String, FormatError> {
@@ -204,13 +214,17 @@ pub fn from_hubspot(
 /// HubSpot dates come back as ISO strings or epoch milliseconds.
 fn parse_hubspot_instant(raw: &str) -> Result<DateTime<Utc>, FormatError> {
     if let Ok(ms) = raw.parse::<i64>() {
-        if let Some(dt) = DateTime::from_timestamp_millis(ms) {
+        if let Some(dt) = DateTime::from_timestamp_millis(ms).and_then(in_calendar) {
             return Ok(dt);
         }
     }
     instant(&Value::String(raw.to_owned()))
         .map_err(|_| FormatError(format!("HubSpot value `{raw}` is not a date")))
 }
+
+#[cfg(test)]
+#[path = "format_props.rs"]
+mod props;
 
 #[cfg(test)]
 mod tests {

@@ -169,10 +169,12 @@ pub fn parse(entity: Entity, section: &EntitySection, text: &str) -> Result<Filt
 
 fn split(text: &str) -> Option<(&str, Op, &str)> {
     for (suffix, op) in [(" is not set", Op::IsNotSet), (" is set", Op::IsSet)] {
-        if text.len() >= suffix.len()
-            && text[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-        {
-            return Some((text[..text.len() - suffix.len()].trim(), op, ""));
+        // `get` is `None` when the cut falls inside a character: then it is not the suffix.
+        let start = text.len().saturating_sub(suffix.len());
+        if let (Some(head), Some(tail)) = (text.get(..start), text.get(start..)) {
+            if tail.eq_ignore_ascii_case(suffix) {
+                return Some((head.trim(), op, ""));
+            }
         }
     }
     let idx = text.find(['=', '!', '<', '>', '~'])?;
@@ -214,7 +216,8 @@ fn date(v: &str) -> Result<Operand, String> {
     };
     if let Some(rel) = v.strip_prefix('-').or_else(|| v.strip_prefix('+')) {
         let sign = if v.starts_with('-') { -1 } else { 1 };
-        let (num, unit) = rel.split_at(rel.len().saturating_sub(1));
+        let unit_at = rel.char_indices().last().map_or(0, |(i, _)| i);
+        let (num, unit) = rel.split_at(unit_at);
         let n: i64 = num.parse().map_err(|_| bad())?;
         let d = match unit {
             "d" => Duration::try_days(n),
@@ -291,7 +294,15 @@ impl Filter {
             (Operand::Instant(_) | Operand::Relative(_), op) => {
                 let at = match &self.operand {
                     Operand::Instant(t) => *t,
-                    Operand::Relative(d) => now + *d,
+                    // An offset past the representable dates means the earliest or latest one.
+                    Operand::Relative(d) => {
+                        now.checked_add_signed(*d)
+                            .unwrap_or(if *d < Duration::zero() {
+                                DateTime::<Utc>::MIN_UTC
+                            } else {
+                                DateTime::<Utc>::MAX_UTC
+                            })
+                    }
                     _ => return false,
                 };
                 let Some(v) = value.as_str().and_then(|s| date(s).ok()) else {
@@ -343,6 +354,10 @@ pub fn matches_all_or_any<'a>(
         filters.iter().any(|f| f.matches(get(&f.field), now))
     }
 }
+
+#[cfg(test)]
+#[path = "filter_props.rs"]
+mod props;
 
 #[cfg(test)]
 mod tests {
