@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike as _, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -600,14 +600,18 @@ pub fn parse_text(ty: Option<ValueType>, text: &str) -> Result<Option<Value>, St
 
 /// An RFC 3339 datetime in UTC with a `Z` suffix (fractional seconds kept when present).
 pub fn normalize_datetime(text: &str) -> Result<String, String> {
-    DateTime::parse_from_rfc3339(text.trim())
-        .map(|d| {
-            d.with_timezone(&Utc)
-                .to_rfc3339_opts(SecondsFormat::AutoSi, true)
-        })
+    let utc = DateTime::parse_from_rfc3339(text.trim())
+        .map(|d| d.with_timezone(&Utc))
         .map_err(|_| {
             format!("expected an RFC 3339 datetime such as 2024-05-01T12:00:00Z, got \"{text}\"")
-        })
+        })?;
+    // RFC 3339 has four-digit years: an instant that leaves them in UTC could not be read back.
+    if !(0..=9999).contains(&utc.year()) {
+        return Err(format!(
+            "\"{text}\" is outside the years 0000 to 9999 once converted to UTC"
+        ));
+    }
+    Ok(utc.to_rfc3339_opts(SecondsFormat::AutoSi, true))
 }
 
 /// An e-mail address compared for matching: trimmed, lowercase.
@@ -811,6 +815,12 @@ mod tests {
             Ok("2024-05-01T12:00:00Z")
         );
         assert!(normalize_datetime("yesterday").is_err());
+        let late = normalize_datetime("9999-12-31T23:00:00-02:00").unwrap_err();
+        assert!(late.contains("outside the years 0000 to 9999"), "{late}");
+        assert_eq!(
+            normalize_datetime("9999-12-31T23:00:00+02:00").as_deref(),
+            Ok("9999-12-31T21:00:00Z")
+        );
     }
 
     #[test]
