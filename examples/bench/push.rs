@@ -219,8 +219,35 @@ pub fn count_lost(bench: &Bench, args: &Args, report: &mut Report) {
     }
 }
 
+/// The child's peak resident set so far (`VmHWM` of `/proc/PID/status`), in kB; `None` once it
+/// has exited or where there is no `/proc`.
+fn vm_hwm_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Wait for the child and read its own peak RSS and CPU time.
+///
+/// The peak RSS is sampled from `/proc/PID/status` while the child runs, not taken from
+/// `wait4`: the child is started with `vfork` + `exec`, and Linux then counts the parent's
+/// resident set (this process, with the whole sandbox in it) into the child's `ru_maxrss`.
 fn wait_with_usage(mut child: std::process::Child) -> Result<(Option<i32>, f64, f64, f64)> {
+    let pid_u32 = child.id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = std::sync::Arc::clone(&done);
+        std::thread::spawn(move || {
+            let mut peak = 0u64;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(kb) = vm_hwm_kb(pid_u32) {
+                    peak = peak.max(kb);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            peak
+        })
+    };
     let mut stderr = child.stderr.take();
     let reader = std::thread::spawn(move || {
         let mut s = String::new();
@@ -237,6 +264,8 @@ fn wait_with_usage(mut child: std::process::Child) -> Result<(Option<i32>, f64, 
         let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
         // SAFETY: valid pointers, our child's pid.
         let rc = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut ru) };
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let peak_kb = sampler.join().unwrap_or_default();
         let err = reader.join().unwrap_or_default();
         if rc < 0 {
             anyhow::bail!("wait4 failed");
@@ -250,7 +279,7 @@ fn wait_with_usage(mut child: std::process::Child) -> Result<(Option<i32>, f64, 
         #[allow(clippy::cast_precision_loss)]
         Ok((
             code,
-            ru.ru_maxrss as f64 / 1024.0,
+            peak_kb as f64 / 1024.0,
             tv(ru.ru_utime),
             tv(ru.ru_stime),
         ))
@@ -258,6 +287,8 @@ fn wait_with_usage(mut child: std::process::Child) -> Result<(Option<i32>, f64, 
     #[cfg(not(unix))]
     {
         let status = child.wait()?;
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = sampler.join();
         let _ = reader.join();
         Ok((status.code(), 0.0, 0.0, 0.0))
     }
