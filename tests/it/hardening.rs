@@ -827,8 +827,15 @@ fn plans(seed: u64) -> Vec<CyclePlan> {
                     let n = rng.gen_range(3..16);
                     faults = faults.then(n, n, Fault::DailyLimited);
                 }
-                plan.expire_before = rng.gen_bool(0.5);
-                plan.expire_at = rng.gen_bool(0.6).then(|| rng.gen_range(2..16));
+                // One expiry per run, before it or in its middle: an access token lives 30
+                // minutes, so the one refreshed after a 401 cannot expire in the same run (the
+                // client refreshes once per 401 and then takes a refusal as a revoked
+                // connection, exit 4).
+                match rng.gen_range(0..3) {
+                    0 => plan.expire_before = true,
+                    1 => plan.expire_at = Some(rng.gen_range(2..16)),
+                    _ => {}
+                }
             }
             if cycle == daily_from {
                 // A sync of this community makes 10 to 25 requests.
@@ -1393,4 +1400,35 @@ fn the_invariant_checker_reports_duplicates_missing_records_wrong_values_list_er
         &format!("contact {third}: identities.github changed"),
         "a local change without history",
     );
+}
+
+/// Found by the fault cycles: the list check before an automation turned a daily limit (or a
+/// refused token) into a plain error, exit 1, where the next run would have resumed.
+#[test]
+fn a_daily_limit_met_while_checking_an_automations_list_exits_75() {
+    let w = World::new(21, SandboxConfig::unlimited(), 0);
+    w.sb.create_list(CHAMPIONS, "MANUAL", &[]).expect("list");
+    w.ok(&[
+        "automate",
+        "add",
+        "champions",
+        "--entity",
+        "contacts",
+        "--filter",
+        "tags~champion",
+        "--list",
+        CHAMPIONS,
+        "--no-run",
+    ]);
+    // `automate run` first checks the list: that request meets the daily limit.
+    w.sb.set_faults(FaultPlan::none().then(1, 1, Fault::DailyLimited));
+    let out = w.run(&["automate", "run"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out));
+    assert!(
+        stderr.contains("automation `champions`") && stderr.contains("daily"),
+        "{stderr}"
+    );
+    // The next run finishes.
+    w.ok(&["automate", "run"]);
 }
