@@ -768,6 +768,24 @@ fn assert_invariants(w: &World, before: &Snapshot, expect: &Expect, context: &st
     }
 }
 
+/// Once a run has finished, the next `sync` (nothing changed on either side) writes nothing.
+fn assert_nothing_left_to_send(w: &World, context: &str) {
+    let base = w.sb.requests().len();
+    w.ok(&["sync"]);
+    let writes: Vec<String> = w.sb.requests()[base..]
+        .iter()
+        .filter(|r| {
+            r.method != "GET" && !r.path.ends_with("/search") && !r.path.ends_with("/batch/read")
+        })
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    if !writes.is_empty() {
+        w.fail(format!(
+            "{context}: a sync with nothing changed still wrote to HubSpot: {writes:?}"
+        ));
+    }
+}
+
 /// The store opens, passes `PRAGMA integrity_check`, and `hubsync status` exits 0.
 fn assert_store_intact(w: &World) {
     let conn = rusqlite::Connection::open(w.env.db())
@@ -953,6 +971,13 @@ fn fault_world(seed: u64) -> (World, Expect) {
     // HubSpot-side edits: the pull has work (some on records changed locally too).
     edit_in_hubspot(&w, &mut rng, &pushed, 1);
 
+    add_automations(&w);
+    (w, expect)
+}
+
+/// `champions` (contacts tagged champion) and `enterprise` (organizations with
+/// `employees>=BIG`, with their contacts), not run yet.
+fn add_automations(w: &World) {
     w.ok(&[
         "automate",
         "add",
@@ -979,7 +1004,6 @@ fn fault_world(seed: u64) -> (World, Expect) {
         ENTERPRISE,
         "--no-run",
     ]);
-    (w, expect)
 }
 
 /// Runs `hubsync sync`, expiring every access token once the sandbox has answered
@@ -1068,12 +1092,9 @@ fn fault_cycles(seed: u64) {
         }
     }
     w.sb.set_faults(FaultPlan::none());
-    assert_invariants(
-        &w,
-        &before,
-        &expect,
-        &format!("after sync cycles {codes:?}"),
-    );
+    let context = format!("after sync cycles {codes:?}");
+    assert_invariants(&w, &before, &expect, &context);
+    assert_nothing_left_to_send(&w, &context);
     eprintln!(
         "seed {seed}: sync exit codes {codes:?}, {} requests, {:.1}s",
         w.sb.requests().len(),
@@ -1228,8 +1249,27 @@ fn crash_push_and_pull(seed: u64) {
         }
     }
     assert_store_intact(&w);
+
+    // Two automations fill their lists from `sync`, killed among its list additions.
+    w.sb.create_list(CHAMPIONS, "MANUAL", &[]).expect("list");
+    w.sb.create_list(ENTERPRISE, "SNAPSHOT", &[]).expect("list");
+    add_automations(&w);
+    let pulled = w.snapshot();
+    let sync: Vec<String> = vec!["sync".into()];
+    let at = rng.gen_range(8..=18);
+    let sync_made = kill_at_request(&w, &sync, "sync, kill among list additions", at);
+    w.ok(&["sync"]);
+    let expect = Expect {
+        automations: true,
+        ..expect
+    };
+    let context_sync = format!("sync killed at request {sync_made}");
+    assert_invariants(&w, &pulled, &expect, &context_sync);
+    assert_nothing_left_to_send(&w, &context_sync);
+    assert_store_intact(&w);
     eprintln!(
-        "seed {seed}: push killed at requests {made:?}, {context}; {:.1}s",
+        "seed {seed}: push killed at requests {made:?}, {context}, sync killed at request \
+         {sync_made}; {:.1}s",
         started.elapsed().as_secs_f64()
     );
 }
