@@ -1475,3 +1475,41 @@ fn a_daily_limit_met_while_checking_an_automations_list_exits_75() {
     // The next run finishes.
     w.ok(&["automate", "run"]);
 }
+
+/// Found by the crash test's request log: a value `pull` brings in changes the record's
+/// content hash, so the next push sends it straight back to HubSpot. Besides doubling the
+/// writes after every pull, that echo overwrites an edit made in HubSpot between the pull's
+/// read and the push (inside one `sync`, seconds to minutes at scale).
+#[test]
+#[ignore = "known: pulled values are pushed back (src/sync/pull.rs does not update the push hash)"]
+fn a_value_pulled_from_hubspot_is_not_pushed_back_over_a_newer_edit() {
+    let w = World::new(31, SandboxConfig::unlimited(), 0);
+    w.ok(&["push", "--contact", "c-000001"]);
+    let c = w.json(&["contacts", "show", "c-000001"]);
+    let hid = c["hubspot"]["id"].as_str().expect("linked").to_owned();
+    w.sb.edit_record(
+        "contacts",
+        &hid,
+        &json!({"gitmesh_display_name": "First edit"}),
+    )
+    .expect("edit");
+    w.ok(&["pull"]);
+    let c = w.json(&["contacts", "show", "c-000001"]);
+    assert_eq!(c["displayName"], json!("First edit"));
+    // A user edits the contact again before hubsync's push.
+    w.sb.edit_record(
+        "contacts",
+        &hid,
+        &json!({"gitmesh_display_name": "Second edit"}),
+    )
+    .expect("edit");
+    let base = w.sb.requests().len();
+    w.ok(&["push", "--marked"]);
+    let h = w.sb.record("contacts", &hid);
+    assert_eq!(
+        prop(&h, "gitmesh_display_name"),
+        Some("Second edit"),
+        "the push sent the pulled value back: {:?}",
+        &w.sb.requests()[base..]
+    );
+}
