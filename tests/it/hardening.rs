@@ -1476,6 +1476,67 @@ fn a_daily_limit_met_while_checking_an_automations_list_exits_75() {
     w.ok(&["automate", "run"]);
 }
 
+/// The client gives up on a request after 60 seconds (not configurable), so this test waits
+/// that long once: a company create that never gets an answer times out, is checked by domain
+/// before it is sent again, and the push finishes without a second company.
+#[test]
+fn a_company_create_that_never_gets_an_answer_times_out_and_is_not_duplicated() {
+    let w = World::new(41, SandboxConfig::unlimited(), 0);
+    let orgs = w.snapshot().organizations;
+    let mut args: Vec<&str> = vec!["push"];
+    for id in orgs.keys() {
+        args.extend(["--organization", id]);
+    }
+    // Request 1: the domain search; 2: the update of the company HubSpot has; 3: the create.
+    w.sb.set_faults(FaultPlan::none().then(
+        3,
+        3,
+        Fault::Hang {
+            duration: Duration::from_secs(90),
+        },
+    ));
+    let started = Instant::now();
+    let out = w.run(&args);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        took < Duration::from_secs(85),
+        "the push waited {took:?}, as long as the hung request: the client has no timeout"
+    );
+    let state = w.sb.state();
+    let dup = duplicates(&state);
+    assert!(dup.is_empty(), "{dup:?}");
+    // The hung create is logged only when the sandbox answers it; before the second create,
+    // the domains were searched again.
+    let log: Vec<String> =
+        w.sb.requests()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r.method,
+                    r.path.rsplit("2026-03/").next().unwrap_or("")
+                )
+            })
+            .collect();
+    assert_eq!(
+        log,
+        [
+            "POST companies/search",
+            "POST companies/batch/update",
+            "POST companies/search",
+            "POST companies/batch/create"
+        ],
+        "{log:?}"
+    );
+    let expect = Expect {
+        organizations: orgs.keys().cloned().collect(),
+        ..Expect::default()
+    };
+    let found = missing_or_wrong(&state, &w.snapshot(), &expect);
+    assert!(found.is_empty(), "{found:#?}");
+}
+
 /// Found by the crash test's request log: a value `pull` brings in changes the record's
 /// content hash, so the next push sends it straight back to HubSpot. Besides doubling the
 /// writes after every pull, that echo overwrites an edit made in HubSpot between the pull's
