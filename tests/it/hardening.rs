@@ -1126,7 +1126,9 @@ fn kill_when(w: &World, args: &[String], what: &str, ready: impl Fn() -> bool) -
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
             w.fail(format!(
-                "{what}: `hubsync {}` finished ({status}) before the kill point",
+                "{what}: `hubsync {}` finished ({status}) before the kill point; the kill \
+                 points assume a run of many requests and, for pull, commits in several \
+                 transactions",
                 args[0]
             ));
         }
