@@ -1,6 +1,6 @@
 //! Automations: which local records match, and which HubSpot list they go to.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use chrono::{DateTime, Utc};
 
 use super::filter::{self, Filter};
@@ -288,9 +288,10 @@ pub async fn run_all(
     for a in chosen {
         if !a.list_id.is_empty() {
             // The list may have been deleted or made dynamic since the automation was added.
+            // Context, not a new error: a daily limit or a refused token keeps its exit code.
             resolve_list(cx.client, &a.list_id)
                 .await
-                .map_err(|e| anyhow::anyhow!("automation `{}`: {e:#}", a.name))?;
+                .with_context(|| format!("automation `{}`", a.name))?;
         }
         run_one(cx, a, dry_run, summary).await?;
     }
