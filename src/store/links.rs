@@ -265,6 +265,16 @@ pub fn forget_hash(conn: &Connection, entity: Entity, local_id: &str) -> Result<
     Ok(())
 }
 
+/// Set the content hash of what HubSpot holds for a record (without a push: a pull that brought
+/// HubSpot's values in leaves nothing to send back).
+pub fn set_hash(conn: &Connection, entity: Entity, local_id: &str, hash: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE hubspot_links SET content_hash = ?3 WHERE entity = ?1 AND local_id = ?2",
+    )?
+    .execute(params![entity.as_str(), local_id, hash])?;
+    Ok(())
+}
+
 /// Checkpoint key prefix of a contact's associations that were pushed but not yet written.
 const PENDING_ASSOCIATIONS: &str = "associations.";
 

@@ -15,7 +15,7 @@
 //! overlap covers HubSpot's search index delay. It is saved in the transaction that applies
 //! the last changes, so it moves only after the local commit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -23,10 +23,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+use super::plan::{self, PlanOptions, PushOp};
 use super::pull_plan::{
     self, hubspot_keys, merged_ids, ClaimOn, Claimed, LocalIndex, LocalRecord, PullField,
 };
 use super::pull_stage::{Cursor, Stage};
+use super::push;
 use super::summary::Summary;
 use crate::hubspot::models::{
     Direction as SortDirection, Filter, FilterGroup, Operator, SearchRequest, SimplePublicObject,
@@ -36,7 +38,9 @@ use crate::hubspot::{objects, search, Client, ObjectType};
 use crate::mapping::check::Properties;
 use crate::mapping::{Entity, Mapping};
 use crate::model::{normalize_email, Contact, Organization};
-use crate::store::{contacts, history, links, organizations, runs, Entity as StoreEntity, Store};
+use crate::store::{
+    contacts, history, links, organizations, runs, Entity as StoreEntity, Link, Store,
+};
 
 /// Records per search page (HubSpot's maximum).
 pub const PAGE: u32 = 200;
@@ -214,18 +218,30 @@ async fn pull_entity(
         (Some(old), None) => old,
     };
 
+    let echo = Echo {
+        mapping,
+        props,
+        companies: match entity {
+            Entity::Contacts if !opts.dry_run => push::company_ids(store.conn())?,
+            _ => HashMap::new(),
+        },
+    };
     let result = match entity {
         Entity::Contacts => {
             if since.is_some() {
                 verify::<Contact>(store, client, entity, &stage).await?;
             }
-            apply::<Contact>(store, &stage, entity, &fields, watermark, opts, summary)
+            apply::<Contact>(
+                store, &echo, &stage, entity, &fields, watermark, opts, summary,
+            )
         }
         Entity::Organizations => {
             if since.is_some() {
                 verify::<Organization>(store, client, entity, &stage).await?;
             }
-            apply::<Organization>(store, &stage, entity, &fields, watermark, opts, summary)
+            apply::<Organization>(
+                store, &echo, &stage, entity, &fields, watermark, opts, summary,
+            )
         }
     };
     stage.clear()?;
@@ -383,6 +399,55 @@ trait Local: LocalRecord + Sized {
     fn load(store: &Store, id: &str) -> Result<Option<Self>>;
     fn ids_by_key(store: &Store, key: &str) -> Result<Vec<String>>;
     fn keys(&self) -> Vec<String>;
+    /// How push would plan this record, given its link (see [`super::plan`]).
+    fn plan_push(&self, link: &Link, echo: &Echo<'_>, force: bool) -> PushOp;
+}
+
+/// What a push plan of one record needs, to keep pulled values from being pushed back.
+struct Echo<'a> {
+    mapping: &'a Mapping,
+    props: &'a Properties,
+    /// Local organization id → HubSpot company id (contacts only).
+    companies: HashMap<String, String>,
+}
+
+impl Echo<'_> {
+    /// A record linked to HubSpot whose stored hash said HubSpot held exactly what it would
+    /// push: after the pull changed it to HubSpot's values, store the hash of the new version,
+    /// so the next push doesn't send those values back (and can't overwrite a newer HubSpot edit
+    /// with them). A record with local edits not pushed yet keeps its stale hash: it is still
+    /// sent.
+    fn rehash<L: Local>(
+        &self,
+        conn: &rusqlite::Connection,
+        entity: StoreEntity,
+        before: &L,
+        after: &L,
+    ) -> Result<()> {
+        let Some(link) = links::get(conn, entity, before.id())? else {
+            return Ok(());
+        };
+        if link.hubspot_id.is_none() || link.content_hash.is_none() {
+            return Ok(());
+        }
+        if !matches!(
+            before.plan_push(&link, self, false),
+            PushOp::Unchanged { .. }
+        ) {
+            return Ok(());
+        }
+        if let PushOp::Send(item) = after.plan_push(&link, self, true) {
+            links::set_hash(conn, entity, before.id(), &item.hash)?;
+        }
+        Ok(())
+    }
+}
+
+fn one_op(mut ops: Vec<PushOp>) -> PushOp {
+    ops.pop().unwrap_or(PushOp::Skip {
+        local_id: String::new(),
+        reason: String::new(),
+    })
 }
 
 impl Local for Contact {
@@ -394,6 +459,17 @@ impl Local for Contact {
     }
     fn keys(&self) -> Vec<String> {
         self.emails.iter().map(|e| normalize_email(e)).collect()
+    }
+    fn plan_push(&self, link: &Link, echo: &Echo<'_>, force: bool) -> PushOp {
+        one_op(plan::plan_contacts(
+            &mut HashMap::new(),
+            std::slice::from_ref(self),
+            &HashMap::from([(self.id.clone(), link.clone())]),
+            &echo.mapping.file.contacts,
+            echo.props.of(Entity::Contacts),
+            &echo.companies,
+            PlanOptions { force },
+        ))
     }
 }
 
@@ -410,6 +486,16 @@ impl Local for Organization {
             .map(crate::model::normalize_name)
             .into_iter()
             .collect()
+    }
+    fn plan_push(&self, link: &Link, echo: &Echo<'_>, force: bool) -> PushOp {
+        one_op(plan::plan_organizations(
+            &mut HashMap::new(),
+            std::slice::from_ref(self),
+            &HashMap::from([(self.id.clone(), link.clone())]),
+            &echo.mapping.file.organizations,
+            echo.props.of(Entity::Organizations),
+            PlanOptions { force },
+        ))
     }
 }
 
@@ -548,6 +634,7 @@ async fn verify<L: Local>(
 /// record again as stored at that moment. The watermark moves after the last batch.
 fn apply<L: Local + Writable>(
     store: &Store,
+    echo: &Echo<'_>,
     stage: &Stage<'_>,
     entity: Entity,
     fields: &[PullField],
@@ -645,6 +732,7 @@ fn apply<L: Local + Writable>(
                     }));
                 } else {
                     L::write(&mut writer, &tx, &updated, &current)?;
+                    echo.rehash(&tx, se, &current, &updated)?;
                     for c in &changes {
                         history::record(
                             &tx,

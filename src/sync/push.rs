@@ -165,6 +165,33 @@ struct Pusher<'a> {
     summary: &'a mut Summary,
 }
 
+/// Local organization id → HubSpot company id, for synced organizations. An organization
+/// that shares its domain with a synced one uses that company.
+pub fn company_ids(conn: &Connection) -> Result<HashMap<String, String>> {
+    let linked: HashMap<String, String> = links::all(conn, Entity::Organization)?
+        .into_values()
+        .filter_map(|l| l.hubspot_id.map(|h| (l.local_id, h)))
+        .collect();
+    let mut by_domain: HashMap<String, String> = HashMap::new();
+    let mut domains: Vec<(String, String)> = Vec::new();
+    organizations::each(conn, |o| {
+        if let Some(d) = o.domain() {
+            if let Some(h) = linked.get(&o.id) {
+                by_domain.entry(d.clone()).or_insert_with(|| h.clone());
+            }
+            domains.push((o.id, d));
+        }
+        Ok(())
+    })?;
+    let mut out = linked.clone();
+    for (id, d) in domains {
+        if let Some(h) = by_domain.get(&d) {
+            out.entry(id).or_insert_with(|| h.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// Which batch endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -494,7 +521,7 @@ impl Pusher<'_> {
         if ids.is_empty() && pending.is_empty() {
             return Ok(());
         }
-        let companies = self.company_ids()?;
+        let companies = company_ids(self.conn)?;
         self.progress.start("contacts", ids.len() as u64);
         // Associations a previous run wrote the contacts for but not the associations.
         self.flush_associations(&mut pending, 1).await?;
@@ -560,33 +587,6 @@ impl Pusher<'_> {
         self.queue_associations(&items, &unlinked, pending)?;
         self.flush_associations(pending, ASSOCIATION_BATCH).await?;
         Ok(())
-    }
-
-    /// Local organization id → HubSpot company id, for synced organizations. An organization
-    /// that shares its domain with a synced one uses that company.
-    fn company_ids(&self) -> Result<HashMap<String, String>> {
-        let linked: HashMap<String, String> = links::all(self.conn, Entity::Organization)?
-            .into_values()
-            .filter_map(|l| l.hubspot_id.map(|h| (l.local_id, h)))
-            .collect();
-        let mut by_domain: HashMap<String, String> = HashMap::new();
-        let mut domains: Vec<(String, String)> = Vec::new();
-        organizations::each(self.conn, |o| {
-            if let Some(d) = o.domain() {
-                if let Some(h) = linked.get(&o.id) {
-                    by_domain.entry(d.clone()).or_insert_with(|| h.clone());
-                }
-                domains.push((o.id, d));
-            }
-            Ok(())
-        })?;
-        let mut out = linked.clone();
-        for (id, d) in domains {
-            if let Some(h) = by_domain.get(&d) {
-                out.entry(id).or_insert_with(|| h.clone());
-            }
-        }
-        Ok(out)
     }
 
     /// Queue the associations of the contacts of `chunk` that were written in this run.
