@@ -14,6 +14,7 @@ mod faults;
 mod pull;
 mod push;
 mod resync;
+mod usage;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,12 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 
+use super::usage::wait_with_usage;
 use super::{Args, Bench, Report};
 
 /// Records per search page and search requests per second (API.md §5).
@@ -113,70 +114,5 @@ pub fn run(bench: &Bench, args: &Args) -> Result<Report> {
             "{read} HubSpot contacts read, {changed} local contacts changed"
         )],
         ..Report::default()
-    })
-}
-
-/// How the measured child ended, with its own peak memory and CPU time.
-struct Usage {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    rss_mb: f64,
-    user_s: f64,
-    system_s: f64,
-}
-
-fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(mut p) = pipe {
-            let _ = p.read_to_string(&mut s);
-        }
-        s
-    })
-}
-
-#[cfg(unix)]
-fn wait_with_usage(mut child: Child) -> Result<Usage> {
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let pid = libc::pid_t::try_from(child.id()).context("pid")?;
-    let mut status: libc::c_int = 0;
-    // SAFETY: a zeroed rusage is a valid value; wait4 fills it for our own child.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointers and the pid of our own child.
-    let rc = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut ru) };
-    let (stdout, stderr) = (
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default(),
-    );
-    if rc < 0 {
-        bail!("wait4 failed");
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    #[allow(clippy::cast_precision_loss)]
-    Ok(Usage {
-        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-        stdout,
-        stderr,
-        rss_mb: ru.ru_maxrss as f64 / 1024.0,
-        user_s: tv(ru.ru_utime),
-        system_s: tv(ru.ru_stime),
-    })
-}
-
-#[cfg(not(unix))]
-fn wait_with_usage(mut child: Child) -> Result<Usage> {
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let status = child.wait()?;
-    Ok(Usage {
-        code: status.code(),
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-        rss_mb: 0.0,
-        user_s: 0.0,
-        system_s: 0.0,
     })
 }

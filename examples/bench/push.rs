@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 use serde_json::{json, Value};
 
+use super::usage::wait_with_usage;
 use super::{Args, Bench, Report};
 use hubsync::store::{links, Entity, Mark, Store};
 
@@ -151,7 +152,11 @@ pub fn measure(bench: &Bench, args: &Args, cmd: &[&str]) -> Result<Report> {
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("starting hubsync {}", cmd.join(" ")))?;
-    let (exit_code, rss_mb, user_s, sys_s) = wait_with_usage(child)?;
+    let run = wait_with_usage(child)?;
+    if run.code != Some(0) {
+        eprintln!("hubsync {}: {}", cmd.join(" "), run.stderr.trim());
+    }
+    let (exit_code, rss_mb, user_s, sys_s) = (run.code, run.rss_mb, run.user_s, run.system_s);
     let wall = started.elapsed();
     let mut report = Report {
         contacts: args.contacts,
@@ -216,80 +221,5 @@ pub fn count_lost(bench: &Bench, args: &Args, report: &mut Report) {
             Some(n) if *n > 1 => report.duplicated += n - 1,
             Some(_) => {}
         }
-    }
-}
-
-/// The child's peak resident set so far (`VmHWM` of `/proc/PID/status`), in kB; `None` once it
-/// has exited or where there is no `/proc`.
-fn vm_hwm_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Wait for the child and read its own peak RSS and CPU time.
-///
-/// The peak RSS is sampled from `/proc/PID/status` while the child runs, not taken from
-/// `wait4`: the child is started with `vfork` + `exec`, and Linux then counts the parent's
-/// resident set (this process, with the whole sandbox in it) into the child's `ru_maxrss`.
-fn wait_with_usage(mut child: std::process::Child) -> Result<(Option<i32>, f64, f64, f64)> {
-    let pid_u32 = child.id();
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = {
-        let done = std::sync::Arc::clone(&done);
-        std::thread::spawn(move || {
-            let mut peak = 0u64;
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Some(kb) = vm_hwm_kb(pid_u32) {
-                    peak = peak.max(kb);
-                }
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            peak
-        })
-    };
-    let mut stderr = child.stderr.take();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(e) = stderr.as_mut() {
-            let _ = std::io::Read::read_to_string(e, &mut s);
-        }
-        s
-    });
-    #[cfg(unix)]
-    {
-        let pid = libc::pid_t::try_from(child.id()).context("pid")?;
-        let mut status: libc::c_int = 0;
-        // SAFETY: a zeroed rusage is valid; wait4 fills it for our own child.
-        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: valid pointers, our child's pid.
-        let rc = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut ru) };
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
-        let peak_kb = sampler.join().unwrap_or_default();
-        let err = reader.join().unwrap_or_default();
-        if rc < 0 {
-            anyhow::bail!("wait4 failed");
-        }
-        let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-        if code != Some(0) {
-            eprintln!("hubsync push: {}", err.trim());
-        }
-        #[allow(clippy::cast_precision_loss)]
-        let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-        #[allow(clippy::cast_precision_loss)]
-        Ok((
-            code,
-            peak_kb as f64 / 1024.0,
-            tv(ru.ru_utime),
-            tv(ru.ru_stime),
-        ))
-    }
-    #[cfg(not(unix))]
-    {
-        let status = child.wait()?;
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
-        let _ = sampler.join();
-        let _ = reader.join();
-        Ok((status.code(), 0.0, 0.0, 0.0))
     }
 }

@@ -427,24 +427,51 @@ fn integrity(store: &Store) -> Check {
     }
 }
 
+/// A run holding the lock longer than this is probably stuck (cron runs every few hours).
+const STUCK_AFTER_HOURS: i64 = 6;
+
 fn lock(ctx: &Context) -> Check {
     match RunLock::acquire(ctx.paths.data_dir(), "doctor") {
         Ok(held) => {
             drop(held);
             Check::ok("lock", "free")
         }
-        Err(e) if exit_code(&e) == 75 => Check::problem(
-            "lock",
-            format!("{e:#}"),
-            "wait for that run to finish (a crashed run releases the lock with its process); if it never finishes, stop that process",
-        ),
+        Err(e) if exit_code(&e) == 75 => {
+            let holder = std::fs::read_to_string(ctx.paths.data_dir().join("hubsync.lock"))
+                .unwrap_or_default();
+            let since = holder
+                .rsplit_once(" since ")
+                .and_then(|(_, t)| chrono::DateTime::parse_from_rfc3339(t.trim()).ok());
+            let held_for = since.map(|t| chrono::Utc::now().signed_duration_since(t));
+            match held_for {
+                Some(d) if d.num_hours() < STUCK_AFTER_HOURS => Check::ok(
+                    "lock",
+                    format!(
+                        "held by a run in progress ({}, for {} min); other runs wait for it",
+                        holder.trim(),
+                        d.num_minutes().max(0)
+                    ),
+                ),
+                Some(d) => Check::problem(
+                    "lock",
+                    format!(
+                        "held for {} hours by {}: that run looks stuck",
+                        d.num_hours(),
+                        holder.trim()
+                    ),
+                    "check that process; if it is stuck, stop it (a stopped run releases the lock, and the next run resumes)",
+                ),
+                None => Check::problem(
+                    "lock",
+                    format!("{e:#}"),
+                    "wait for that run to finish (a crashed run releases the lock with its process); if it never finishes, stop that process",
+                ),
+            }
+        }
         Err(e) => Check::problem(
             "lock",
             format!("{e:#}"),
-            format!(
-                "make {} writable",
-                ctx.paths.data_dir().display()
-            ),
+            format!("make {} writable", ctx.paths.data_dir().display()),
         ),
     }
 }

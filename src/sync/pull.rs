@@ -632,6 +632,7 @@ async fn verify<L: Local>(
 /// Claims (step 1) are staged too; they are then resolved local record by local record, and
 /// the winners applied `APPLY_BATCH` at a time, each batch in one transaction that plans the
 /// record again as stored at that moment. The watermark moves after the last batch.
+#[allow(clippy::too_many_arguments)]
 fn apply<L: Local + Writable>(
     store: &Store,
     echo: &Echo<'_>,

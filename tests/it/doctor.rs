@@ -137,6 +137,11 @@ fn broken_lists_a_bad_mapping_and_a_held_lock_are_reported_with_the_fix() {
     )
     .expect("write mapping");
     let held = hubsync::sync::lock::RunLock::acquire(env.dir.path(), "sync").expect("lock");
+    // A run that has held the lock for hours looks stuck.
+    let lock_file = env.dir.path().join("hubsync.lock");
+    let holder = std::fs::read_to_string(&lock_file).expect("lock file");
+    let (pid, _) = holder.split_once(" since ").expect("holder");
+    std::fs::write(&lock_file, format!("{pid} since 2020-01-01T00:00:00Z")).expect("age the lock");
 
     let (code, report, stderr) = doctor(&env, &sb);
     assert_eq!(code, Some(1), "{report:#}\n{stderr}");
@@ -190,11 +195,22 @@ fn broken_lists_a_bad_mapping_and_a_held_lock_are_reported_with_the_fix() {
     let lock = check(&report, "lock");
     assert_eq!(lock["status"], "problem");
     assert!(
-        lock["detail"].as_str().unwrap().contains("`hubsync sync`"),
+        lock["detail"].as_str().unwrap().contains("`hubsync sync`")
+            && lock["detail"].as_str().unwrap().contains("looks stuck"),
         "{lock:#}"
     );
     assert!(
-        lock["fix"].as_str().unwrap().contains("wait for that run"),
+        lock["fix"].as_str().unwrap().contains("stop it"),
+        "{lock:#}"
+    );
+
+    // A run in progress (as cron's sync while doctor runs) is not a problem.
+    std::fs::write(&lock_file, holder).expect("restore the lock file");
+    let (_, report, _) = doctor(&env, &sb);
+    let lock = check(&report, "lock");
+    assert_eq!(lock["status"], "ok", "{lock:#}");
+    assert!(
+        lock["detail"].as_str().unwrap().contains("run in progress"),
         "{lock:#}"
     );
     drop(held);
