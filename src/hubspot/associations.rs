@@ -22,6 +22,6 @@ pub async fn associate_default(
         client.paths().associate_default(from, to),
         "associations",
     )
-    .json(&serde_json::json!({ "inputs": inputs }));
+    .json(&super::models::Inputs { inputs });
     client.send_json(&req).await
 }

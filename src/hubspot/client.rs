@@ -37,7 +37,8 @@ pub enum Limit {
 #[derive(Debug, Clone)]
 pub enum Body {
     Empty,
-    Json(serde_json::Value),
+    /// Serialized JSON.
+    Json(Vec<u8>),
     /// `application/x-www-form-urlencoded` (OAuth). Values may be secrets.
     Form(Vec<(&'static str, FormValue)>),
 }
@@ -106,7 +107,7 @@ impl Request {
     /// and HubSpot says what's wrong.
     #[must_use]
     pub fn json(mut self, body: &impl Serialize) -> Self {
-        self.body = Body::Json(serde_json::to_value(body).unwrap_or(serde_json::Value::Null));
+        self.body = Body::Json(serde_json::to_vec(body).unwrap_or_else(|_| b"null".to_vec()));
         self
     }
 
@@ -466,7 +467,9 @@ impl Client {
         }
         match &req.body {
             Body::Empty => rb,
-            Body::Json(v) => rb.json(v),
+            Body::Json(v) => rb
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(v.clone()),
             Body::Form(fields) => {
                 let pairs: Vec<(&str, &str)> =
                     fields.iter().map(|(k, v)| (*k, v.expose())).collect();

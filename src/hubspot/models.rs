@@ -9,6 +9,10 @@ use super::error::Error;
 
 /// Decode `body` as `T`; a mismatch names the JSON path of the field, e.g. `results[3].id`.
 pub fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, Error> {
+    // The fast decoder first; only a body that doesn't fit is decoded again to find the path.
+    if let Ok(v) = serde_json::from_slice(body) {
+        return Ok(v);
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
         what: what.to_owned(),
@@ -19,16 +23,29 @@ pub fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, Error> 
 
 /// HubSpot sends ids as strings, but some older endpoints (and `hub_id`) as numbers.
 fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Either {
-        S(String),
-        N(serde_json::Number),
+    struct Id;
+    impl serde::de::Visitor<'_> for Id {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an id (a string or a number)")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_string<E: serde::de::Error>(self, v: String) -> Result<String, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
     }
-    Ok(match Either::deserialize(d)? {
-        Either::S(s) => s,
-        Either::N(n) => n.to_string(),
-    })
+    d.deserialize_any(Id)
 }
 
 fn opt_u64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -181,6 +198,12 @@ pub struct ObjectInput {
     /// Makes batch create report failures per input (207) instead of failing the whole batch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object_write_trace_id: Option<String>,
+}
+
+/// A batch request body: `{"inputs": [...]}` (serialized straight from the slice).
+#[derive(Debug, Serialize)]
+pub struct Inputs<'a, T> {
+    pub inputs: &'a [T],
 }
 
 // ---- search ----

@@ -146,7 +146,7 @@ async fn batch_write(
     op: &str,
     inputs: &[ObjectInput],
 ) -> Result<BatchWrite, Error> {
-    let body = serde_json::json!({ "inputs": inputs });
+    let body = super::models::Inputs { inputs };
     let mut req =
         Request::new(Method::POST, client.paths().batch(t, op), "batch write").json(&body);
     if op == "create" {

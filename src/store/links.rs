@@ -117,8 +117,16 @@ pub struct Link {
     pub marked_at: Option<String>,
 }
 
-const COLUMNS: &str =
-    "entity, local_id, hubspot_id, content_hash, last_pushed_at, last_pulled_at, marked_by, marked_at";
+/// `SELECT <the columns from_row reads> FROM hubspot_links<tail>`.
+macro_rules! select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT entity, local_id, hubspot_id, content_hash, last_pushed_at, last_pulled_at, ",
+            "marked_by, marked_at FROM hubspot_links",
+            $tail
+        )
+    };
+}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Link> {
     let entity: String = r.get(0)?;
@@ -135,9 +143,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Link> {
 }
 
 pub fn get(conn: &Connection, entity: Entity, local_id: &str) -> Result<Option<Link>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM hubspot_links WHERE entity = ?1 AND local_id = ?2"
-    ))?;
+    let mut st = conn.prepare_cached(select!(" WHERE entity = ?1 AND local_id = ?2"))?;
     Ok(st
         .query_row(params![entity.as_str(), local_id], from_row)
         .optional()?)
@@ -160,9 +166,7 @@ pub fn some(
 
 /// Every link of one entity kind, by local id.
 pub fn all(conn: &Connection, entity: Entity) -> Result<HashMap<String, Link>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM hubspot_links WHERE entity = ?1"
-    ))?;
+    let mut st = conn.prepare_cached(select!(" WHERE entity = ?1"))?;
     let links = st
         .query_map([entity.as_str()], from_row)?
         .map(|l| l.map(|l| (l.local_id.clone(), l)))
@@ -201,19 +205,41 @@ pub fn set_hubspot_id(
     Ok(())
 }
 
-/// Remember a successful push: the HubSpot id, the hash of what was sent, and when.
+/// Remember a successful push: the HubSpot id, the hash of what was sent, and when; the record
+/// is marked `how` unless it already has a mark. One statement (plus moving the HubSpot id away
+/// from another local record that held it), as it runs for every record pushed.
 pub fn record_push(
     conn: &Connection,
     entity: Entity,
     local_id: &str,
     hubspot_id: &str,
     content_hash: &str,
+    how: &Mark,
 ) -> Result<()> {
-    set_hubspot_id(conn, entity, local_id, hubspot_id)?;
     conn.prepare_cached(
-        "UPDATE hubspot_links SET content_hash = ?3, last_pushed_at = ?4 WHERE entity = ?1 AND local_id = ?2",
+        "UPDATE hubspot_links SET hubspot_id = NULL WHERE entity = ?1 AND hubspot_id = ?2 AND local_id <> ?3",
     )?
-    .execute(params![entity.as_str(), local_id, content_hash, now()])?;
+    .execute(params![entity.as_str(), hubspot_id, local_id])?;
+    conn.prepare_cached(
+        "INSERT INTO hubspot_links
+             (entity, local_id, hubspot_id, linked_at, content_hash, last_pushed_at, marked_by, marked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?4)
+         ON CONFLICT (entity, local_id) DO UPDATE SET
+             hubspot_id = excluded.hubspot_id,
+             linked_at = excluded.linked_at,
+             content_hash = excluded.content_hash,
+             last_pushed_at = excluded.last_pushed_at,
+             marked_by = coalesce(hubspot_links.marked_by, excluded.marked_by),
+             marked_at = coalesce(hubspot_links.marked_at, excluded.marked_at)",
+    )?
+    .execute(params![
+        entity.as_str(),
+        local_id,
+        hubspot_id,
+        now(),
+        content_hash,
+        how.to_db()
+    ])?;
     Ok(())
 }
 
@@ -380,11 +406,36 @@ mod tests {
         store.mark(Entity::Contact, "b", &Mark::Manual).unwrap();
         let link = store.link(Entity::Contact, "b").unwrap().unwrap();
         assert_eq!(link.marked, Some(Mark::Automation("devs".into())));
-        record_push(store.conn(), Entity::Contact, "b", "101", "h1").unwrap();
+        record_push(
+            store.conn(),
+            Entity::Contact,
+            "b",
+            "101",
+            "h1",
+            &Mark::Manual,
+        )
+        .unwrap();
         let link = store.link(Entity::Contact, "b").unwrap().unwrap();
         assert_eq!(link.content_hash.as_deref(), Some("h1"));
         assert!(link.last_pushed_at.is_some());
         assert_eq!(store.counts().unwrap().contacts_linked, 1);
         assert_eq!(store.counts().unwrap().marked, 1);
+        assert_eq!(link.marked, Some(Mark::Automation("devs".into())));
+
+        // A first push of another record to the same HubSpot id moves the link and marks it.
+        record_push(
+            store.conn(),
+            Entity::Contact,
+            "c",
+            "101",
+            "h2",
+            &Mark::Manual,
+        )
+        .unwrap();
+        let c = store.link(Entity::Contact, "c").unwrap().unwrap();
+        assert_eq!(c.hubspot_id.as_deref(), Some("101"));
+        assert_eq!(c.marked, Some(Mark::Manual));
+        let b = store.link(Entity::Contact, "b").unwrap().unwrap();
+        assert_eq!(b.hubspot_id, None);
     }
 }

@@ -70,6 +70,8 @@ impl Store {
 
     fn setup(conn: Connection, file: bool) -> Result<Store> {
         conn.busy_timeout(Duration::from_secs(10))?;
+        // Push and pull keep a few dozen statements hot; the default cache holds 16.
+        conn.set_prepared_statement_cache_capacity(64);
         if file {
             // `journal_mode` answers with the mode; a file that is not SQLite fails here.
             let _mode: String = conn

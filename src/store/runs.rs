@@ -119,14 +119,14 @@ pub fn record_failure(
     run_id: i64,
 ) -> Result<()> {
     let at = now();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO failed_records (entity, local_id, operation, error, attempts, run_id, first_failed_at, last_failed_at)
          VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6)
          ON CONFLICT (entity, local_id, operation) DO UPDATE SET
            error = excluded.error, attempts = attempts + 1, run_id = excluded.run_id,
            last_failed_at = excluded.last_failed_at",
-        params![entity.as_str(), local_id, operation, error, run_id, at],
-    )?;
+    )?
+    .execute(params![entity.as_str(), local_id, operation, error, run_id, at])?;
     Ok(())
 }
 
@@ -137,10 +137,10 @@ pub fn clear_failure(
     local_id: &str,
     operation: &str,
 ) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "DELETE FROM failed_records WHERE entity = ?1 AND local_id = ?2 AND operation = ?3",
-        params![entity.as_str(), local_id, operation],
-    )?;
+    )?
+    .execute(params![entity.as_str(), local_id, operation])?;
     Ok(())
 }
 
@@ -177,11 +177,8 @@ pub fn failed_ids(conn: &Connection, entity: Entity, operation: &str) -> Result<
 /// A checkpoint value (e.g. a pull watermark).
 pub fn checkpoint(conn: &Connection, kind: &str, key: &str) -> Result<Option<String>> {
     Ok(conn
-        .query_row(
-            "SELECT value FROM checkpoints WHERE kind = ?1 AND key = ?2",
-            params![kind, key],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT value FROM checkpoints WHERE kind = ?1 AND key = ?2")?
+        .query_row(params![kind, key], |r| r.get(0))
         .optional()?)
 }
 
@@ -193,21 +190,19 @@ pub fn set_checkpoint(
     value: &str,
     run_id: i64,
 ) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO checkpoints (kind, key, value, run_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, run_id = excluded.run_id,
            updated_at = excluded.updated_at",
-        params![kind, key, value, run_id, now()],
-    )?;
+    )?
+    .execute(params![kind, key, value, run_id, now()])?;
     Ok(())
 }
 
 /// Remove a checkpoint (e.g. `pull --full`).
 pub fn clear_checkpoint(conn: &Connection, kind: &str, key: &str) -> Result<()> {
-    conn.execute(
-        "DELETE FROM checkpoints WHERE kind = ?1 AND key = ?2",
-        params![kind, key],
-    )?;
+    conn.prepare_cached("DELETE FROM checkpoints WHERE kind = ?1 AND key = ?2")?
+        .execute(params![kind, key])?;
     Ok(())
 }
 

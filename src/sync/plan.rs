@@ -90,31 +90,51 @@ pub fn content_hash(properties: &BTreeMap<String, String>, companies: &[String])
     })
 }
 
+/// A mapped field that can be pushed: its path, local type and HubSpot property.
+struct Pushable<'a> {
+    path: &'a str,
+    ty: crate::mapping::types::ValueType,
+    prop: &'a CachedProperty,
+}
+
+/// The mapped fields of a section that have a known HubSpot property, resolved once per plan.
+fn pushable<'a>(
+    entity: Entity,
+    section: &'a EntitySection,
+    props: &'a HashMap<String, CachedProperty>,
+) -> Vec<Pushable<'a>> {
+    section
+        .fields
+        .iter()
+        .filter_map(|(path, spec)| {
+            let field = catalogue::lookup(entity, section, path).ok()?;
+            let prop = props.get(spec.property())?;
+            Some(Pushable {
+                path,
+                ty: field.ty,
+                prop,
+            })
+        })
+        .collect()
+}
+
 /// Format every mapped field of a record. Errors name the field and the property.
 fn mapped_properties(
-    entity: Entity,
-    section: &EntitySection,
-    props: &HashMap<String, CachedProperty>,
+    fields: &[Pushable<'_>],
     value_of: impl Fn(&str) -> Option<Value>,
     out: &mut BTreeMap<String, String>,
 ) -> Result<(), String> {
     let mut errors = Vec::new();
-    for (path, spec) in &section.fields {
-        let Ok(field) = catalogue::lookup(entity, section, path) else {
+    for f in fields {
+        let Some(value) = value_of(f.path) else {
             continue;
         };
-        let Some(prop) = props.get(spec.property()) else {
-            continue;
-        };
-        let Some(value) = value_of(path) else {
-            continue;
-        };
-        match to_hubspot(&value, field.ty, prop) {
+        match to_hubspot(&value, f.ty, f.prop) {
             Ok(Some(v)) => {
-                out.insert(prop.name.clone(), v);
+                out.insert(f.prop.name.clone(), v);
             }
             Ok(None) => {}
-            Err(e) => errors.push(format!("{path} → {}: {e}", prop.name)),
+            Err(e) => errors.push(format!("{} → {}: {e}", f.path, f.prop.name)),
         }
     }
     if errors.is_empty() {
@@ -166,6 +186,7 @@ pub fn plan_contacts(
     companies: &HashMap<String, String>,
     opts: PlanOptions,
 ) -> Vec<PushOp> {
+    let fields = pushable(Entity::Contacts, section, props);
     let mut out = Vec::with_capacity(contacts.len());
     for c in contacts {
         let email = c
@@ -189,13 +210,7 @@ pub fn plan_contacts(
         seen.insert(email.clone(), c.id.clone());
         let mut properties = BTreeMap::new();
         properties.insert("email".to_owned(), email.clone());
-        if let Err(error) = mapped_properties(
-            Entity::Contacts,
-            section,
-            props,
-            |p| c.field(p),
-            &mut properties,
-        ) {
+        if let Err(error) = mapped_properties(&fields, |p| c.field(p), &mut properties) {
             out.push(PushOp::Fail {
                 local_id: c.id.clone(),
                 error,
@@ -235,6 +250,7 @@ pub fn plan_organizations(
     props: &HashMap<String, CachedProperty>,
     opts: PlanOptions,
 ) -> Vec<PushOp> {
+    let fields = pushable(Entity::Organizations, section, props);
     let mut out = Vec::with_capacity(orgs.len());
     for o in orgs {
         let Some(domain) = o.domain() else {
@@ -259,13 +275,7 @@ pub fn plan_organizations(
         if let Some(name) = o.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             properties.insert("name".to_owned(), name.to_owned());
         }
-        if let Err(error) = mapped_properties(
-            Entity::Organizations,
-            section,
-            props,
-            |p| o.field(p),
-            &mut properties,
-        ) {
+        if let Err(error) = mapped_properties(&fields, |p| o.field(p), &mut properties) {
             out.push(PushOp::Fail {
                 local_id: o.id.clone(),
                 error,

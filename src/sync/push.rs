@@ -129,6 +129,7 @@ pub async fn push(
         progress,
         run_id,
         summary: &mut summary,
+        written: HashMap::new(),
     };
     let result = pusher.run().await;
     if req.dry_run {
@@ -163,6 +164,9 @@ struct Pusher<'a> {
     progress: &'a dyn Progress,
     run_id: i64,
     summary: &'a mut Summary,
+    /// Contacts of the current page written in this run that have companies to associate:
+    /// local id → HubSpot id.
+    written: HashMap<String, String>,
 }
 
 /// Local organization id → HubSpot company id, for synced organizations. An organization
@@ -328,10 +332,18 @@ impl Pusher<'_> {
         let tx = self.conn.unchecked_transaction()?;
         for (i, hubspot_id, _) in &part.written {
             let item = &items[*i];
-            links::record_push(&tx, entity, &item.local_id, hubspot_id, &item.hash)?;
-            links::mark(&tx, entity, &item.local_id, &self.req.mark)?;
+            links::record_push(
+                &tx,
+                entity,
+                &item.local_id,
+                hubspot_id,
+                &item.hash,
+                &self.req.mark,
+            )?;
             runs::clear_failure(&tx, entity, &item.local_id, OPERATION)?;
             if entity == Entity::Contact && !item.companies.is_empty() {
+                self.written
+                    .insert(item.local_id.clone(), hubspot_id.clone());
                 links::set_pending_associations(
                     &tx,
                     &item.local_id,
@@ -580,38 +592,33 @@ impl Pusher<'_> {
             .write_all(entity, ObjectType::Contacts, Op::Update, &items, &linked)
             .await?;
         unlinked.extend(lost);
-        self.queue_associations(&items, &linked, pending)?;
+        self.queue_associations(&items, &linked, pending);
         self.flush_associations(pending, ASSOCIATION_BATCH).await?;
         self.write_all(entity, ObjectType::Contacts, Op::Upsert, &items, &unlinked)
             .await?;
-        self.queue_associations(&items, &unlinked, pending)?;
+        self.queue_associations(&items, &unlinked, pending);
+        self.written.clear();
         self.flush_associations(pending, ASSOCIATION_BATCH).await?;
         Ok(())
     }
 
     /// Queue the associations of the contacts of `chunk` that were written in this run.
     fn queue_associations(
-        &self,
+        &mut self,
         items: &[PushItem],
         chunk: &[usize],
         pending: &mut Vec<(String, String, Vec<String>)>,
-    ) -> Result<()> {
+    ) {
         let queued: HashSet<String> = pending.iter().map(|p| p.0.clone()).collect();
         for &i in chunk {
             let item = &items[i];
             if item.companies.is_empty() || queued.contains(&item.local_id) {
                 continue;
             }
-            // Written in this run: the link carries this run's hash.
-            if let Some(link) = links::get(self.conn, Entity::Contact, &item.local_id)? {
-                if link.content_hash.as_deref() == Some(item.hash.as_str()) {
-                    if let Some(h) = link.hubspot_id {
-                        pending.push((item.local_id.clone(), h, item.companies.clone()));
-                    }
-                }
+            if let Some(h) = self.written.remove(&item.local_id) {
+                pending.push((item.local_id.clone(), h, item.companies.clone()));
             }
         }
-        Ok(())
     }
 
     /// Send queued associations once at least `min_pairs` are waiting.

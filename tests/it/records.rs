@@ -31,10 +31,15 @@ fn community(env: &Env) {
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     let store = Store::open(&env.db()).unwrap();
-    links::record_push(store.conn(), Entity::Contact, "c1", "901", "hash").unwrap();
-    store
-        .mark(Entity::Contact, "c1", &Mark::Automation("devs".into()))
-        .unwrap();
+    links::record_push(
+        store.conn(),
+        Entity::Contact,
+        "c1",
+        "901",
+        "hash",
+        &Mark::Automation("devs".into()),
+    )
+    .unwrap();
 }
 
 #[test]
