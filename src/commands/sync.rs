@@ -86,7 +86,9 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
             parent: (!args.dry_run).then_some(run_id),
             ..push::PushRequest::default()
         };
-        let pushed = push::push(&client, &store, &mapping, &props, &req, &push::NoProgress).await?;
+        let mut pushed =
+            push::push(&client, &store, &mapping, &props, &req, &push::NoProgress).await?;
+        let selected = std::mem::take(&mut pushed.selected);
         summary.merge(pushed);
         let cx = engine::Engine {
             client: &client,
@@ -94,6 +96,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
             mapping: &mapping,
             props: &props,
             progress: &push::NoProgress,
+            pushed: Some(&selected),
         };
         engine::run_all(&cx, &active, args.dry_run, &mut summary).await?;
         Ok(())

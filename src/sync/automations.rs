@@ -132,6 +132,9 @@ pub struct Engine<'a> {
     pub mapping: &'a Mapping,
     pub props: &'a crate::mapping::check::Properties,
     pub progress: &'a dyn Progress,
+    /// Records an earlier step of the same run already pushed (`contact:ID`,
+    /// `organization:ID`): not planned again, still added to lists.
+    pub pushed: Option<&'a std::collections::HashSet<String>>,
 }
 
 /// Members added to a list per call.
@@ -151,6 +154,7 @@ pub async fn run_one(
         mapping,
         props,
         progress,
+        pushed,
     } = *cx;
     let now = Utc::now();
     let mark = Mark::Automation(a.name.clone());
@@ -173,10 +177,18 @@ pub async fn run_one(
         "automation_matches",
         (contact_ids.len() + org_ids.len()) as u64,
     );
-    if !contact_ids.is_empty() || !org_ids.is_empty() {
+    let not_pushed = |entity: store::Entity, ids: &[String]| -> Vec<String> {
+        ids.iter()
+            .filter(|id| pushed.is_none_or(|p| !p.contains(&format!("{entity}:{id}"))))
+            .cloned()
+            .collect()
+    };
+    let to_push = not_pushed(store::Entity::Contact, &contact_ids);
+    let orgs_to_push = not_pushed(store::Entity::Organization, &org_ids);
+    if !to_push.is_empty() || !orgs_to_push.is_empty() {
         let req = PushRequest {
-            contacts: contact_ids.clone(),
-            organizations: org_ids,
+            contacts: to_push,
+            organizations: orgs_to_push,
             marked: false,
             dry_run,
             force: false,
@@ -260,6 +272,7 @@ pub fn run_and_report(
             mapping,
             props: &props,
             progress: &NoProgress,
+            pushed: None,
         };
         run_all(&cx, chosen, dry_run, &mut summary).await
     });

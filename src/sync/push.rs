@@ -231,6 +231,11 @@ impl Pusher<'_> {
     async fn run(&mut self) -> Result<()> {
         let orgs = self.select(Entity::Organization, &self.req.organizations)?;
         let contacts = self.select(Entity::Contact, &self.req.contacts)?;
+        for (entity, ids) in [(Entity::Organization, &orgs), (Entity::Contact, &contacts)] {
+            self.summary
+                .selected
+                .extend(ids.iter().map(|id| format!("{entity}:{id}")));
+        }
         if !orgs.is_empty() {
             self.organizations(&orgs).await?;
         }

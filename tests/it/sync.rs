@@ -91,6 +91,30 @@ fn sync_pulls_pushes_marked_and_runs_automations_in_one_run() {
     assert_eq!(list_size(&sb.state(), "Community champions"), members + 1);
     assert!(sb.contact_by_email("late.champion@example.org").is_some());
     assert_no_duplicates(&sb.state());
+
+    // Nothing changed: every marked contact is counted once, although the automation selects
+    // the champions that `push --marked` has just planned.
+    let out = hs(&env, &sb).args(["sync", "--json"]).output().unwrap();
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list: Value = serde_json::from_slice(
+        &env.cmd()
+            .args(["contacts", "list", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let contacts = list.as_array().unwrap();
+    let marked = contacts
+        .iter()
+        .filter(|c| c["hubspot"]["marked"].is_string() && c["hubspot"]["id"].is_string())
+        .count() as u64;
+    assert!(marked > 10, "{list}");
+    assert_eq!(
+        s["counts"]["contacts_unchanged"].as_u64(),
+        Some(marked),
+        "{s}"
+    );
 }
 
 #[test]
