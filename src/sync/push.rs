@@ -130,6 +130,7 @@ pub async fn push(
         run_id,
         summary: &mut summary,
         written: HashMap::new(),
+        failing: HashSet::new(),
     };
     let result = pusher.run().await;
     if req.dry_run {
@@ -167,6 +168,9 @@ struct Pusher<'a> {
     /// Contacts of the current page written in this run that have companies to associate:
     /// local id → HubSpot id.
     written: HashMap<String, String>,
+    /// `entity:id` of the records with a failure on record (loaded at the start, added to as
+    /// records fail), so the failure log is only touched for them.
+    failing: HashSet<String>,
 }
 
 /// Local organization id → HubSpot company id, for synced organizations. An organization
@@ -229,6 +233,11 @@ fn entity_name(e: Entity) -> &'static str {
 
 impl Pusher<'_> {
     async fn run(&mut self) -> Result<()> {
+        for entity in [Entity::Organization, Entity::Contact] {
+            for id in runs::failed_ids(self.conn, entity, OPERATION)? {
+                self.failing.insert(format!("{entity}:{id}"));
+            }
+        }
         let orgs = self.select(Entity::Organization, &self.req.organizations)?;
         let contacts = self.select(Entity::Contact, &self.req.contacts)?;
         for (entity, ids) in [(Entity::Organization, &orgs), (Entity::Contact, &contacts)] {
@@ -285,6 +294,14 @@ impl Pusher<'_> {
 
     // ---- bookkeeping ----
 
+    /// Forget a record's failure, if it has one.
+    fn clear_failure(&mut self, tx: &Connection, entity: Entity, local_id: &str) -> Result<()> {
+        if self.failing.remove(&format!("{entity}:{local_id}")) {
+            runs::clear_failure(tx, entity, local_id, OPERATION)?;
+        }
+        Ok(())
+    }
+
     fn count(&mut self, entity: Entity, what: &str, n: u64) {
         if n > 0 {
             self.summary
@@ -304,7 +321,7 @@ impl Pusher<'_> {
                     self.count(entity, "unchanged", 1);
                     if !self.req.dry_run {
                         links::mark(&tx, entity, &local_id, &self.req.mark)?;
-                        runs::clear_failure(&tx, entity, &local_id, OPERATION)?;
+                        self.clear_failure(&tx, entity, &local_id)?;
                     }
                 }
                 PushOp::Skip { local_id, reason } => {
@@ -323,6 +340,7 @@ impl Pusher<'_> {
                             &error,
                             self.run_id,
                         )?;
+                        self.failing.insert(format!("{entity}:{local_id}"));
                     }
                     self.summary.fail(entity.as_str(), &local_id, error);
                 }
@@ -345,7 +363,7 @@ impl Pusher<'_> {
                 &item.hash,
                 &self.req.mark,
             )?;
-            runs::clear_failure(&tx, entity, &item.local_id, OPERATION)?;
+            self.clear_failure(&tx, entity, &item.local_id)?;
             if entity == Entity::Contact && !item.companies.is_empty() {
                 self.written
                     .insert(item.local_id.clone(), hubspot_id.clone());
@@ -369,6 +387,7 @@ impl Pusher<'_> {
                 &refusal.message,
                 self.run_id,
             )?;
+            self.failing.insert(format!("{entity}:{}", item.local_id));
         }
         tx.commit()
             .context("cannot save the push's progress in the store")?;
@@ -697,6 +716,7 @@ impl Pusher<'_> {
                         &message,
                         self.run_id,
                     )?;
+                    self.failing.insert(format!("{}:{local}", Entity::Contact));
                     self.summary.fail("contact", local, message);
                     self.count(Entity::Contact, "failed", 1);
                 } else {
