@@ -971,14 +971,16 @@ fn fault_world(seed: u64) -> (World, Expect) {
     // HubSpot-side edits: the pull has work (some on records changed locally too).
     edit_in_hubspot(&w, &mut rng, &pushed, 1);
 
-    add_automations(&w);
+    add_automations(&w, true);
     (w, expect)
 }
 
 /// `champions` (contacts tagged champion) and `enterprise` (organizations with
-/// `employees>=BIG`, with their contacts), not run yet.
-fn add_automations(w: &World) {
-    w.ok(&[
+/// `employees>=BIG`, with their contacts); run at once unless `no_run`.
+fn add_automations(w: &World, no_run: bool) {
+    let big = format!("employees>={BIG}");
+    let tail: &[&str] = if no_run { &["--no-run"] } else { &[] };
+    let champions = [
         "automate",
         "add",
         "champions",
@@ -988,10 +990,8 @@ fn add_automations(w: &World) {
         "tags~champion",
         "--list",
         CHAMPIONS,
-        "--no-run",
-    ]);
-    let big = format!("employees>={BIG}");
-    w.ok(&[
+    ];
+    let enterprise = [
         "automate",
         "add",
         "enterprise",
@@ -1002,8 +1002,9 @@ fn add_automations(w: &World) {
         "--sync-contacts",
         "--list",
         ENTERPRISE,
-        "--no-run",
-    ]);
+    ];
+    w.ok(&[&champions[..], tail].concat());
+    w.ok(&[&enterprise[..], tail].concat());
 }
 
 /// Runs `hubsync sync`, expiring every access token once the sandbox has answered
@@ -1263,7 +1264,7 @@ fn crash_push_and_pull(seed: u64) {
     // Two automations fill their lists from `sync`, killed among its list additions.
     w.sb.create_list(CHAMPIONS, "MANUAL", &[]).expect("list");
     w.sb.create_list(ENTERPRISE, "SNAPSHOT", &[]).expect("list");
-    add_automations(&w);
+    add_automations(&w, true);
     let pulled = w.snapshot();
     let sync: Vec<String> = vec!["sync".into()];
     let at = rng.gen_range(8..=18);
@@ -1312,30 +1313,7 @@ fn the_invariant_checker_reports_duplicates_missing_records_wrong_values_list_er
         args.extend(["--contact", id]);
     }
     w.ok(&args);
-    w.ok(&[
-        "automate",
-        "add",
-        "champions",
-        "--entity",
-        "contacts",
-        "--filter",
-        "tags~champion",
-        "--list",
-        CHAMPIONS,
-    ]);
-    let big = format!("employees>={BIG}");
-    w.ok(&[
-        "automate",
-        "add",
-        "enterprise",
-        "--entity",
-        "organizations",
-        "--filter",
-        &big,
-        "--sync-contacts",
-        "--list",
-        ENTERPRISE,
-    ]);
+    add_automations(&w, false);
     let expect = Expect {
         contacts: hand.iter().cloned().collect(),
         organizations: ["org-00004".to_owned()].into(),
