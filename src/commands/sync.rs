@@ -88,7 +88,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
         };
         let mut pushed =
             push::push(&client, &store, &mapping, &props, &req, &push::NoProgress).await?;
-        let selected = std::mem::take(&mut pushed.selected);
+        let selected = std::sync::Arc::new(std::mem::take(&mut pushed.selected));
         summary.merge(pushed);
         let cx = engine::Engine {
             client: &client,

@@ -133,8 +133,9 @@ pub struct Engine<'a> {
     pub props: &'a crate::mapping::check::Properties,
     pub progress: &'a dyn Progress,
     /// Records an earlier step of the same run already pushed (`contact:ID`,
-    /// `organization:ID`): not planned again, still added to lists.
-    pub pushed: Option<&'a std::collections::HashSet<String>>,
+    /// `organization:ID`): planned again (an organization pushed since may have given them a
+    /// company to associate), but an unchanged, skipped or failed one is not reported twice.
+    pub pushed: Option<&'a std::sync::Arc<std::collections::HashSet<String>>>,
 }
 
 /// Members added to a list per call.
@@ -177,18 +178,11 @@ pub async fn run_one(
         "automation_matches",
         (contact_ids.len() + org_ids.len()) as u64,
     );
-    let not_pushed = |entity: store::Entity, ids: &[String]| -> Vec<String> {
-        ids.iter()
-            .filter(|id| pushed.is_none_or(|p| !p.contains(&format!("{entity}:{id}"))))
-            .cloned()
-            .collect()
-    };
-    let to_push = not_pushed(store::Entity::Contact, &contact_ids);
-    let orgs_to_push = not_pushed(store::Entity::Organization, &org_ids);
-    if !to_push.is_empty() || !orgs_to_push.is_empty() {
+    if !contact_ids.is_empty() || !org_ids.is_empty() {
         let req = PushRequest {
-            contacts: to_push,
-            organizations: orgs_to_push,
+            contacts: contact_ids.clone(),
+            organizations: org_ids,
+            reported: pushed.cloned(),
             marked: false,
             dry_run,
             force: false,

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -66,6 +67,10 @@ pub struct PushRequest {
     pub mark: Mark,
     /// The `sync` run this push belongs to.
     pub parent: Option<i64>,
+    /// Records an earlier push of the same run already reported (`contact:ID`,
+    /// `organization:ID`): when they are unchanged, skipped or fail to format again, they are
+    /// not counted or listed a second time.
+    pub reported: Option<Arc<HashSet<String>>>,
 }
 
 impl Default for PushRequest {
@@ -78,6 +83,7 @@ impl Default for PushRequest {
             force: false,
             mark: Mark::Manual,
             parent: None,
+            reported: None,
         }
     }
 }
@@ -315,8 +321,15 @@ impl Pusher<'_> {
         let mut send = Vec::new();
         let tx = self.conn.unchecked_transaction()?;
         for op in ops {
+            let again = self
+                .req
+                .reported
+                .as_ref()
+                .is_some_and(|r| r.contains(&format!("{entity}:{}", op.local_id())));
             match op {
                 PushOp::Send(item) => send.push(item),
+                PushOp::Unchanged { .. } if again => {}
+                PushOp::Skip { .. } if again => {}
                 PushOp::Unchanged { local_id, .. } => {
                     self.count(entity, "unchanged", 1);
                     if !self.req.dry_run {
@@ -328,6 +341,7 @@ impl Pusher<'_> {
                     self.count(entity, "skipped", 1);
                     self.summary.skip(entity.as_str(), &local_id, reason);
                 }
+                PushOp::Fail { .. } if again => {}
                 PushOp::Fail { local_id, error } => {
                     self.count(entity, "failed", 1);
                     if !self.req.dry_run {
