@@ -81,6 +81,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
         summary.merge(pulled);
         let req = push::PushRequest {
             marked: true,
+            remember_selected: true,
             dry_run: args.dry_run,
             mark: Mark::Manual,
             parent: (!args.dry_run).then_some(run_id),

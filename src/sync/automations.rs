@@ -183,11 +183,10 @@ pub async fn run_one(
             contacts: contact_ids.clone(),
             organizations: org_ids,
             reported: pushed.cloned(),
-            marked: false,
             dry_run,
-            force: false,
             mark: mark.clone(),
             parent: (!dry_run && summary.run_id != 0).then_some(summary.run_id),
+            ..PushRequest::default()
         };
         let pushed = push::push(client, store, mapping, props, &req, progress).await?;
         summary.merge(pushed);

@@ -71,6 +71,8 @@ pub struct PushRequest {
     /// `organization:ID`): when they are unchanged, skipped or fail to format again, they are
     /// not counted or listed a second time.
     pub reported: Option<Arc<HashSet<String>>>,
+    /// Return the selected records in [`Summary::selected`] (for the later steps of a `sync`).
+    pub remember_selected: bool,
 }
 
 impl Default for PushRequest {
@@ -84,6 +86,7 @@ impl Default for PushRequest {
             mark: Mark::Manual,
             parent: None,
             reported: None,
+            remember_selected: false,
         }
     }
 }
@@ -246,10 +249,12 @@ impl Pusher<'_> {
         }
         let orgs = self.select(Entity::Organization, &self.req.organizations)?;
         let contacts = self.select(Entity::Contact, &self.req.contacts)?;
-        for (entity, ids) in [(Entity::Organization, &orgs), (Entity::Contact, &contacts)] {
-            self.summary
-                .selected
-                .extend(ids.iter().map(|id| format!("{entity}:{id}")));
+        if self.req.remember_selected {
+            for (entity, ids) in [(Entity::Organization, &orgs), (Entity::Contact, &contacts)] {
+                self.summary
+                    .selected
+                    .extend(ids.iter().map(|id| format!("{entity}:{id}")));
+            }
         }
         if !orgs.is_empty() {
             self.organizations(&orgs).await?;

@@ -35,7 +35,7 @@ pub struct Summary {
     /// The plan, for `--dry-run`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub plan: Vec<serde_json::Value>,
-    /// Push only: the records it selected, as `contact:ID` / `organization:ID`, so later steps of
+    /// Push with `remember_selected` only: the records it selected, as `contact:ID` / `organization:ID`, so later steps of
     /// the same `sync` don't plan them again. Not merged, not printed.
     #[serde(skip)]
     pub selected: std::collections::HashSet<String>,
