@@ -300,6 +300,17 @@ impl Pusher<'_> {
         }
         ids.sort();
         ids.dedup();
+        if entity == Entity::Contact {
+            // Linked contacts first: their updates reach HubSpot before any upsert by e-mail,
+            // as a linked contact may be giving up the e-mail an unlinked one is upserted by.
+            // Between contacts sharing a primary e-mail, the linked one is therefore the one
+            // sent.
+            let linked = links::linked_ids(self.conn, entity)?;
+            let (mut first, rest): (Vec<String>, Vec<String>) =
+                ids.into_iter().partition(|id| linked.contains(id));
+            first.extend(rest);
+            ids = first;
+        }
         Ok(ids)
     }
 

@@ -635,3 +635,53 @@ fn a_push_killed_mid_run_and_run_again_leaves_no_duplicates() {
         "{total} contact batch calls for {batches} batches"
     );
 }
+
+#[test]
+fn a_linked_contact_keeps_its_hubspot_record_when_an_unlinked_one_shares_its_email() {
+    let (env, sb) = community(SandboxConfig::unlimited());
+    hs(&env, &sb)
+        .args(["push", "--contact", "c-000001"])
+        .assert()
+        .success();
+    let show = |id: &str| -> Value {
+        json_out(
+            &env.cmd()
+                .args(["contacts", "show", id, "--json"])
+                .output()
+                .expect("show"),
+        )
+    };
+    let before = show("c-000001");
+    let hubspot_id = before["hubspot"]["id"].as_str().expect("linked").to_owned();
+    let email = before["emails"][0].as_str().expect("e-mail").to_owned();
+
+    // A contact imported later, with a lower id and the same primary e-mail.
+    let file = env.write(
+        "dup.ndjson",
+        &format!("{{\"id\":\"c-000000\",\"emails\":[\"{email}\"],\"displayName\":\"Other\"}}\n"),
+    );
+    env.cmd()
+        .args(["import", "contacts"])
+        .arg(file)
+        .assert()
+        .success();
+    let out = hs(&env, &sb)
+        .args([
+            "push",
+            "--contact",
+            "c-000000",
+            "--contact",
+            "c-000001",
+            "--json",
+        ])
+        .output()
+        .expect("push");
+    let summary = json_out(&out);
+    let skipped = summary["skipped"].to_string();
+    assert!(
+        skipped.contains("c-000000") && skipped.contains("c-000001"),
+        "the unlinked contact is skipped in favour of the linked one: {summary}"
+    );
+    assert_eq!(show("c-000001")["hubspot"]["id"], json!(hubspot_id));
+    assert!(show("c-000000")["hubspot"]["id"].is_null(), "{summary}");
+}
