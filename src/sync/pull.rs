@@ -48,6 +48,8 @@ pub const PAGE: u32 = 200;
 const APPLY_BATCH: usize = 500;
 /// Staged records claimed (or verified) at a time.
 const STAGE_PAGE: usize = 1_000;
+/// Competing e-mails or names collected before they are looked up in HubSpot.
+const CONTEXT_BATCH: usize = 2_000;
 /// Search bodies above this size are refused by HubSpot (3,000 characters); past this estimate
 /// the properties are fetched with batch read instead.
 const SEARCH_BODY_BUDGET: usize = 2_600;
@@ -416,18 +418,20 @@ impl Echo<'_> {
     /// push: after the pull changed it to HubSpot's values, store the hash of the new version,
     /// so the next push doesn't send those values back (and can't overwrite a newer HubSpot edit
     /// with them). A record with local edits not pushed yet keeps its stale hash: it is still
-    /// sent.
+    /// sent. Only for the HubSpot record the hash was pushed to: a merge survivor may hold
+    /// other values in fields the pull doesn't bring in, so it keeps the stale hash and is sent.
     fn rehash<L: Local>(
         &self,
         conn: &rusqlite::Connection,
         entity: StoreEntity,
+        hubspot_id: &str,
         before: &L,
         after: &L,
     ) -> Result<()> {
         let Some(link) = links::get(conn, entity, before.id())? else {
             return Ok(());
         };
-        if link.hubspot_id.is_none() || link.content_hash.is_none() {
+        if link.hubspot_id.as_deref() != Some(hubspot_id) || link.content_hash.is_none() {
             return Ok(());
         }
         if !matches!(
@@ -570,7 +574,21 @@ async fn verify<L: Local>(
                 }
             }
         }
+        // Look them up as they collect, so memory stays flat however many records changed.
+        if values.len() >= CONTEXT_BATCH {
+            search_context(client, entity, stage, std::mem::take(&mut values)).await?;
+        }
     }
+    search_context(client, entity, stage, values).await
+}
+
+/// Stage the HubSpot records having any of `values` (e-mails or names) as context.
+async fn search_context(
+    client: &Client,
+    entity: Entity,
+    stage: &Stage<'_>,
+    values: BTreeSet<String>,
+) -> Result<()> {
     if values.is_empty() {
         return Ok(());
     }
@@ -733,7 +751,7 @@ fn apply<L: Local + Writable>(
                     }));
                 } else {
                     L::write(&mut writer, &tx, &updated, &current)?;
-                    echo.rehash(&tx, se, &current, &updated)?;
+                    echo.rehash(&tx, se, &hubspot_id, &current, &updated)?;
                     for c in &changes {
                         history::record(
                             &tx,

@@ -16,11 +16,21 @@ pub struct Stage<'c> {
     conn: &'c Connection,
 }
 
-/// Where a page of staged records starts: after `(apply, ord, id)`.
-#[derive(Debug, Clone, Default)]
+/// Where a page of staged records starts: after `(ord, id)`.
+#[derive(Debug, Clone)]
 pub struct Cursor {
     ord: i64,
     id: String,
+}
+
+impl Default for Cursor {
+    /// Before every record.
+    fn default() -> Self {
+        Self {
+            ord: i64::MIN,
+            id: String::new(),
+        }
+    }
 }
 
 /// The numeric order of a HubSpot id (ids are numbers; anything else sorts last).

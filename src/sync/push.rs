@@ -343,6 +343,9 @@ impl Pusher<'_> {
                 .as_ref()
                 .is_some_and(|r| r.contains(&format!("{entity}:{}", op.local_id())));
             match op {
+                // A dry run can't know what the earlier push would have changed: its plan
+                // already lists the record once.
+                PushOp::Send(_) if again && self.req.dry_run => {}
                 PushOp::Send(item) => send.push(item),
                 PushOp::Unchanged { .. } if again => {}
                 PushOp::Skip { .. } if again => {}
