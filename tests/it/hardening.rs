@@ -1560,3 +1560,33 @@ fn a_value_pulled_from_hubspot_is_not_pushed_back_over_a_newer_edit() {
         &w.sb.requests()[base..]
     );
 }
+
+/// After HubSpot merges a pushed contact into another record, the pull moves the link to the
+/// survivor; the survivor may hold other values in fields the pull never brings in (`score` is
+/// pushed only), so the next push must still send the record there.
+#[test]
+fn a_contact_merged_in_hubspot_is_pushed_to_the_survivor_after_the_pull() {
+    let w = World::new(32, SandboxConfig::unlimited(), 0);
+    w.ok(&["push", "--contact", "c-000001"]);
+    let c = w.json(&["contacts", "show", "c-000001"]);
+    let old = c["hubspot"]["id"].as_str().expect("linked").to_owned();
+    let survivor =
+        w.sb.create_record(
+            "contacts",
+            &json!({"email": "zoe.other@example.org", "gitmesh_score": "9",
+                    "gitmesh_display_name": "Zoë (merged)"}),
+        )
+        .expect("create");
+    w.sb.merge("contacts", &survivor, &old).expect("merge");
+    w.ok(&["pull"]);
+    let c = w.json(&["contacts", "show", "c-000001"]);
+    assert_eq!(c["hubspot"]["id"], json!(survivor), "{c}");
+    assert_eq!(c["displayName"], json!("Zoë (merged)"));
+    w.ok(&["push", "--marked"]);
+    let h = w.sb.record("contacts", &survivor);
+    assert_eq!(
+        prop(&h, "gitmesh_score"),
+        Some("2"),
+        "the survivor keeps HubSpot's score instead of the local one: {h}"
+    );
+}
