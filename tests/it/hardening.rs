@@ -975,12 +975,10 @@ fn fault_world(seed: u64) -> (World, Expect) {
     (w, expect)
 }
 
-/// `champions` (contacts tagged champion) and `enterprise` (organizations with
-/// `employees>=BIG`, with their contacts); run at once unless `no_run`.
-fn add_automations(w: &World, no_run: bool) {
-    let big = format!("employees>={BIG}");
-    let tail: &[&str] = if no_run { &["--no-run"] } else { &[] };
-    let champions = [
+/// `champions`: contacts tagged champion, into the static list `CHAMPIONS`; run at once unless
+/// `no_run`.
+fn add_champions(w: &World, no_run: bool) {
+    let mut args = vec![
         "automate",
         "add",
         "champions",
@@ -991,7 +989,18 @@ fn add_automations(w: &World, no_run: bool) {
         "--list",
         CHAMPIONS,
     ];
-    let enterprise = [
+    if no_run {
+        args.push("--no-run");
+    }
+    w.ok(&args);
+}
+
+/// `champions` and `enterprise` (organizations with `employees>=BIG`, with their contacts);
+/// run at once unless `no_run`.
+fn add_automations(w: &World, no_run: bool) {
+    add_champions(w, no_run);
+    let big = format!("employees>={BIG}");
+    let mut args = vec![
         "automate",
         "add",
         "enterprise",
@@ -1003,8 +1012,10 @@ fn add_automations(w: &World, no_run: bool) {
         "--list",
         ENTERPRISE,
     ];
-    w.ok(&[&champions[..], tail].concat());
-    w.ok(&[&enterprise[..], tail].concat());
+    if no_run {
+        args.push("--no-run");
+    }
+    w.ok(&args);
 }
 
 /// Runs `hubsync sync`, expiring every access token once the sandbox has answered
@@ -1439,18 +1450,7 @@ fn the_invariant_checker_reports_duplicates_missing_records_wrong_values_list_er
 fn a_daily_limit_met_while_checking_an_automations_list_exits_75() {
     let w = World::new(21, SandboxConfig::unlimited(), 0);
     w.sb.create_list(CHAMPIONS, "MANUAL", &[]).expect("list");
-    w.ok(&[
-        "automate",
-        "add",
-        "champions",
-        "--entity",
-        "contacts",
-        "--filter",
-        "tags~champion",
-        "--list",
-        CHAMPIONS,
-        "--no-run",
-    ]);
+    add_champions(&w, true);
     // `automate run` first checks the list: that request meets the daily limit.
     w.sb.set_faults(FaultPlan::none().then(1, 1, Fault::DailyLimited));
     let out = w.run(&["automate", "run"]);
