@@ -6,6 +6,7 @@ use super::client::{Client, Request};
 use super::error::{ApiError, Error};
 use super::models::{
     BatchResponse, CollectionResponse, ObjectInput, SimplePublicObject, StandardError,
+    WrittenObject,
 };
 use super::paging::Page;
 use super::paths::ObjectType;
@@ -155,10 +156,14 @@ async fn batch_write(
     }
     match client.send(&req).await {
         Ok(resp) => {
-            let r: BatchResponse<SimplePublicObject> = resp.json("batch write")?;
+            let r: BatchResponse<WrittenObject> = resp.json("batch write")?;
             Ok(BatchWrite::Done {
                 status: resp.status,
-                results: r.results,
+                results: r
+                    .results
+                    .into_iter()
+                    .map(SimplePublicObject::from)
+                    .collect(),
                 errors: r.errors,
             })
         }
