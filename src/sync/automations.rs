@@ -4,6 +4,7 @@ use anyhow::{bail, Context as _, Result};
 use chrono::{DateTime, Utc};
 
 use super::filter::{self, Filter};
+use super::pull_plan::LocalRecord;
 use super::push::{self, NoProgress, Progress, PushRequest};
 use super::summary::Summary;
 use crate::error::Exit;
@@ -37,17 +38,7 @@ pub fn matching_contacts(
     a: &Automation,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>> {
-    let fs = filters(mapping, Entity::from(a.entity), &a.filters)?;
-    let all = a.match_mode == "all";
-    let mut out = Vec::new();
-    store::contacts::each(store.conn(), |c| {
-        let values: Vec<_> = fs.iter().map(|f| c.field(&f.field)).collect();
-        if matches(&fs, &values, all, now) {
-            out.push(c.id);
-        }
-        Ok(())
-    })?;
-    Ok(out)
+    matching_ids(mapping, a, now, |f| store::contacts::each(store.conn(), f))
 }
 
 /// The ids of the local organizations that match the automation now, in id order.
@@ -57,13 +48,25 @@ pub fn matching_organizations(
     a: &Automation,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>> {
+    matching_ids(mapping, a, now, |f| {
+        store::organizations::each(store.conn(), f)
+    })
+}
+
+/// The ids of the records `scan` hands over that match the automation's filters.
+fn matching_ids<R: LocalRecord>(
+    mapping: &Mapping,
+    a: &Automation,
+    now: DateTime<Utc>,
+    scan: impl FnOnce(&mut dyn FnMut(R) -> Result<()>) -> Result<()>,
+) -> Result<Vec<String>> {
     let fs = filters(mapping, Entity::from(a.entity), &a.filters)?;
     let all = a.match_mode == "all";
     let mut out = Vec::new();
-    store::organizations::each(store.conn(), |o| {
-        let values: Vec<_> = fs.iter().map(|f| o.field(&f.field)).collect();
+    scan(&mut |r: R| {
+        let values: Vec<_> = fs.iter().map(|f| r.get(&f.field)).collect();
         if matches(&fs, &values, all, now) {
-            out.push(o.id);
+            out.push(r.id().to_owned());
         }
         Ok(())
     })?;
