@@ -346,6 +346,12 @@ impl Pusher<'_> {
                 // A dry run can't know what the earlier push would have changed: its plan
                 // already lists the record once.
                 PushOp::Send(_) if again && self.req.dry_run => {}
+                // HubSpot refused it moments ago in this run: not sent (or counted) twice.
+                PushOp::Send(ref item)
+                    if again
+                        && self
+                            .failing
+                            .contains(&format!("{entity}:{}", item.local_id)) => {}
                 PushOp::Send(item) => send.push(item),
                 PushOp::Unchanged { .. } if again => {}
                 PushOp::Skip { .. } if again => {}

@@ -145,7 +145,11 @@ impl Summary {
     }
 
     /// Print to stdout (JSON or text) and turn failures into exit 3.
-    pub fn print_and_exit(self, json: bool, what: &str) -> anyhow::Result<()> {
+    pub fn print_and_exit(mut self, json: bool, what: &str) -> anyhow::Result<()> {
+        if self.status == "ok" {
+            // `partial` when records failed.
+            self.status = self.final_status().into();
+        }
         if json {
             println!("{}", serde_json::to_string_pretty(&self)?);
         } else {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use hubsync::sandbox::SandboxConfig;
 use serde_json::Value;
 
+use crate::common::repo;
 use crate::push::{community, hs};
 
 fn add_champions(
@@ -199,4 +200,70 @@ fn the_daily_limit_mid_sync_exits_75_and_the_next_run_finishes_without_duplicate
         before < expected.len(),
         "the first run should have stopped before the list addition"
     );
+}
+
+#[test]
+fn a_record_hubspot_refuses_is_sent_once_per_sync_even_when_an_automation_selects_it() {
+    let (env, sb) = community(SandboxConfig::unlimited());
+    // The cache believes `Wizard` is a seniority; HubSpot refuses it.
+    let mut store = hubsync::store::Store::open(&env.db()).expect("store");
+    let mut props: Vec<Value> = hubsync::store::properties::load(store.conn(), "contacts")
+        .expect("cache")
+        .iter()
+        .map(|p| serde_json::to_value(p).expect("json"))
+        .collect();
+    for p in &mut props {
+        if p["name"] == "gitmesh_seniority" {
+            p["options"]
+                .as_array_mut()
+                .expect("options")
+                .push(serde_json::json!({"label": "Wizard", "value": "Wizard", "hidden": false}));
+        }
+    }
+    hubsync::store::properties::replace(store.conn_mut(), "contacts", &props).expect("replace");
+    drop(store);
+    let text = std::fs::read_to_string(repo().join("examples/data/contacts.json")).unwrap();
+    let sample: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let mut bad = sample[41].clone();
+    bad["attributes"]["seniorityLevel"] = serde_json::json!("Wizard");
+    bad["tags"] = serde_json::json!(["champion"]);
+    let bad_id = bad["id"].as_str().unwrap().to_owned();
+    env.write("bad.json", &serde_json::to_string(&[bad]).unwrap());
+    env.cmd()
+        .args(["import", "contacts"])
+        .arg(env.path("bad.json"))
+        .assert()
+        .success();
+    // A first push fails it, so the sync's `push --marked` tries it again.
+    let out = hs(&env, &sb)
+        .args(["push", "--contact", &bad_id])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(add_champions(&env, &sb, &["--no-run"]).status.success());
+
+    sb.clear_requests();
+    let out = hs(&env, &sb).args(["sync", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed = s["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == bad_id.as_str())
+        .count();
+    assert_eq!(failed, 1, "{s}");
+    assert_eq!(s["status"], "partial", "{s}");
+    // Every batch holding it is refused whole: one refused upsert means it was sent once.
+    let refused = sb
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/batch/upsert") && r.status >= 400)
+        .count();
+    assert_eq!(
+        refused, 1,
+        "the refused contact was in {refused} batches of one sync"
+    );
+    // The automation's other champions were pushed and listed.
+    assert!(s["counts"]["list_additions"].as_u64().unwrap() > 10, "{s}");
 }
