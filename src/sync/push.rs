@@ -233,6 +233,12 @@ struct Part {
     not_found: Vec<usize>,
 }
 
+/// `contact:ID` / `organization:ID`: how a record is named in [`Summary::selected`],
+/// [`PushRequest::reported`] and the set of failing records.
+fn record_key(entity: Entity, id: &str) -> String {
+    format!("{entity}:{id}")
+}
+
 fn entity_name(e: Entity) -> &'static str {
     match e {
         Entity::Contact => "contacts",
@@ -244,7 +250,7 @@ impl Pusher<'_> {
     async fn run(&mut self) -> Result<()> {
         for entity in [Entity::Organization, Entity::Contact] {
             for id in runs::failed_ids(self.conn, entity, OPERATION)? {
-                self.failing.insert(format!("{entity}:{id}"));
+                self.failing.insert(record_key(entity, &id));
             }
         }
         let orgs = self.select(Entity::Organization, &self.req.organizations)?;
@@ -253,7 +259,7 @@ impl Pusher<'_> {
             for (entity, ids) in [(Entity::Organization, &orgs), (Entity::Contact, &contacts)] {
                 self.summary
                     .selected
-                    .extend(ids.iter().map(|id| format!("{entity}:{id}")));
+                    .extend(ids.iter().map(|id| record_key(entity, id)));
             }
         }
         if !orgs.is_empty() {
@@ -318,7 +324,7 @@ impl Pusher<'_> {
 
     /// Forget a record's failure, if it has one.
     fn clear_failure(&mut self, tx: &Connection, entity: Entity, local_id: &str) -> Result<()> {
-        if self.failing.remove(&format!("{entity}:{local_id}")) {
+        if self.failing.remove(&record_key(entity, local_id)) {
             runs::clear_failure(tx, entity, local_id, OPERATION)?;
         }
         Ok(())
@@ -341,17 +347,14 @@ impl Pusher<'_> {
                 .req
                 .reported
                 .as_ref()
-                .is_some_and(|r| r.contains(&format!("{entity}:{}", op.local_id())));
+                .is_some_and(|r| r.contains(&record_key(entity, op.local_id())));
             match op {
                 // A dry run can't know what the earlier push would have changed: its plan
                 // already lists the record once.
                 PushOp::Send(_) if again && self.req.dry_run => {}
                 // HubSpot refused it moments ago in this run: not sent (or counted) twice.
                 PushOp::Send(ref item)
-                    if again
-                        && self
-                            .failing
-                            .contains(&format!("{entity}:{}", item.local_id)) => {}
+                    if again && self.failing.contains(&record_key(entity, &item.local_id)) => {}
                 PushOp::Send(item) => send.push(item),
                 PushOp::Unchanged { .. } if again => {}
                 PushOp::Skip { .. } if again => {}
@@ -379,7 +382,7 @@ impl Pusher<'_> {
                             &error,
                             self.run_id,
                         )?;
-                        self.failing.insert(format!("{entity}:{local_id}"));
+                        self.failing.insert(record_key(entity, &local_id));
                     }
                     self.summary.fail(entity.as_str(), &local_id, error);
                 }
@@ -426,7 +429,7 @@ impl Pusher<'_> {
                 &refusal.message,
                 self.run_id,
             )?;
-            self.failing.insert(format!("{entity}:{}", item.local_id));
+            self.failing.insert(record_key(entity, &item.local_id));
         }
         tx.commit()
             .context("cannot save the push's progress in the store")?;
@@ -755,7 +758,7 @@ impl Pusher<'_> {
                         &message,
                         self.run_id,
                     )?;
-                    self.failing.insert(format!("{}:{local}", Entity::Contact));
+                    self.failing.insert(record_key(Entity::Contact, local));
                     self.summary.fail("contact", local, message);
                     self.count(Entity::Contact, "failed", 1);
                 } else {
