@@ -10,6 +10,7 @@ use crate::cli::{EntityKind, ImportArgs, ImportFormat};
 use crate::import::{self, Format, Kind};
 use crate::mapping::Mapping;
 use crate::store::Store;
+use crate::sync::lock::RunLock;
 
 pub fn run(ctx: &Context, args: &ImportArgs) -> Result<()> {
     let stdin = args.file == Path::new("-");
@@ -44,6 +45,8 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<()> {
             .with_context(|| format!("cannot read {}", args.file.display()))?;
         Box::new(BufReader::with_capacity(1 << 18, file))
     };
+    // A run holding the lock would otherwise plan against records this import is changing.
+    let _lock = RunLock::acquire(ctx.paths.data_dir(), "import")?;
     let mut store = Store::open(&ctx.paths.db)?;
     let summary = import::import(&mut store, kind, format, &mut input, &attributes)?;
     tracing::info!(

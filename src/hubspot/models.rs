@@ -182,6 +182,28 @@ impl SimplePublicObject {
     pub fn prop(&self, name: &str) -> Option<&str> {
         self.properties.get(name).and_then(|v| v.as_deref())
     }
+
+    /// When a property last changed, from `propertiesWithHistory` (epoch milliseconds): the
+    /// latest timestamp among its versions, read as ISO 8601 or epoch milliseconds. `None` when
+    /// the history is absent or unreadable.
+    #[must_use]
+    pub fn property_changed_ms(&self, name: &str) -> Option<i64> {
+        self.properties_with_history
+            .as_ref()?
+            .get(name)?
+            .as_array()?
+            .iter()
+            .filter_map(|v| match v.get("timestamp")? {
+                serde_json::Value::String(s) => s.trim().parse::<i64>().ok().or_else(|| {
+                    chrono::DateTime::parse_from_rfc3339(s.trim())
+                        .ok()
+                        .map(|t| t.timestamp_millis())
+                }),
+                serde_json::Value::Number(n) => n.as_i64(),
+                _ => None,
+            })
+            .max()
+    }
 }
 
 /// `paging.next.after`.

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::{Problem, Sink, SinkCounts};
 use crate::mapping::ValueType;
 use crate::model::{coerce, describe, Contact, Organization};
-use crate::store::{contacts, organizations};
+use crate::store::{base, contacts, organizations, Entity};
 
 /// What every record has in common: the id, checked once per import.
 struct Ids {
@@ -145,6 +145,11 @@ impl Sink for Contacts<'_> {
         self.writer
             .upsert(&contact, previous.as_ref())
             .map_err(|e| db(&e))?;
+        if previous.as_ref().is_some_and(|p| *p != contact) {
+            // A local edit: the `newest` conflict policy needs its time.
+            base::touch_local_edit(self.writer.conn(), Entity::Contact, &contact.id)
+                .map_err(|e| db(&e))?;
+        }
         self.ids.count(previous.is_some());
         Ok(())
     }
@@ -207,11 +212,15 @@ impl Sink for Organizations<'_> {
         let id = self.ids.take(&mut obj, "organization")?;
         let existing = organizations::get(self.conn, &id).map_err(|e| db(&e))?;
         let existed = existing.is_some();
-        let mut org = existing.unwrap_or_else(|| Organization::new(id));
+        let mut org = existing.clone().unwrap_or_else(|| Organization::new(id));
         for (key, value) in obj {
             org.set_field(&key, value).map_err(|e| e.to_string())?;
         }
         organizations::upsert(self.conn, &org).map_err(|e| db(&e))?;
+        if existing.is_some_and(|p| p != org) {
+            base::touch_local_edit(self.conn, Entity::Organization, &org.id)
+                .map_err(|e| db(&e))?;
+        }
         self.ids.count(existed);
         Ok(())
     }

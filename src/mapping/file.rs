@@ -54,7 +54,44 @@ impl PullPolicy {
     }
 }
 
-/// One mapped field: short form `field: property` or long form with `property:` and `pull:`.
+/// Whether push sends a mapped field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PushPolicy {
+    /// Sent when the local value moved (the default).
+    #[default]
+    Always,
+    /// Never sent: the field is pull-only, HubSpot owns it.
+    Never,
+}
+
+/// Which value wins when a field was edited on both sides since they last agreed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictPolicy {
+    /// HubSpot's value (the default).
+    #[default]
+    Hubspot,
+    /// The local value, which is then pushed.
+    Local,
+    /// The later edit: the local record's last change against HubSpot's timestamp for the
+    /// property.
+    Newest,
+}
+
+impl ConflictPolicy {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictPolicy::Hubspot => "hubspot",
+            ConflictPolicy::Local => "local",
+            ConflictPolicy::Newest => "newest",
+        }
+    }
+}
+
+/// One mapped field: short form `field: property` or long form with `property:`, `pull:`,
+/// `push:` and `conflict:`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
 pub enum FieldSpec {
@@ -63,6 +100,10 @@ pub enum FieldSpec {
         property: String,
         #[serde(default)]
         pull: Option<PullPolicy>,
+        #[serde(default)]
+        push: Option<PushPolicy>,
+        #[serde(default)]
+        conflict: Option<ConflictPolicy>,
     },
 }
 
@@ -79,6 +120,22 @@ impl FieldSpec {
         match self {
             FieldSpec::Short(_) => PullPolicy::Overwrite,
             FieldSpec::Long { pull, .. } => pull.unwrap_or_default(),
+        }
+    }
+
+    #[must_use]
+    pub fn push(&self) -> PushPolicy {
+        match self {
+            FieldSpec::Short(_) => PushPolicy::Always,
+            FieldSpec::Long { push, .. } => push.unwrap_or_default(),
+        }
+    }
+
+    #[must_use]
+    pub fn conflict(&self) -> ConflictPolicy {
+        match self {
+            FieldSpec::Short(_) => ConflictPolicy::Hubspot,
+            FieldSpec::Long { conflict, .. } => conflict.unwrap_or_default(),
         }
     }
 }

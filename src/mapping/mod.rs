@@ -10,5 +10,8 @@ pub mod scaffold;
 pub mod types;
 
 pub use catalogue::{Direction, Entity, LocalField};
-pub use file::{ApiVersion, EntitySection, FieldSpec, Mapping, MappingFile, PullPolicy};
+pub use file::{
+    ApiVersion, ConflictPolicy, EntitySection, FieldSpec, Mapping, MappingFile, PullPolicy,
+    PushPolicy,
+};
 pub use types::ValueType;

@@ -70,6 +70,7 @@ pub struct Writer<'c> {
     org_exists: Statement<'c>,
     /// `updated_at` of everything this writer writes.
     now: String,
+    conn: &'c Connection,
 }
 
 impl<'c> Writer<'c> {
@@ -107,7 +108,14 @@ impl<'c> Writer<'c> {
             )?,
             org_exists: conn.prepare("SELECT 1 FROM organizations WHERE id = ?1")?,
             now: now(),
+            conn,
         })
+    }
+
+    /// The connection (or transaction) this writer writes to.
+    #[must_use]
+    pub fn conn(&self) -> &'c Connection {
+        self.conn
     }
 
     pub fn get(&mut self, id: &str) -> Result<Option<Contact>> {

@@ -24,6 +24,11 @@ pub struct Entry {
     pub at: String,
     #[serde(skip)]
     pub undone_by: Option<i64>,
+    /// Set when the field was edited on both sides since they last agreed: `{"local",
+    /// "hubspot", "base", "kept"}`. A conflict that kept the local value changed nothing
+    /// locally (`old` = `new`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<Value>,
 }
 
 /// Which entries to read; `None` = any.
@@ -50,9 +55,28 @@ pub fn record(
     old: Option<&Value>,
     new: Option<&Value>,
 ) -> Result<()> {
+    record_conflict(
+        conn, run_id, entity, local_id, hubspot_id, field, old, new, None,
+    )
+}
+
+/// Record one change, or a conflict (`conflict` set; `old` = `new` when the local value was
+/// kept); call it in the transaction that makes the change.
+#[allow(clippy::too_many_arguments)]
+pub fn record_conflict(
+    conn: &Connection,
+    run_id: i64,
+    entity: Entity,
+    local_id: &str,
+    hubspot_id: Option<&str>,
+    field: &str,
+    old: Option<&Value>,
+    new: Option<&Value>,
+    conflict: Option<&Value>,
+) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO history (run_id, entity, local_id, hubspot_id, field, old, new, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO history (run_id, entity, local_id, hubspot_id, field, old, new, at, conflict)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         run_id,
@@ -62,7 +86,8 @@ pub fn record(
         field,
         json_text(old)?,
         json_text(new)?,
-        now()
+        now(),
+        json_text(conflict)?
     ])?;
     Ok(())
 }
@@ -92,13 +117,14 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
         new: json_value(r.get(7)?),
         at: r.get(8)?,
         undone_by: r.get(9)?,
+        conflict: json_value(r.get(10)?),
     })
 }
 
 /// Entries matching `filter`, oldest first.
 pub fn list(conn: &Connection, filter: &Filter) -> Result<Vec<Entry>> {
     let mut st = conn.prepare_cached(
-        "SELECT id, run_id, entity, local_id, hubspot_id, field, old, new, at, undone_by
+        "SELECT id, run_id, entity, local_id, hubspot_id, field, old, new, at, undone_by, conflict
          FROM history
          WHERE (?1 IS NULL OR entity = ?1) AND (?2 IS NULL OR local_id = ?2)
            AND (?3 IS NULL OR run_id = ?3)
@@ -127,6 +153,7 @@ pub fn changed_since(
     Ok(conn
         .prepare_cached(
             "SELECT run_id FROM history WHERE entity = ?1 AND local_id = ?2 AND field = ?3 AND id > ?4
+               AND old IS NOT new
              ORDER BY id LIMIT 1",
         )?
         .query_row(params![entity.as_str(), local_id, field, row_id], |r| {

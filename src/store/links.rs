@@ -203,6 +203,7 @@ pub fn set_hubspot_id(
     local_id: &str,
     hubspot_id: &str,
 ) -> Result<()> {
+    super::base::clear_others(conn, entity, hubspot_id, local_id)?;
     conn.prepare_cached(
         "UPDATE hubspot_links SET hubspot_id = NULL WHERE entity = ?1 AND hubspot_id = ?2 AND local_id <> ?3",
     )?
@@ -227,6 +228,7 @@ pub fn record_push(
     content_hash: &str,
     how: &Mark,
 ) -> Result<()> {
+    super::base::clear_others(conn, entity, hubspot_id, local_id)?;
     conn.prepare_cached(
         "UPDATE hubspot_links SET hubspot_id = NULL WHERE entity = ?1 AND hubspot_id = ?2 AND local_id <> ?3",
     )?

@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 pub mod automations;
+pub mod base;
 pub mod contacts;
 pub mod history;
 pub mod links;
@@ -21,7 +22,10 @@ pub use links::{Entity, Link, Mark};
 
 /// Schema migrations, applied in order; schema version N = the first N applied.
 /// Append only: a released migration is never edited.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_sync_base.sql"),
+];
 
 /// The schema version this hubsync writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

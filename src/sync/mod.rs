@@ -9,3 +9,4 @@ pub mod pull_plan;
 pub mod pull_stage;
 pub mod push;
 pub mod summary;
+pub mod three_way;

@@ -6,10 +6,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
+use super::three_way;
 use crate::mapping::catalogue::{self, Entity};
 use crate::mapping::format::to_hubspot;
 use crate::mapping::EntitySection;
 use crate::model::{normalize_email, Contact, Organization};
+use crate::store::base::{self, Base};
 use crate::store::properties::CachedProperty;
 use crate::store::Link;
 
@@ -27,6 +29,45 @@ pub struct PushItem {
     pub companies: Vec<String>,
     /// The content hash of `properties` and `companies`.
     pub hash: String,
+    /// A linked record with a base: the properties whose local value moved away from it (an
+    /// update sends only these). `None`: send everything (no base, a new record, `--force`).
+    pub changed: Option<Vec<String>>,
+}
+
+impl PushItem {
+    /// What an update of the linked record sends: the properties that moved, or all of them.
+    #[must_use]
+    pub fn update_properties(&self) -> BTreeMap<String, String> {
+        match &self.changed {
+            None => self.properties.clone(),
+            Some(names) => names
+                .iter()
+                .filter_map(|n| self.properties.get(n).map(|v| (n.clone(), v.clone())))
+                .collect(),
+        }
+    }
+
+    /// The base both sides agree on once HubSpot acknowledged the write: every property sent
+    /// (all of them for a whole write) and the companies associated.
+    #[must_use]
+    pub fn agreed(&self, whole: bool) -> Base {
+        let mut out = if whole {
+            self.properties.clone()
+        } else {
+            self.update_properties()
+        };
+        out.insert(base::COMPANIES.to_owned(), companies_value(&self.companies));
+        out
+    }
+}
+
+/// The base value of the association targets: sorted, deduplicated, `;`-joined.
+#[must_use]
+pub fn companies_value(companies: &[String]) -> String {
+    let mut targets: Vec<&str> = companies.iter().map(String::as_str).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    targets.join(";")
 }
 
 /// What push does with one selected record.
@@ -34,10 +75,13 @@ pub struct PushItem {
 pub enum PushOp {
     /// Send it (create, update or upsert is decided against HubSpot).
     Send(PushItem),
-    /// Already sent with these exact values.
+    /// Already sent with these exact values. `base`: the base derived for a linked record that
+    /// had none (a store from before the three-way rule, whose content hash matched), to be
+    /// stored.
     Unchanged {
         local_id: String,
         hubspot_id: Option<String>,
+        base: Option<Base>,
     },
     /// Not synced, with the reason (no e-mail, no website, a duplicate identity).
     Skip { local_id: String, reason: String },
@@ -106,6 +150,7 @@ fn pushable<'a>(
     section
         .fields
         .iter()
+        .filter(|(_, spec)| spec.push() != crate::mapping::PushPolicy::Never)
         .filter_map(|(path, spec)| {
             let field = catalogue::lookup(entity, section, path).ok()?;
             let prop = props.get(spec.property())?;
@@ -150,17 +195,56 @@ fn decide(
     properties: BTreeMap<String, String>,
     companies: Vec<String>,
     link: Option<&Link>,
+    base: Option<&Base>,
     opts: PlanOptions,
 ) -> PushOp {
     let hash = content_hash(&properties, &companies);
     let hubspot_id = link.and_then(|l| l.hubspot_id.clone());
-    let unchanged =
-        hubspot_id.is_some() && link.and_then(|l| l.content_hash.as_deref()) == Some(hash.as_str());
-    if unchanged && !opts.force {
-        return PushOp::Unchanged {
-            local_id: local_id.to_owned(),
-            hubspot_id,
-        };
+    let mut changed = None;
+    if hubspot_id.is_some() {
+        match base.filter(|b| !b.is_empty()) {
+            Some(b) => {
+                // Only what moved locally since both sides agreed is sent: a value HubSpot
+                // changed since is not overwritten with the old local one.
+                let moved: Vec<String> = properties
+                    .iter()
+                    .filter(|(k, v)| three_way::push(v, b.get(*k).map(String::as_str)))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                let targets = companies_value(&companies);
+                let companies_moved = b.get(base::COMPANIES) != Some(&targets);
+                if moved.is_empty() && !companies_moved && !opts.force {
+                    return PushOp::Unchanged {
+                        local_id: local_id.to_owned(),
+                        hubspot_id,
+                        base: None,
+                    };
+                }
+                if !opts.force {
+                    let mut moved = moved;
+                    if moved.is_empty() {
+                        // Only the associations changed: an update needs one property.
+                        moved.extend(properties.keys().next().cloned());
+                    }
+                    changed = Some(moved);
+                }
+            }
+            None => {
+                // A store from before the base existed: a matching hash means HubSpot holds
+                // exactly these values, which become the base.
+                if link.and_then(|l| l.content_hash.as_deref()) == Some(hash.as_str())
+                    && !opts.force
+                {
+                    let mut agreed = properties;
+                    agreed.insert(base::COMPANIES.to_owned(), companies_value(&companies));
+                    return PushOp::Unchanged {
+                        local_id: local_id.to_owned(),
+                        hubspot_id,
+                        base: Some(agreed),
+                    };
+                }
+            }
+        }
     }
     PushOp::Send(PushItem {
         local_id: local_id.to_owned(),
@@ -169,6 +253,7 @@ fn decide(
         properties,
         companies,
         hash,
+        changed,
     })
 }
 
@@ -181,6 +266,7 @@ pub fn plan_contacts(
     seen: &mut HashMap<String, String>,
     contacts: &[Contact],
     links: &HashMap<String, Link>,
+    bases: &HashMap<String, Base>,
     section: &EntitySection,
     props: &HashMap<String, CachedProperty>,
     companies: &HashMap<String, String>,
@@ -232,6 +318,7 @@ pub fn plan_contacts(
             properties,
             targets,
             links.get(&c.id),
+            bases.get(&c.id),
             opts,
         ));
     }
@@ -246,6 +333,7 @@ pub fn plan_organizations(
     seen: &mut HashMap<String, String>,
     orgs: &[Organization],
     links: &HashMap<String, Link>,
+    bases: &HashMap<String, Base>,
     section: &EntitySection,
     props: &HashMap<String, CachedProperty>,
     opts: PlanOptions,
@@ -288,6 +376,7 @@ pub fn plan_organizations(
             properties,
             Vec::new(),
             links.get(&o.id),
+            bases.get(&o.id),
             opts,
         ));
     }
@@ -428,6 +517,7 @@ mod tests {
             &mut HashMap::new(),
             &[c],
             &HashMap::new(),
+            &HashMap::new(),
             &contact_section(),
             &contact_props(),
             &companies,
@@ -462,6 +552,7 @@ mod tests {
         let sent = plan_contacts(
             &mut HashMap::new(),
             std::slice::from_ref(&base),
+            &HashMap::new(),
             &HashMap::new(),
             &section,
             &props,
@@ -533,6 +624,7 @@ mod tests {
                 &mut HashMap::new(),
                 &[c],
                 &links,
+                &HashMap::new(),
                 &section,
                 &props,
                 &HashMap::new(),
@@ -557,6 +649,7 @@ mod tests {
             &mut HashMap::new(),
             &[c],
             &HashMap::new(),
+            &HashMap::new(),
             &contact_section(),
             &contact_props(),
             &HashMap::new(),
@@ -579,6 +672,7 @@ mod tests {
         let ops = plan_contacts(
             &mut HashMap::new(),
             &[a, b],
+            &HashMap::new(),
             &HashMap::new(),
             &EntitySection::default(),
             &HashMap::new(),

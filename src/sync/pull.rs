@@ -27,6 +27,7 @@ use super::plan::{self, PlanOptions, PushOp};
 use super::pull_plan::{
     self, hubspot_keys, merged_ids, ClaimOn, Claimed, LocalIndex, LocalRecord, PullField,
 };
+use super::three_way::{self, Side};
 use super::pull_stage::{Cursor, Stage};
 use super::push;
 use super::summary::Summary;
@@ -38,6 +39,7 @@ use crate::hubspot::{objects, search, Client, ObjectType};
 use crate::mapping::check::Properties;
 use crate::mapping::{Entity, Mapping};
 use crate::model::{normalize_email, Contact, Organization};
+use crate::store::base::{self, Base};
 use crate::store::{
     contacts, history, links, organizations, runs, Entity as StoreEntity, Link, Store,
 };
@@ -224,8 +226,8 @@ async fn pull_entity(
         mapping,
         props,
         companies: match entity {
-            Entity::Contacts if !opts.dry_run => push::company_ids(store.conn())?,
-            _ => HashMap::new(),
+            Entity::Contacts => push::company_ids(store.conn())?,
+            Entity::Organizations => HashMap::new(),
         },
     };
     let result = match entity {
@@ -233,19 +235,41 @@ async fn pull_entity(
             if since.is_some() {
                 verify::<Contact>(store, client, entity, &stage).await?;
             }
-            apply::<Contact>(
-                store, &echo, &stage, entity, &fields, watermark, opts, summary,
-            )
+            match apply::<Contact>(store, &echo, &stage, entity, &fields, opts, summary) {
+                Ok(deferred) => {
+                    apply_deferred::<Contact>(
+                        store, client, &echo, &stage, entity, &fields, opts, summary, deferred,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            }
         }
         Entity::Organizations => {
             if since.is_some() {
                 verify::<Organization>(store, client, entity, &stage).await?;
             }
-            apply::<Organization>(
-                store, &echo, &stage, entity, &fields, watermark, opts, summary,
-            )
+            match apply::<Organization>(store, &echo, &stage, entity, &fields, opts, summary) {
+                Ok(deferred) => {
+                    apply_deferred::<Organization>(
+                        store, client, &echo, &stage, entity, &fields, opts, summary, deferred,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            }
         }
     };
+    if result.is_ok() && !opts.dry_run {
+        // The watermark moves only after every change read is committed.
+        runs::set_checkpoint(
+            store.conn(),
+            CHECKPOINT_KIND,
+            &watermark_key(entity),
+            &iso(watermark),
+            summary.run_id,
+        )?;
+    }
     stage.clear()?;
     result
 }
@@ -402,10 +426,11 @@ trait Local: LocalRecord + Sized {
     fn ids_by_key(store: &Store, key: &str) -> Result<Vec<String>>;
     fn keys(&self) -> Vec<String>;
     /// How push would plan this record, given its link (see [`super::plan`]).
-    fn plan_push(&self, link: &Link, echo: &Echo<'_>, force: bool) -> PushOp;
+    fn plan_push(&self, link: &Link, echo: &Echo<'_>) -> PushOp;
 }
 
-/// What a push plan of one record needs, to keep pulled values from being pushed back.
+/// What a push plan of one record needs, to derive the base of a record linked before the
+/// base existed.
 struct Echo<'a> {
     mapping: &'a Mapping,
     props: &'a Properties,
@@ -414,36 +439,25 @@ struct Echo<'a> {
 }
 
 impl Echo<'_> {
-    /// A record linked to HubSpot whose stored hash said HubSpot held exactly what it would
-    /// push: after the pull changed it to HubSpot's values, store the hash of the new version,
-    /// so the next push doesn't send those values back (and can't overwrite a newer HubSpot edit
-    /// with them). A record with local edits not pushed yet keeps its stale hash: it is still
-    /// sent. Only for the HubSpot record the hash was pushed to: a merge survivor may hold
-    /// other values in fields the pull doesn't bring in, so it keeps the stale hash and is sent.
-    fn rehash<L: Local>(
+    /// A record pushed to `hubspot_id` by a hubsync from before the base existed, whose stored
+    /// hash says HubSpot holds exactly what it would push now: those values are the base.
+    fn legacy_base<L: Local>(
         &self,
         conn: &rusqlite::Connection,
         entity: StoreEntity,
         hubspot_id: &str,
-        before: &L,
-        after: &L,
-    ) -> Result<()> {
-        let Some(link) = links::get(conn, entity, before.id())? else {
-            return Ok(());
+        record: &L,
+    ) -> Result<Option<Base>> {
+        let Some(link) = links::get(conn, entity, record.id())? else {
+            return Ok(None);
         };
         if link.hubspot_id.as_deref() != Some(hubspot_id) || link.content_hash.is_none() {
-            return Ok(());
+            return Ok(None);
         }
-        if !matches!(
-            before.plan_push(&link, self, false),
-            PushOp::Unchanged { .. }
-        ) {
-            return Ok(());
-        }
-        if let PushOp::Send(item) = after.plan_push(&link, self, true) {
-            links::set_hash(conn, entity, before.id(), &item.hash)?;
-        }
-        Ok(())
+        Ok(match record.plan_push(&link, self) {
+            PushOp::Unchanged { base, .. } => base,
+            _ => None,
+        })
     }
 }
 
@@ -464,15 +478,16 @@ impl Local for Contact {
     fn keys(&self) -> Vec<String> {
         self.emails.iter().map(|e| normalize_email(e)).collect()
     }
-    fn plan_push(&self, link: &Link, echo: &Echo<'_>, force: bool) -> PushOp {
+    fn plan_push(&self, link: &Link, echo: &Echo<'_>) -> PushOp {
         one_op(plan::plan_contacts(
             &mut HashMap::new(),
             std::slice::from_ref(self),
             &HashMap::from([(self.id.clone(), link.clone())]),
+            &HashMap::new(),
             &echo.mapping.file.contacts,
             echo.props.of(Entity::Contacts),
             &echo.companies,
-            PlanOptions { force },
+            PlanOptions::default(),
         ))
     }
 }
@@ -491,14 +506,15 @@ impl Local for Organization {
             .into_iter()
             .collect()
     }
-    fn plan_push(&self, link: &Link, echo: &Echo<'_>, force: bool) -> PushOp {
+    fn plan_push(&self, link: &Link, echo: &Echo<'_>) -> PushOp {
         one_op(plan::plan_organizations(
             &mut HashMap::new(),
             std::slice::from_ref(self),
             &HashMap::from([(self.id.clone(), link.clone())]),
+            &HashMap::new(),
             &echo.mapping.file.organizations,
             echo.props.of(Entity::Organizations),
-            PlanOptions { force },
+            PlanOptions::default(),
         ))
     }
 }
@@ -657,11 +673,11 @@ fn apply<L: Local + Writable>(
     stage: &Stage<'_>,
     entity: Entity,
     fields: &[PullField],
-    watermark: i64,
     opts: &Options,
     summary: &mut Summary,
-) -> Result<()> {
+) -> Result<Vec<Deferred>> {
     let se = StoreEntity::from(entity);
+    let mut deferred = Vec::new();
     // 1. Claims, in read order: records to apply first, then the context.
     let mut seq = 0u64;
     for apply in [true, false] {
@@ -699,7 +715,6 @@ fn apply<L: Local + Writable>(
     }
 
     // 2. Resolve by local record, and apply the winners.
-    let run_id = summary.run_id;
     let mut after = String::new();
     loop {
         let locals = stage.claimed_locals(&after, APPLY_BATCH)?;
@@ -725,50 +740,24 @@ fn apply<L: Local + Writable>(
         {
             let mut writer = L::writer(&tx)?;
             for (local_id, hubspot_id, via) in winners {
-                let Some(hs) = stage.get(&hubspot_id)? else {
-                    continue;
+                let target = Target {
+                    local_id,
+                    hubspot_id,
+                    via,
                 };
-                // Planned against the record as stored now, inside the transaction.
-                let Some(current) = L::read(&mut writer, &tx, &local_id)? else {
-                    continue;
-                };
-                summary.add("matched", 1);
-                let (changes, updated, problems) = pull_plan::field_changes(fields, &hs, &current);
-                for p in problems {
-                    summary.skip(se.as_str(), &local_id, format!("field {p}"));
-                }
-                if changes.is_empty() {
-                    summary.add("unchanged", 1);
-                } else if opts.dry_run {
-                    summary.add("changed", 1);
-                    summary.plan.push(json!({
-                        "action": "update local",
-                        "entity": se.as_str(),
-                        "id": local_id,
-                        "hubspot_id": hubspot_id,
-                        "matched_by": via,
-                        "changes": changes,
-                    }));
-                } else {
-                    L::write(&mut writer, &tx, &updated, &current)?;
-                    echo.rehash(&tx, se, &hubspot_id, &current, &updated)?;
-                    for c in &changes {
-                        history::record(
-                            &tx,
-                            run_id,
-                            se,
-                            &local_id,
-                            Some(&hubspot_id),
-                            &c.field,
-                            c.old.as_ref(),
-                            Some(&c.new),
-                        )?;
-                    }
-                    summary.add("changed", 1);
-                    summary.add("fields_changed", changes.len() as u64);
-                }
-                if !opts.dry_run {
-                    links::record_pull(&tx, se, &local_id, &hubspot_id)?;
+                if let Some(d) = apply_one::<L>(
+                    &tx,
+                    &mut writer,
+                    echo,
+                    stage,
+                    entity,
+                    fields,
+                    opts,
+                    summary,
+                    &target,
+                    None,
+                )? {
+                    deferred.push(d);
                 }
             }
         }
@@ -780,14 +769,230 @@ fn apply<L: Local + Writable>(
                 .with_context(|| format!("cannot save pulled {} in the store", entity.section()))?;
         }
     }
+    Ok(deferred)
+}
+
+/// A HubSpot record won by a local record.
+#[derive(Debug, Clone)]
+struct Target {
+    local_id: String,
+    hubspot_id: String,
+    via: pull_plan::Via,
+}
+
+/// A record with `newest` conflicts, waiting for HubSpot's property timestamps.
+struct Deferred {
+    target: Target,
+    properties: Vec<String>,
+}
+
+/// Plan one matched record against the record as stored now (inside the transaction) and its
+/// base, and apply it: local changes with history, the new base, the link. A record with
+/// `newest` conflicts and no `times` yet is left alone and returned.
+#[allow(clippy::too_many_arguments)]
+fn apply_one<L: Local + Writable>(
+    tx: &rusqlite::Connection,
+    writer: &mut L::Writer<'_>,
+    echo: &Echo<'_>,
+    stage: &Stage<'_>,
+    entity: Entity,
+    fields: &[PullField],
+    opts: &Options,
+    summary: &mut Summary,
+    t: &Target,
+    times: Option<&HashMap<String, bool>>,
+) -> Result<Option<Deferred>> {
+    let se = StoreEntity::from(entity);
+    let run_id = summary.run_id;
+    let Some(hs) = stage.get(&t.hubspot_id)? else {
+        return Ok(None);
+    };
+    let Some(current) = L::read(writer, tx, &t.local_id)? else {
+        return Ok(None);
+    };
+    let mut agreed = base::get(tx, se, &t.local_id)?;
+    if agreed.is_empty() {
+        if let Some(derived) = echo.legacy_base(tx, se, &t.hubspot_id, &current)? {
+            base::replace(tx, se, &t.local_id, &derived)?;
+            agreed = derived;
+        }
+    }
+    let newer = |p: &str| times.map(|t| t.get(p).copied().unwrap_or(false));
+    let plan = pull_plan::field_changes(fields, &hs, &current, &agreed, &newer);
+    if times.is_none() && !plan.needs_times.is_empty() {
+        return Ok(Some(Deferred {
+            target: t.clone(),
+            properties: plan.needs_times,
+        }));
+    }
+    summary.add("matched", 1);
+    for p in &plan.problems {
+        summary.skip(se.as_str(), &t.local_id, format!("field {p}"));
+    }
+    for c in &plan.conflicts {
+        summary.add("conflicts", 1);
+        summary.conflicts.push(conflict_json(se, t, c));
+    }
+    if plan.changes.is_empty() {
+        summary.add("unchanged", 1);
+    } else if opts.dry_run {
+        summary.add("changed", 1);
+        summary.plan.push(json!({
+            "action": "update local",
+            "entity": se.as_str(),
+            "id": t.local_id,
+            "hubspot_id": t.hubspot_id,
+            "matched_by": t.via,
+            "changes": plan.changes,
+        }));
+    } else {
+        L::write(writer, tx, &plan.updated, &current)?;
+        for c in &plan.changes {
+            let conflict = c.conflict.as_ref().map(conflict_detail);
+            history::record_conflict(
+                tx,
+                run_id,
+                se,
+                &t.local_id,
+                Some(&t.hubspot_id),
+                &c.field,
+                c.old.as_ref(),
+                Some(&c.new),
+                conflict.as_ref(),
+            )?;
+        }
+        summary.add("changed", 1);
+        summary.add("fields_changed", plan.changes.len() as u64);
+    }
     if !opts.dry_run {
-        runs::set_checkpoint(
-            store.conn(),
-            CHECKPOINT_KIND,
-            &watermark_key(entity),
-            &iso(watermark),
-            run_id,
-        )?;
+        // Conflicts that kept the local value changed nothing locally; logged all the same.
+        for c in plan.conflicts.iter().filter(|c| c.kept == Side::Local) {
+            let value = current.get(&c.field);
+            history::record_conflict(
+                tx,
+                run_id,
+                se,
+                &t.local_id,
+                Some(&t.hubspot_id),
+                &c.field,
+                value.as_ref(),
+                value.as_ref(),
+                Some(&conflict_detail(c)),
+            )?;
+        }
+        for (property, value) in &plan.agreed {
+            base::set(tx, se, &t.local_id, property, value)?;
+        }
+        links::record_pull(tx, se, &t.local_id, &t.hubspot_id)?;
+    }
+    Ok(None)
+}
+
+/// A field conflict as the history keeps it.
+fn conflict_detail(c: &pull_plan::FieldConflict) -> serde_json::Value {
+    json!({"local": c.local, "hubspot": c.hubspot, "base": c.base, "kept": c.kept})
+}
+
+/// A field conflict as a run reports it (SPEC §7 `conflicts`).
+fn conflict_json(
+    se: StoreEntity,
+    t: &Target,
+    c: &pull_plan::FieldConflict,
+) -> serde_json::Value {
+    let show = |v: Option<&str>| v.map_or_else(|| "(empty)".to_owned(), |v| format!("{v:?}"));
+    json!({
+        "entity": se.as_str(),
+        "id": t.local_id,
+        "hubspot_id": t.hubspot_id,
+        "field": c.field,
+        "local": c.local,
+        "hubspot": c.hubspot,
+        "base": c.base,
+        "kept": c.kept,
+        "message": format!(
+            "{} {} field {}: edited on both sides (here {}, in HubSpot {}, last agreed {}); kept the {} value",
+            se.as_str(),
+            t.local_id,
+            c.field,
+            show(c.local.as_deref()),
+            show(Some(&c.hubspot)),
+            show(c.base.as_deref()),
+            match c.kept {
+                Side::Hubspot => "HubSpot",
+                Side::Local => "local",
+            }
+        ),
+    })
+}
+
+/// Decide the `newest` conflicts: read HubSpot's property timestamps for those records only
+/// (`propertiesWithHistory`, 50 records per call), compare them with the local records' last
+/// edit, and apply them in one more transaction.
+#[allow(clippy::too_many_arguments)]
+async fn apply_deferred<L: Local + Writable>(
+    store: &Store,
+    client: &Client,
+    echo: &Echo<'_>,
+    stage: &Stage<'_>,
+    entity: Entity,
+    fields: &[PullField],
+    opts: &Options,
+    summary: &mut Summary,
+    deferred: Vec<Deferred>,
+) -> Result<()> {
+    if deferred.is_empty() {
+        return Ok(());
+    }
+    let se = StoreEntity::from(entity);
+    let object = object_type(entity);
+    let mut times: HashMap<String, HashMap<String, bool>> = HashMap::new();
+    for chunk in deferred.chunks(objects::HISTORY_BATCH_LIMIT) {
+        let ids: Vec<String> = chunk.iter().map(|d| d.target.hubspot_id.clone()).collect();
+        let mut props: Vec<String> = chunk.iter().flat_map(|d| d.properties.clone()).collect();
+        props.sort();
+        props.dedup();
+        let resp = objects::batch_read_with_history(client, object, &ids, &props, &props, None)
+            .await
+            .with_context(|| format!("cannot read the history of HubSpot {object}"))?;
+        for d in chunk {
+            let local_ms = base::local_edit_ms(store.conn(), se, &d.target.local_id)?;
+            let record = resp.results.iter().find(|r| r.id == d.target.hubspot_id);
+            let per: HashMap<String, bool> = d
+                .properties
+                .iter()
+                .map(|p| {
+                    let hubspot_ms = record.and_then(|r| r.property_changed_ms(p));
+                    (p.clone(), three_way::local_is_newer(local_ms, hubspot_ms))
+                })
+                .collect();
+            times.insert(d.target.hubspot_id.clone(), per);
+        }
+    }
+    let tx = store.conn().unchecked_transaction()?;
+    {
+        let mut writer = L::writer(&tx)?;
+        for d in &deferred {
+            let empty = HashMap::new();
+            let t = times.get(&d.target.hubspot_id).unwrap_or(&empty);
+            apply_one::<L>(
+                &tx,
+                &mut writer,
+                echo,
+                stage,
+                entity,
+                fields,
+                opts,
+                summary,
+                &d.target,
+                Some(t),
+            )?;
+        }
+    }
+    if opts.dry_run {
+        tx.rollback()?;
+    } else {
+        tx.commit()
+            .with_context(|| format!("cannot save pulled {} in the store", entity.section()))?;
     }
     Ok(())
 }
@@ -887,9 +1092,31 @@ pub fn undo(store: &mut Store, pull_run: i64) -> Result<UndoReport> {
             "there is no run {pull_run}; `hubsync history` shows the runs that changed local data"
         );
     };
-    if run.kind != "pull" {
+    // A `sync` run's local changes are its pull's.
+    let pull_run = if run.kind == "sync" {
+        let child: Option<i64> = {
+            use rusqlite::OptionalExtension as _;
+            store
+                .conn()
+                .query_row(
+                    "SELECT id FROM runs WHERE parent_id = ?1 AND kind = 'pull' ORDER BY id LIMIT 1",
+                    [pull_run],
+                    |r| r.get(0),
+                )
+                .optional()?
+        };
+        match child {
+            Some(c) => c,
+            None => anyhow::bail!(
+                "sync run {pull_run} pulled nothing (its pull did not run); there is nothing to undo"
+            ),
+        }
+    } else {
+        pull_run
+    };
+    if run.kind != "pull" && run.kind != "sync" {
         anyhow::bail!(
-            "run {pull_run} is a `{}` run; only pull runs change local data and can be undone",
+            "run {pull_run} is a `{}` run; only pull runs (and the pull of a sync run) change local data and can be undone",
             run.kind
         );
     }
@@ -900,6 +1127,8 @@ pub fn undo(store: &mut Store, pull_run: i64) -> Result<UndoReport> {
             ..history::Filter::default()
         },
     )?;
+    // Conflicts that kept the local value are logged but changed nothing.
+    let entries: Vec<history::Entry> = entries.into_iter().filter(|e| e.old != e.new).collect();
     if entries.is_empty() {
         anyhow::bail!("pull run {pull_run} changed no local data; there is nothing to undo");
     }
@@ -936,6 +1165,9 @@ pub fn undo(store: &mut Store, pull_run: i64) -> Result<UndoReport> {
             };
             match outcome {
                 Ok(now) => {
+                    // The restored value is the local side's latest edit: the next sync pushes
+                    // it (the base still holds HubSpot's value) instead of pulling it again.
+                    base::touch_local_edit(&tx, e.entity, &e.id)?;
                     history::record(
                         &tx,
                         run_id,

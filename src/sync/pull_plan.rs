@@ -19,7 +19,10 @@ use crate::mapping::check::Properties;
 use crate::mapping::format;
 use crate::mapping::{Mapping, PullPolicy, ValueType};
 use crate::model::{self, normalize_email, normalize_name, Contact, FieldError, Organization};
+use crate::store::base::Base;
 use crate::store::properties::CachedProperty;
+
+use super::three_way::{self, Rule, Side};
 
 /// A mapped local field that data-in may write.
 #[derive(Debug, Clone)]
@@ -28,6 +31,8 @@ pub struct PullField {
     pub ty: ValueType,
     pub property: String,
     pub policy: PullPolicy,
+    /// The pull, push and conflict policies of the three-way rule.
+    pub rule: Rule,
     pub prop: CachedProperty,
 }
 
@@ -55,6 +60,11 @@ pub fn pull_fields(
                 ty: field.ty,
                 property: spec.property().to_owned(),
                 policy: spec.pull(),
+                rule: Rule {
+                    pull: spec.pull(),
+                    push: spec.push(),
+                    conflict: spec.conflict(),
+                },
                 prop: prop.clone(),
             }),
             None => missing.push(spec.property().to_owned()),
@@ -189,6 +199,37 @@ pub struct Change {
     pub field: String,
     pub old: Option<Value>,
     pub new: Value,
+    /// Set when both sides had moved and HubSpot's value won.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<FieldConflict>,
+}
+
+/// A field edited on both sides since they last agreed (values as HubSpot property values).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldConflict {
+    pub field: String,
+    pub property: String,
+    pub local: Option<String>,
+    pub hubspot: String,
+    pub base: Option<String>,
+    pub kept: Side,
+}
+
+/// What data-in does to one matched record, field by field (the three-way rule).
+#[derive(Debug, Clone)]
+pub struct FieldPlan<L> {
+    /// Local changes (HubSpot's value taken), with history.
+    pub changes: Vec<Change>,
+    /// The record with the changes applied.
+    pub updated: L,
+    /// Mapped values that could not be read (the field is left alone).
+    pub problems: Vec<String>,
+    /// HubSpot property → the value both sides now agree on (the new base).
+    pub agreed: Vec<(String, String)>,
+    /// Every conflict, whichever side it kept.
+    pub conflicts: Vec<FieldConflict>,
+    /// Properties of `newest` conflicts that need HubSpot's timestamp before deciding.
+    pub needs_times: Vec<String>,
 }
 
 /// A HubSpot record matched to a local record.
@@ -492,7 +533,12 @@ pub fn plan<L: LocalRecord>(
         ) else {
             continue;
         };
-        let (changes, updated, problems) = field_changes(fields, hubspot, previous);
+        let FieldPlan {
+            changes,
+            updated,
+            problems,
+            ..
+        } = field_changes(fields, hubspot, previous, &Base::new(), &|_| None);
         out.matches.push(Match {
             relink: local.links.get(&winner.hubspot_id) != Some(&local_id),
             local_id,
@@ -531,60 +577,114 @@ fn same(ty: ValueType, a: Option<&Value>, b: &Value) -> bool {
     normalize(a.clone()) == normalize(b.clone())
 }
 
-/// The mapped field changes HubSpot's record brings to a local record, per the pull policies.
-/// An empty HubSpot value never erases a local value.
+/// A local value as push would send it (`None` when empty). A value that can't be formatted
+/// stands as its JSON text: it differs from every HubSpot value, so it counts as a local edit.
+fn local_form(f: &PullField, v: Option<&Value>) -> Option<String> {
+    let v = v?;
+    match format::to_hubspot(v, f.ty, &f.prop) {
+        Ok(s) => s,
+        Err(_) => Some(v.to_string()),
+    }
+}
+
+/// The mapped field changes HubSpot's record brings to a local record: per field, HubSpot's
+/// value R, the local value L and the base B decide (the three-way rule, SPEC §6), then the pull
+/// policy. An empty HubSpot value never erases a local value. `local_newer(property)` answers a
+/// `newest` conflict when HubSpot's timestamp is known.
 pub fn field_changes<L: LocalRecord>(
     fields: &[PullField],
     r: &SimplePublicObject,
     local: &L,
-) -> (Vec<Change>, L, Vec<String>) {
-    let mut updated = local.clone();
-    let mut changes = Vec::new();
-    let mut problems = Vec::new();
+    base: &Base,
+    local_newer: &dyn Fn(&str) -> Option<bool>,
+) -> FieldPlan<L> {
+    let mut plan = FieldPlan {
+        changes: Vec::new(),
+        updated: local.clone(),
+        problems: Vec::new(),
+        agreed: Vec::new(),
+        conflicts: Vec::new(),
+        needs_times: Vec::new(),
+    };
     for f in fields {
+        let problem = |e: &dyn std::fmt::Display| format!("{} (HubSpot `{}`): {e}", f.path, f.property);
         let new = match format::from_hubspot(r.prop(&f.property), f.ty, &f.prop) {
             Ok(Some(v)) => normalize(v),
             Ok(None) => continue,
             Err(e) => {
-                problems.push(format!("{} (HubSpot `{}`): {e}", f.path, f.property));
+                plan.problems.push(problem(&e));
                 continue;
             }
         };
-        let old = updated.get(&f.path);
-        if f.policy == PullPolicy::FillEmpty && old.as_ref().is_some_and(|v| !format::is_empty(v)) {
-            continue;
-        }
-        if same(f.ty, old.as_ref(), &new) {
-            continue;
-        }
         let new = match model::coerce(f.ty, new) {
             Ok(v) => v,
             Err(e) => {
-                problems.push(format!("{} (HubSpot `{}`): {e}", f.path, f.property));
+                plan.problems.push(problem(&e));
                 continue;
             }
         };
-        if let Err(e) = updated.set(&f.path, new) {
-            problems.push(format!(
-                "{} (HubSpot `{}`): {}",
-                f.path, f.property, e.message
-            ));
-            continue;
-        }
-        // Read back what the record holds now (normalised by the model).
-        let Some(stored) = updated.get(&f.path) else {
+        let Some(remote) = local_form(f, Some(&new)) else {
             continue;
         };
-        if same(f.ty, old.as_ref(), &stored) {
-            continue;
-        }
-        changes.push(Change {
+        let old = plan.updated.get(&f.path);
+        let mine = local_form(f, old.as_ref());
+        let b = base.get(&f.property).map(String::as_str);
+        let decision = three_way::pull(
+            f.rule,
+            Some(&remote),
+            mine.as_deref(),
+            b,
+            local_newer(&f.property),
+        );
+        let conflict = |kept| FieldConflict {
             field: f.path.clone(),
-            old,
-            new: stored,
-        });
+            property: f.property.clone(),
+            local: mine.clone(),
+            hubspot: remote.clone(),
+            base: b.map(str::to_owned),
+            kept,
+        };
+        match decision {
+            three_way::Pull::Skip | three_way::Pull::Keep => {}
+            three_way::Pull::NeedsTimes => plan.needs_times.push(f.property.clone()),
+            three_way::Pull::Agree => plan.agreed.push((f.property.clone(), remote.clone())),
+            three_way::Pull::Conflict(Side::Local) => {
+                plan.conflicts.push(conflict(Side::Local));
+                // HubSpot's value becomes the base, so push sends the local one over it.
+                plan.agreed.push((f.property.clone(), remote.clone()));
+            }
+            three_way::Pull::Take | three_way::Pull::Conflict(Side::Hubspot) => {
+                let c = matches!(decision, three_way::Pull::Conflict(_))
+                    .then(|| conflict(Side::Hubspot));
+                if let Some(c) = &c {
+                    plan.conflicts.push(c.clone());
+                }
+                if same(f.ty, old.as_ref(), &new) {
+                    plan.agreed.push((f.property.clone(), remote.clone()));
+                    continue;
+                }
+                if let Err(e) = plan.updated.set(&f.path, new) {
+                    plan.problems.push(problem(&e.message));
+                    continue;
+                }
+                plan.agreed.push((f.property.clone(), remote.clone()));
+                // Read back what the record holds now (normalised by the model).
+                let Some(stored) = plan.updated.get(&f.path) else {
+                    continue;
+                };
+                if same(f.ty, old.as_ref(), &stored) {
+                    continue;
+                }
+                plan.changes.push(Change {
+                    field: f.path.clone(),
+                    old,
+                    new: stored,
+                    conflict: c,
+                });
+            }
+        }
     }
-    (changes, updated, problems)
+    plan
 }
 
 #[cfg(test)]
@@ -608,6 +708,11 @@ mod tests {
             ty,
             property: property.into(),
             policy,
+            rule: Rule {
+                pull: policy,
+                push: crate::mapping::PushPolicy::Always,
+                conflict: crate::mapping::ConflictPolicy::Hubspot,
+            },
             prop: p,
         }
     }
@@ -897,7 +1002,12 @@ mod tests {
             ),
         ];
         for (props, want) in cases {
-            let (changes, updated, problems) = field_changes(&fields, &hs("1", props), &c);
+            let FieldPlan {
+                changes,
+                updated,
+                problems,
+                ..
+            } = field_changes(&fields, &hs("1", props), &c, &Base::new(), &|_| None);
             assert!(problems.is_empty(), "{problems:?}");
             let got: Vec<(&str, Option<Value>, Value)> = changes
                 .iter()
@@ -910,7 +1020,15 @@ mod tests {
             }
         }
         // A value that does not fit the field is reported and the field left alone.
-        let (changes, _, problems) = field_changes(&fields, &hs("1", &[("lv", "lots")]), &c);
+        let FieldPlan {
+            changes, problems, ..
+        } = field_changes(
+            &fields,
+            &hs("1", &[("lv", "lots")]),
+            &c,
+            &Base::new(),
+            &|_| None,
+        );
         assert!(changes.is_empty());
         assert!(problems[0].contains("attributes.level"), "{problems:?}");
     }

@@ -28,7 +28,7 @@ use crate::hubspot::objects::{self, BatchWrite, BATCH_LIMIT};
 use crate::hubspot::{associations, search, ApiError, Client, Error, ObjectType};
 use crate::mapping::check::Properties;
 use crate::mapping::{Entity as MapEntity, Mapping};
-use crate::store::{contacts, links, organizations, runs, Entity, Mark, Store};
+use crate::store::{base, contacts, links, organizations, runs, Entity, Mark, Store};
 
 /// The failure-log operation of push.
 pub const OPERATION: &str = "push";
@@ -358,11 +358,18 @@ impl Pusher<'_> {
                 PushOp::Send(item) => send.push(item),
                 PushOp::Unchanged { .. } if again => {}
                 PushOp::Skip { .. } if again => {}
-                PushOp::Unchanged { local_id, .. } => {
+                PushOp::Unchanged {
+                    local_id,
+                    base: derived,
+                    ..
+                } => {
                     self.count(entity, "unchanged", 1);
                     if !self.req.dry_run {
                         links::mark(&tx, entity, &local_id, &self.req.mark)?;
                         self.clear_failure(&tx, entity, &local_id)?;
+                        if let Some(b) = derived {
+                            base::replace(&tx, entity, &local_id, &b)?;
+                        }
                     }
                 }
                 PushOp::Skip { local_id, reason } => {
@@ -405,6 +412,15 @@ impl Pusher<'_> {
                 &item.hash,
                 &self.req.mark,
             )?;
+            // HubSpot now holds what was sent: the new base. An update of the linked record
+            // sent only what moved (the rest already equals the base); any other write sent
+            // the whole record, and HubSpot's other values are unknown.
+            let partial = item.changed.is_some() && item.hubspot_id.as_ref() == Some(hubspot_id);
+            if partial {
+                base::set_all(&tx, entity, &item.local_id, &item.agreed(false))?;
+            } else {
+                base::replace(&tx, entity, &item.local_id, &item.agreed(true))?;
+            }
             self.clear_failure(&tx, entity, &item.local_id)?;
             if entity == Entity::Contact && !item.companies.is_empty() {
                 self.written
@@ -476,6 +492,7 @@ impl Pusher<'_> {
             seen,
             &records,
             &links::some(self.conn, entity, ids)?,
+            &base::some(self.conn, entity, ids)?,
             &self.mapping.file.organizations,
             self.props.of(MapEntity::Organizations),
             PlanOptions {
@@ -630,6 +647,7 @@ impl Pusher<'_> {
             seen,
             &records,
             &links::some(self.conn, entity, ids)?,
+            &base::some(self.conn, entity, ids)?,
             &self.mapping.file.contacts,
             self.props.of(MapEntity::Contacts),
             companies,
@@ -750,6 +768,7 @@ impl Pusher<'_> {
                 if let Some(message) = problem {
                     let message = format!("associating to its companies failed: {message}");
                     links::forget_hash(&tx, Entity::Contact, local)?;
+                    base::forget(&tx, Entity::Contact, local, base::COMPANIES)?;
                     runs::record_failure(
                         &tx,
                         Entity::Contact,
@@ -982,7 +1001,14 @@ impl Pusher<'_> {
                 Some(r) => (
                     "update",
                     Some(r.id.clone()),
-                    plan::diff(&item.properties, &r.properties),
+                    plan::diff(
+                        &if op == Op::Update {
+                            item.update_properties()
+                        } else {
+                            item.properties.clone()
+                        },
+                        &r.properties,
+                    ),
                 ),
                 None => (
                     "create",
@@ -1041,7 +1067,7 @@ fn input(op: Op, item: &PushItem) -> ObjectInput {
         },
         Op::Update => ObjectInput {
             id: item.hubspot_id.clone(),
-            properties: item.properties.clone(),
+            properties: item.update_properties(),
             ..ObjectInput::default()
         },
         Op::Upsert => {

@@ -1,0 +1,174 @@
+//! The base of the three-way rule (SPEC §6): per linked record and HubSpot property, the value
+//! both sides last agreed on, as push sends it. Push compares the local value with it to send
+//! only what moved locally; pull compares HubSpot's value with it to take only what moved there.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use rusqlite::{params, Connection};
+
+use super::{now, Entity};
+
+/// HubSpot property → the agreed value, for one record. Empty when none is known.
+pub type Base = BTreeMap<String, String>;
+
+/// The pseudo-property holding the HubSpot company ids a contact was last associated with
+/// (sorted, `;`-joined), so a change of organizations alone is pushed too.
+pub const COMPANIES: &str = "@companies";
+
+/// The base of one record.
+pub fn get(conn: &Connection, entity: Entity, local_id: &str) -> Result<Base> {
+    let mut st = conn.prepare_cached(
+        "SELECT property, value FROM sync_base WHERE entity = ?1 AND local_id = ?2",
+    )?;
+    let rows = st.query_map(params![entity.as_str(), local_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The bases of some records, by local id (records without one are left out).
+pub fn some(
+    conn: &Connection,
+    entity: Entity,
+    local_ids: &[String],
+) -> Result<std::collections::HashMap<String, Base>> {
+    let mut out = std::collections::HashMap::new();
+    for id in local_ids {
+        let b = get(conn, entity, id)?;
+        if !b.is_empty() {
+            out.insert(id.clone(), b);
+        }
+    }
+    Ok(out)
+}
+
+/// Both sides agree on `value` for `property` now.
+pub fn set(
+    conn: &Connection,
+    entity: Entity,
+    local_id: &str,
+    property: &str,
+    value: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sync_base (entity, local_id, property, value, agreed_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (entity, local_id, property) DO UPDATE SET value = excluded.value,
+             agreed_at = excluded.agreed_at",
+    )?
+    .execute(params![entity.as_str(), local_id, property, value, now()])?;
+    Ok(())
+}
+
+/// Both sides agree on every value of `values` now.
+pub fn set_all(conn: &Connection, entity: Entity, local_id: &str, values: &Base) -> Result<()> {
+    for (property, value) in values {
+        set(conn, entity, local_id, property, value)?;
+    }
+    Ok(())
+}
+
+/// Forget what was agreed for one property (HubSpot's value is no longer known).
+pub fn forget(conn: &Connection, entity: Entity, local_id: &str, property: &str) -> Result<()> {
+    conn.prepare_cached(
+        "DELETE FROM sync_base WHERE entity = ?1 AND local_id = ?2 AND property = ?3",
+    )?
+    .execute(params![entity.as_str(), local_id, property])?;
+    Ok(())
+}
+
+/// The record was written whole to a HubSpot record: `values` is what that record holds now,
+/// and nothing else is known.
+pub fn replace(conn: &Connection, entity: Entity, local_id: &str, values: &Base) -> Result<()> {
+    clear(conn, entity, local_id)?;
+    set_all(conn, entity, local_id, values)
+}
+
+/// Forget the whole base of a record (its link went to another record).
+pub fn clear(conn: &Connection, entity: Entity, local_id: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM sync_base WHERE entity = ?1 AND local_id = ?2")?
+        .execute(params![entity.as_str(), local_id])?;
+    Ok(())
+}
+
+/// Forget the base of every other local record linked to `hubspot_id` (before the link moves
+/// to `local_id`).
+pub fn clear_others(
+    conn: &Connection,
+    entity: Entity,
+    hubspot_id: &str,
+    local_id: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "DELETE FROM sync_base WHERE entity = ?1 AND local_id IN
+             (SELECT local_id FROM hubspot_links WHERE entity = ?1 AND hubspot_id = ?2 AND local_id <> ?3)",
+    )?
+    .execute(params![entity.as_str(), hubspot_id, local_id])?;
+    Ok(())
+}
+
+/// Remember that a local record was edited locally now (import, undo).
+pub fn touch_local_edit(conn: &Connection, entity: Entity, local_id: &str) -> Result<()> {
+    let sql = match entity {
+        Entity::Contact => "UPDATE contacts SET edited_at = ?2 WHERE id = ?1",
+        Entity::Organization => "UPDATE organizations SET edited_at = ?2 WHERE id = ?1",
+    };
+    conn.prepare_cached(sql)?.execute(params![local_id, now()])?;
+    Ok(())
+}
+
+/// When a local record was last edited locally, in epoch milliseconds.
+pub fn local_edit_ms(conn: &Connection, entity: Entity, local_id: &str) -> Result<Option<i64>> {
+    use rusqlite::OptionalExtension as _;
+    let sql = match entity {
+        Entity::Contact => "SELECT coalesce(edited_at, updated_at) FROM contacts WHERE id = ?1",
+        Entity::Organization => {
+            "SELECT coalesce(edited_at, updated_at) FROM organizations WHERE id = ?1"
+        }
+    };
+    let at: Option<String> = conn
+        .prepare_cached(sql)?
+        .query_row([local_id], |r| r.get(0))
+        .optional()?;
+    Ok(at
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.timestamp_millis()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{links, Store};
+
+    #[test]
+    fn a_base_is_set_replaced_and_follows_the_link() {
+        let store = Store::open_in_memory().unwrap();
+        let c = store.conn();
+        set(c, Entity::Contact, "a", "firstname", "Ada").unwrap();
+        set(c, Entity::Contact, "a", "jobtitle", "CTO").unwrap();
+        set(c, Entity::Contact, "a", "firstname", "Ada L.").unwrap();
+        let b = get(c, Entity::Contact, "a").unwrap();
+        assert_eq!(b.get("firstname").map(String::as_str), Some("Ada L."));
+        assert_eq!(b.len(), 2);
+        replace(
+            c,
+            Entity::Contact,
+            "a",
+            &Base::from([("email".to_owned(), "a@x.io".to_owned())]),
+        )
+        .unwrap();
+        assert_eq!(get(c, Entity::Contact, "a").unwrap().len(), 1);
+        forget(c, Entity::Contact, "a", "email").unwrap();
+        assert!(get(c, Entity::Contact, "a").unwrap().is_empty());
+
+        // The HubSpot record moves to another local record: the old one's base goes.
+        links::set_hubspot_id(c, Entity::Contact, "a", "101").unwrap();
+        set(c, Entity::Contact, "a", "firstname", "Ada").unwrap();
+        links::set_hubspot_id(c, Entity::Contact, "b", "101").unwrap();
+        assert!(get(c, Entity::Contact, "a").unwrap().is_empty());
+        // An organization with the same local id is another record.
+        set(c, Entity::Organization, "b", "name", "Acme").unwrap();
+        assert!(get(c, Entity::Contact, "b").unwrap().is_empty());
+    }
+}
