@@ -51,10 +51,19 @@ fn cell(v: Option<&serde_json::Value>) -> String {
 }
 
 fn row(e: &Entry) -> [String; 8] {
-    let undone = e
+    let mut undone = e
         .undone_by
         .map(|r| format!(" (undone by {r})"))
         .unwrap_or_default();
+    if let Some(kept) = e
+        .conflict
+        .as_ref()
+        .and_then(|c| c.get("kept"))
+        .and_then(serde_json::Value::as_str)
+    {
+        // Edited on both sides: which value was kept.
+        undone.push_str(&format!(" (conflict: kept {kept})"));
+    }
     [
         e.run_id.to_string(),
         e.entity.to_string(),

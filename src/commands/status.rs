@@ -12,6 +12,7 @@ use crate::hubspot::auth::{connection_status, ConnectionStatus};
 use crate::mapping::check::{self, Severity};
 use crate::mapping::Mapping;
 use crate::store::automations::{self, Automation};
+use crate::store::history;
 use crate::store::runs::{self, Failure, RunRow};
 use crate::store::{Store, StoreCounts};
 
@@ -37,6 +38,8 @@ struct Status {
     runs: Vec<RunRow>,
     pending_failures: usize,
     failures: Vec<Failure>,
+    /// The latest fields edited on both sides, newest first.
+    conflicts: Vec<history::Entry>,
     automations: Vec<Automation>,
 }
 
@@ -56,6 +59,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         runs: runs::recent(store.conn(), 10)?,
         pending_failures: failures.len(),
         failures,
+        conflicts: history::recent_conflicts(store.conn(), 20)?,
         automations: automations::all(store.conn())?,
     };
     if ctx.json() {
@@ -204,6 +208,33 @@ fn render(s: &Status) -> String {
                 out,
                 "  … and {} more (`hubsync status --json` lists all)",
                 s.failures.len() - 20
+            );
+        }
+    }
+    if !s.conflicts.is_empty() {
+        let _ = writeln!(
+            out,
+            "Conflicts:   the latest fields edited on both sides (`hubsync history --json` has them all)"
+        );
+        for e in &s.conflicts {
+            let c = e.conflict.as_ref();
+            let text = |k: &str| {
+                c.and_then(|c| c.get(k))
+                    .and_then(serde_json::Value::as_str)
+                    .map_or_else(|| "(empty)".to_owned(), |v| format!("{v:?}"))
+            };
+            let _ = writeln!(
+                out,
+                "  run #{} {} {} {}: here {}, in HubSpot {}; kept {}",
+                e.run_id,
+                e.entity,
+                e.id,
+                e.field,
+                text("local"),
+                text("hubspot"),
+                c.and_then(|c| c.get("kept"))
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("?")
             );
         }
     }

@@ -218,8 +218,7 @@ impl Sink for Organizations<'_> {
         }
         organizations::upsert(self.conn, &org).map_err(|e| db(&e))?;
         if existing.is_some_and(|p| p != org) {
-            base::touch_local_edit(self.conn, Entity::Organization, &org.id)
-                .map_err(|e| db(&e))?;
+            base::touch_local_edit(self.conn, Entity::Organization, &org.id).map_err(|e| db(&e))?;
         }
         self.ids.count(existed);
         Ok(())

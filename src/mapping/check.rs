@@ -231,6 +231,34 @@ fn check_entity(mapping: &Mapping, props: &Properties, entity: Entity, out: &mut
                 "read-only local field: it is pushed, never pulled, so its `pull:` policy has no effect".into(),
             );
         }
+        let (pull_policy, push_policy) = (spec.pull(), spec.push());
+        if push_policy == super::PushPolicy::Never
+            && (pull_policy == super::PullPolicy::Never || local.direction == Direction::OutOnly)
+        {
+            push(
+                Severity::Error,
+                field,
+                at,
+                "`push: never` on a field that is never pulled: nothing would ever sync it; remove the mapping or one of the policies".into(),
+            );
+        }
+        if matches!(
+            spec,
+            super::FieldSpec::Long {
+                conflict: Some(_),
+                ..
+            }
+        ) && (push_policy == super::PushPolicy::Never
+            || pull_policy != super::PullPolicy::Overwrite
+            || local.direction == Direction::OutOnly)
+        {
+            push(
+                Severity::Warning,
+                field,
+                at,
+                "`conflict:` only applies to two-way fields with `pull: overwrite`; here it has no effect".into(),
+            );
+        }
         if cached.is_empty() {
             continue;
         }

@@ -653,7 +653,16 @@ pub async fn batch_read(
         match found {
             Some(r) => {
                 if seen.insert(r.id) {
-                    results.push(r.to_json(o, s.defs(o), names));
+                    let mut v = r.to_json(o, s.defs(o), names);
+                    if !req.properties_with_history.is_empty() {
+                        if let Some(map) = v.as_object_mut() {
+                            map.insert(
+                                "propertiesWithHistory".into(),
+                                r.history_json(&req.properties_with_history),
+                            );
+                        }
+                    }
+                    results.push(v);
                 }
             }
             None => missing.push(input.id.clone()),

@@ -110,6 +110,9 @@ pub struct Record {
     pub archived_at: Option<DateTime<Utc>>,
     /// Set when this record was merged into another one (it is then archived).
     pub merged_into: Option<u64>,
+    /// When each property last changed value, for `propertiesWithHistory`; a property not
+    /// here has had its value since the record was created.
+    pub changed: HashMap<String, DateTime<Utc>>,
 }
 
 impl Record {
@@ -122,6 +125,25 @@ impl Record {
 
     pub fn is_live(&self) -> bool {
         self.archived_at.is_none()
+    }
+
+    /// `propertiesWithHistory` for `names`: each property's versions, newest first. Only the
+    /// current version is kept here (what hubsync reads: its value and when it was set); a
+    /// property without a value has no versions.
+    pub fn history_json(&self, names: &[String]) -> Value {
+        let mut out = Map::new();
+        for n in names {
+            let versions = match self.get(n) {
+                Some(v) => vec![json!({
+                    "value": v,
+                    "timestamp": iso(self.changed.get(n).copied().unwrap_or(self.created)),
+                    "sourceType": "API",
+                })],
+                None => Vec::new(),
+            };
+            out.insert(n.clone(), Value::Array(versions));
+        }
+        Value::Object(out)
     }
 
     /// Every e-mail that identifies this contact: primary and additional, lowercased.
@@ -448,6 +470,7 @@ impl Inner {
             updated: now,
             archived_at: None,
             merged_into: None,
+            changed: HashMap::new(),
         };
         let store = self.store_mut(o);
         store.records.insert(id, record);
@@ -467,6 +490,10 @@ impl Inner {
         };
         let old = r.emails();
         for (k, v) in values {
+            if r.props.get(&k).map_or(v.is_empty(), |old| *old == v) {
+                continue;
+            }
+            r.changed.insert(k.clone(), now);
             if v.is_empty() {
                 r.props.remove(&k);
             } else {
@@ -543,6 +570,7 @@ impl Inner {
             for (k, v) in &s.props {
                 if !r.props.contains_key(k) && !v.is_empty() {
                     r.props.insert(k.clone(), v.clone());
+                    r.changed.insert(k.clone(), now);
                 }
             }
             r.props.insert("hs_object_id".into(), p.id.to_string());

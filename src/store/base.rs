@@ -113,7 +113,8 @@ pub fn touch_local_edit(conn: &Connection, entity: Entity, local_id: &str) -> Re
         Entity::Contact => "UPDATE contacts SET edited_at = ?2 WHERE id = ?1",
         Entity::Organization => "UPDATE organizations SET edited_at = ?2 WHERE id = ?1",
     };
-    conn.prepare_cached(sql)?.execute(params![local_id, now()])?;
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    conn.prepare_cached(sql)?.execute(params![local_id, at])?;
     Ok(())
 }
 

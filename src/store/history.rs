@@ -141,6 +141,16 @@ pub fn list(conn: &Connection, filter: &Filter) -> Result<Vec<Entry>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The latest field conflicts (edited on both sides), newest first.
+pub fn recent_conflicts(conn: &Connection, limit: usize) -> Result<Vec<Entry>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, run_id, entity, local_id, hubspot_id, field, old, new, at, undone_by, conflict
+         FROM history WHERE conflict IS NOT NULL ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = st.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Whether a later run changed `field` of this record after history row `row_id`.
 pub fn changed_since(
     conn: &Connection,

@@ -262,6 +262,7 @@ fn decide(
 /// given) is sent, the others are skipped. `seen` holds the e-mails planned so far (normalised
 /// e-mail → local id), so a selection can be planned page by page.
 #[must_use]
+#[allow(clippy::too_many_arguments)]
 pub fn plan_contacts(
     seen: &mut HashMap<String, String>,
     contacts: &[Contact],
@@ -696,6 +697,7 @@ mod tests {
                 org("o3", None),
                 org("o4", Some("https://blog.acme.io")),
             ],
+            &HashMap::new(),
             &HashMap::new(),
             &EntitySection::default(),
             &HashMap::new(),

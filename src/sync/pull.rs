@@ -27,10 +27,10 @@ use super::plan::{self, PlanOptions, PushOp};
 use super::pull_plan::{
     self, hubspot_keys, merged_ids, ClaimOn, Claimed, LocalIndex, LocalRecord, PullField,
 };
-use super::three_way::{self, Side};
 use super::pull_stage::{Cursor, Stage};
 use super::push;
 use super::summary::Summary;
+use super::three_way::{self, Side};
 use crate::hubspot::models::{
     Direction as SortDirection, Filter, FilterGroup, Operator, SearchRequest, SimplePublicObject,
     Sort,
@@ -817,6 +817,21 @@ fn apply_one<L: Local + Writable>(
             agreed = derived;
         }
     }
+    if t.via == pull_plan::Via::Merge {
+        // The base moves to the merge survivor for the fields this pull reconciles (HubSpot's
+        // value there is compared with it); what the survivor holds in the push-only
+        // properties is not known, so push sends them again.
+        let pulled: BTreeSet<&str> = fields.iter().map(|f| f.property.as_str()).collect();
+        let stale: Vec<String> = agreed
+            .keys()
+            .filter(|p| !pulled.contains(p.as_str()))
+            .cloned()
+            .collect();
+        for p in stale {
+            base::forget(tx, se, &t.local_id, &p)?;
+            agreed.remove(&p);
+        }
+    }
     let newer = |p: &str| times.map(|t| t.get(p).copied().unwrap_or(false));
     let plan = pull_plan::field_changes(fields, &hs, &current, &agreed, &newer);
     if times.is_none() && !plan.needs_times.is_empty() {
@@ -894,11 +909,7 @@ fn conflict_detail(c: &pull_plan::FieldConflict) -> serde_json::Value {
 }
 
 /// A field conflict as a run reports it (SPEC §7 `conflicts`).
-fn conflict_json(
-    se: StoreEntity,
-    t: &Target,
-    c: &pull_plan::FieldConflict,
-) -> serde_json::Value {
+fn conflict_json(se: StoreEntity, t: &Target, c: &pull_plan::FieldConflict) -> serde_json::Value {
     let show = |v: Option<&str>| v.map_or_else(|| "(empty)".to_owned(), |v| format!("{v:?}"));
     json!({
         "entity": se.as_str(),

@@ -607,7 +607,8 @@ pub fn field_changes<L: LocalRecord>(
         needs_times: Vec::new(),
     };
     for f in fields {
-        let problem = |e: &dyn std::fmt::Display| format!("{} (HubSpot `{}`): {e}", f.path, f.property);
+        let problem =
+            |e: &dyn std::fmt::Display| format!("{} (HubSpot `{}`): {e}", f.path, f.property);
         let new = match format::from_hubspot(r.prop(&f.property), f.ty, &f.prop) {
             Ok(Some(v)) => normalize(v),
             Ok(None) => continue,

@@ -66,7 +66,11 @@ pub fn pull(
     };
     let fill_empty = rule.pull == PullPolicy::FillEmpty;
     if l == Some(r) {
-        return if b == Some(r) { Pull::Skip } else { Pull::Agree };
+        return if b == Some(r) {
+            Pull::Skip
+        } else {
+            Pull::Agree
+        };
     }
     let Some(l) = l else {
         // An emptied local value is no edit: only a HubSpot change flows in.
@@ -125,7 +129,8 @@ mod tests {
     #[test]
     fn only_the_side_that_moved_carries_over() {
         // (R, L, B) → decision, for a two-way field with the default policies.
-        let cases: &[(Option<&str>, Option<&str>, Option<&str>, Pull)] = &[
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, Pull);
+        let cases: &[Case<'_>] = &[
             // Nothing moved.
             (Some("a"), Some("a"), Some("a"), Pull::Skip),
             // The echo: HubSpot still holds what was pushed; the local edit stays.
@@ -133,7 +138,12 @@ mod tests {
             // Only HubSpot moved.
             (Some("b"), Some("a"), Some("a"), Pull::Take),
             // Both moved to different values: a conflict, HubSpot wins by default.
-            (Some("b"), Some("c"), Some("a"), Pull::Conflict(Side::Hubspot)),
+            (
+                Some("b"),
+                Some("c"),
+                Some("a"),
+                Pull::Conflict(Side::Hubspot),
+            ),
             // Both moved to the same value: agreed.
             (Some("b"), Some("b"), Some("a"), Pull::Agree),
             // Never agreed: the pull policy (overwrite).
@@ -148,7 +158,11 @@ mod tests {
             (Some("b"), None, None, Pull::Take),
         ];
         for &(r, l, b, want) in cases {
-            assert_eq!(pull(TWO_WAY, r, l, b, None), want, "R={r:?} L={l:?} B={b:?}");
+            assert_eq!(
+                pull(TWO_WAY, r, l, b, None),
+                want,
+                "R={r:?} L={l:?} B={b:?}"
+            );
         }
     }
 
@@ -168,7 +182,10 @@ mod tests {
             Pull::Conflict(Side::Local)
         );
         // `local` only resolves conflicts: a HubSpot-only change still flows in.
-        assert_eq!(pull(local, Some("b"), Some("a"), Some("a"), None), Pull::Take);
+        assert_eq!(
+            pull(local, Some("b"), Some("a"), Some("a"), None),
+            Pull::Take
+        );
         let newest = rule(P::Overwrite, S::Always, C::Newest);
         assert_eq!(
             pull(newest, Some("b"), Some("c"), Some("a"), None),
@@ -184,13 +201,25 @@ mod tests {
         );
         // fill-empty keeps a non-empty local value, whatever moved; fills an empty one.
         let fill = rule(P::FillEmpty, S::Always, C::Hubspot);
-        assert_eq!(pull(fill, Some("b"), Some("a"), Some("a"), None), Pull::Skip);
-        assert_eq!(pull(fill, Some("b"), Some("c"), Some("a"), None), Pull::Skip);
+        assert_eq!(
+            pull(fill, Some("b"), Some("a"), Some("a"), None),
+            Pull::Skip
+        );
+        assert_eq!(
+            pull(fill, Some("b"), Some("c"), Some("a"), None),
+            Pull::Skip
+        );
         assert_eq!(pull(fill, Some("b"), None, None, None), Pull::Take);
         // push: never — HubSpot owns the field: its value is taken even over a local edit.
         let owned = rule(P::Overwrite, S::Never, C::Hubspot);
-        assert_eq!(pull(owned, Some("a"), Some("b"), Some("a"), None), Pull::Take);
-        assert_eq!(pull(owned, Some("a"), Some("a"), Some("a"), None), Pull::Skip);
+        assert_eq!(
+            pull(owned, Some("a"), Some("b"), Some("a"), None),
+            Pull::Take
+        );
+        assert_eq!(
+            pull(owned, Some("a"), Some("a"), Some("a"), None),
+            Pull::Skip
+        );
     }
 
     #[test]

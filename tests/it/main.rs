@@ -17,3 +17,4 @@ mod sandbox;
 mod secrets;
 mod status;
 mod sync;
+mod twoway;
