@@ -135,10 +135,10 @@ pub enum Command {
     /// Data-in: enrich existing local records from HubSpot (only what changed since the last pull)
     Pull(PullArgs),
 
-    /// The field-level change log of data-in (old → new)
+    /// The field-level change log of data-in (old → new), conflicts included
     History(HistoryArgs),
 
-    /// Restore the local values a pull run changed
+    /// Restore the local values a pull run changed; the next sync pushes them
     Undo(UndoArgs),
 
     /// Filter-based automations: push matching records and add them to a HubSpot static list
@@ -324,7 +324,7 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Args)]
 pub struct UndoArgs {
-    /// The pull run to undo (see `hubsync history`)
+    /// The pull run to undo, or a sync run (its pull is undone); see `hubsync history`
     #[arg(long, value_name = "N")]
     pub run: i64,
 }

@@ -289,7 +289,10 @@ fn check_entity(mapping: &Mapping, props: &Properties, entity: Entity, out: &mut
                 ),
             );
         }
-        if prop.read_only() {
+        if push_policy == super::PushPolicy::Never {
+            // Pull-only: HubSpot owns the value, so a calculated or HubSpot-defined property
+            // is fine.
+        } else if prop.read_only() {
             push(
                 Severity::Error,
                 field,

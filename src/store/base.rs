@@ -16,15 +16,17 @@ pub type Base = BTreeMap<String, String>;
 /// (sorted, `;`-joined), so a change of organizations alone is pushed too.
 pub const COMPANIES: &str = "@companies";
 
-/// The base of one record.
+/// The base of one record. A stored base that can't be read counts as none (the next sync
+/// derives or rebuilds it).
 pub fn get(conn: &Connection, entity: Entity, local_id: &str) -> Result<Base> {
-    let mut st = conn.prepare_cached(
-        "SELECT property, value FROM sync_base WHERE entity = ?1 AND local_id = ?2",
-    )?;
-    let rows = st.query_map(params![entity.as_str(), local_id], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    use rusqlite::OptionalExtension as _;
+    let text: Option<String> = conn
+        .prepare_cached("SELECT base FROM sync_base WHERE entity = ?1 AND local_id = ?2")?
+        .query_row(params![entity.as_str(), local_id], |r| r.get(0))
+        .optional()?;
+    Ok(text
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default())
 }
 
 /// The bases of some records, by local id (records without one are left out).
@@ -51,37 +53,65 @@ pub fn set(
     property: &str,
     value: &str,
 ) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO sync_base (entity, local_id, property, value, agreed_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (entity, local_id, property) DO UPDATE SET value = excluded.value,
-             agreed_at = excluded.agreed_at",
-    )?
-    .execute(params![entity.as_str(), local_id, property, value, now()])?;
-    Ok(())
+    set_all(
+        conn,
+        entity,
+        local_id,
+        &Base::from([(property.to_owned(), value.to_owned())]),
+    )
 }
 
-/// Both sides agree on every value of `values` now.
+/// Both sides agree on every value of `values` now (the record's other values are kept).
 pub fn set_all(conn: &Connection, entity: Entity, local_id: &str, values: &Base) -> Result<()> {
-    for (property, value) in values {
-        set(conn, entity, local_id, property, value)?;
+    if values.is_empty() {
+        return Ok(());
+    }
+    let mut b = get(conn, entity, local_id)?;
+    let before = b.len();
+    let mut changed = false;
+    for (k, v) in values {
+        if b.get(k) != Some(v) {
+            b.insert(k.clone(), v.clone());
+            changed = true;
+        }
+    }
+    if changed || b.len() != before {
+        write(conn, entity, local_id, &b)?;
     }
     Ok(())
 }
 
 /// Forget what was agreed for one property (HubSpot's value is no longer known).
 pub fn forget(conn: &Connection, entity: Entity, local_id: &str, property: &str) -> Result<()> {
-    conn.prepare_cached(
-        "DELETE FROM sync_base WHERE entity = ?1 AND local_id = ?2 AND property = ?3",
-    )?
-    .execute(params![entity.as_str(), local_id, property])?;
+    let mut b = get(conn, entity, local_id)?;
+    if b.remove(property).is_some() {
+        write(conn, entity, local_id, &b)?;
+    }
     Ok(())
 }
 
 /// The record was written whole to a HubSpot record: `values` is what that record holds now,
 /// and nothing else is known.
 pub fn replace(conn: &Connection, entity: Entity, local_id: &str, values: &Base) -> Result<()> {
-    clear(conn, entity, local_id)?;
-    set_all(conn, entity, local_id, values)
+    write(conn, entity, local_id, values)
+}
+
+fn write(conn: &Connection, entity: Entity, local_id: &str, values: &Base) -> Result<()> {
+    if values.is_empty() {
+        return clear(conn, entity, local_id);
+    }
+    conn.prepare_cached(
+        "INSERT INTO sync_base (entity, local_id, base, agreed_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (entity, local_id) DO UPDATE SET base = excluded.base,
+             agreed_at = excluded.agreed_at",
+    )?
+    .execute(params![
+        entity.as_str(),
+        local_id,
+        serde_json::to_string(values)?,
+        now()
+    ])?;
+    Ok(())
 }
 
 /// Forget the whole base of a record (its link went to another record).

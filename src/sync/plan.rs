@@ -32,6 +32,8 @@ pub struct PushItem {
     /// A linked record with a base: the properties whose local value moved away from it (an
     /// update sends only these). `None`: send everything (no base, a new record, `--force`).
     pub changed: Option<Vec<String>>,
+    /// Mapped properties left out because the local value is empty.
+    pub empty: Vec<String>,
 }
 
 impl PushItem {
@@ -48,14 +50,20 @@ impl PushItem {
     }
 
     /// The base both sides agree on once HubSpot acknowledged the write: every property sent
-    /// (all of them for a whole write) and the companies associated.
+    /// (all of them for a whole write) and the companies associated. A record HubSpot
+    /// `created` holds nothing else, so the properties left empty are agreed empty too.
     #[must_use]
-    pub fn agreed(&self, whole: bool) -> Base {
+    pub fn agreed(&self, whole: bool, created: bool) -> Base {
         let mut out = if whole {
             self.properties.clone()
         } else {
             self.update_properties()
         };
+        if created {
+            for p in &self.empty {
+                out.entry(p.clone()).or_default();
+            }
+        }
         out.insert(base::COMPANIES.to_owned(), companies_value(&self.companies));
         out
     }
@@ -189,10 +197,12 @@ fn mapped_properties(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn decide(
     local_id: &str,
     key: String,
     properties: BTreeMap<String, String>,
+    empty: Vec<String>,
     companies: Vec<String>,
     link: Option<&Link>,
     base: Option<&Base>,
@@ -254,6 +264,7 @@ fn decide(
         companies,
         hash,
         changed,
+        empty,
     })
 }
 
@@ -313,10 +324,16 @@ pub fn plan_contacts(
                 }
             }
         }
+        let empty = fields
+            .iter()
+            .filter(|f| !properties.contains_key(&f.prop.name))
+            .map(|f| f.prop.name.clone())
+            .collect();
         out.push(decide(
             &c.id,
             email,
             properties,
+            empty,
             targets,
             links.get(&c.id),
             bases.get(&c.id),
@@ -371,10 +388,16 @@ pub fn plan_organizations(
             });
             continue;
         }
+        let empty = fields
+            .iter()
+            .filter(|f| !properties.contains_key(&f.prop.name))
+            .map(|f| f.prop.name.clone())
+            .collect();
         out.push(decide(
             &o.id,
             domain,
             properties,
+            empty,
             Vec::new(),
             links.get(&o.id),
             bases.get(&o.id),
@@ -759,5 +782,135 @@ mod tests {
         .collect();
         let changes: Vec<String> = diff(&new, &cur).into_iter().map(|c| c.property).collect();
         assert_eq!(changes, vec!["e", "s"]);
+    }
+
+    #[test]
+    fn a_linked_contact_sends_only_what_moved_from_its_base() {
+        let props = contact_props();
+        let section = contact_section();
+        let c = contact(
+            json!({"id": "c1", "emails": ["a@x.io"], "displayName": "Ada L.",
+            "attributes": {"seniorityLevel": "Senior"}, "score": 3}),
+        );
+        let links = HashMap::from([("c1".to_owned(), link("c1", Some("7"), Some("old")))]);
+        let plan = |bases: &HashMap<String, Base>, force: bool| {
+            plan_contacts(
+                &mut HashMap::new(),
+                std::slice::from_ref(&c),
+                &links,
+                bases,
+                &section,
+                &props,
+                &HashMap::new(),
+                PlanOptions { force },
+            )
+            .pop()
+            .unwrap()
+        };
+        let agreed: Base = [
+            ("email", "a@x.io"),
+            ("gitmesh_display_name", "Ada"),
+            ("gitmesh_seniority", "Senior"),
+            ("gitmesh_score", "3"),
+            (base::COMPANIES, ""),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let bases = HashMap::from([("c1".to_owned(), agreed.clone())]);
+        let PushOp::Send(item) = plan(&bases, false) else {
+            panic!("the renamed contact is sent")
+        };
+        assert_eq!(item.changed, Some(vec!["gitmesh_display_name".to_owned()]));
+        let sent: Vec<String> = item.update_properties().into_keys().collect();
+        assert_eq!(sent, ["gitmesh_display_name"]);
+        // After the acknowledgement, the base holds what was sent.
+        assert_eq!(
+            item.agreed(false, false)
+                .get("gitmesh_display_name")
+                .map(String::as_str),
+            Some("Ada L.")
+        );
+        // `--force` sends everything.
+        let PushOp::Send(item) = plan(&bases, true) else {
+            panic!("forced")
+        };
+        assert_eq!(item.changed, None);
+
+        // Nothing moved: unchanged, whatever the old content hash says.
+        let mut same = agreed.clone();
+        same.insert("gitmesh_display_name".into(), "Ada L.".into());
+        let bases = HashMap::from([("c1".to_owned(), same.clone())]);
+        assert!(matches!(
+            plan(&bases, false),
+            PushOp::Unchanged { base: None, .. }
+        ));
+        // Only the associations changed: sent, with one property for the update.
+        let mut moved = same.clone();
+        moved.insert(base::COMPANIES.into(), "901".into());
+        let bases = HashMap::from([("c1".to_owned(), moved)]);
+        let PushOp::Send(item) = plan(&bases, false) else {
+            panic!("the association change is sent")
+        };
+        assert_eq!(item.changed.as_ref().map(Vec::len), Some(1));
+
+        // No base yet (a store from before it existed): a matching content hash makes the
+        // values sent the base; another hash sends everything.
+        let PushOp::Send(item) = plan(&HashMap::new(), false) else {
+            panic!("no base, stale hash: sent")
+        };
+        assert_eq!(item.changed, None);
+        let links = HashMap::from([(
+            "c1".to_owned(),
+            link("c1", Some("7"), Some(item.hash.as_str())),
+        )]);
+        let op = plan_contacts(
+            &mut HashMap::new(),
+            std::slice::from_ref(&c),
+            &links,
+            &HashMap::new(),
+            &section,
+            &props,
+            &HashMap::new(),
+            PlanOptions::default(),
+        )
+        .pop()
+        .unwrap();
+        let PushOp::Unchanged { base: Some(b), .. } = op else {
+            panic!("derived base: {op:?}")
+        };
+        assert_eq!(
+            b.get("gitmesh_display_name").map(String::as_str),
+            Some("Ada L.")
+        );
+        assert_eq!(b.get(base::COMPANIES).map(String::as_str), Some(""));
+    }
+
+    #[test]
+    fn a_pull_only_field_is_never_sent() {
+        let props = contact_props();
+        let mut section = contact_section();
+        for (path, spec) in &mut section.fields {
+            if path == "displayName" {
+                *spec =
+                    serde_yaml::from_str("{property: gitmesh_display_name, push: never}").unwrap();
+            }
+        }
+        let c = contact(json!({"id": "c1", "emails": ["a@x.io"], "displayName": "Ada"}));
+        let PushOp::Send(item) = plan_contacts(
+            &mut HashMap::new(),
+            &[c],
+            &HashMap::new(),
+            &HashMap::new(),
+            &section,
+            &props,
+            &HashMap::new(),
+            PlanOptions::default(),
+        )
+        .pop()
+        .unwrap() else {
+            panic!("sent")
+        };
+        assert!(!item.properties.contains_key("gitmesh_display_name"));
     }
 }

@@ -895,8 +895,9 @@ fn apply_one<L: Local + Writable>(
                 Some(&conflict_detail(c)),
             )?;
         }
-        for (property, value) in &plan.agreed {
-            base::set(tx, se, &t.local_id, property, value)?;
+        let agreed_now: Base = plan.agreed.iter().cloned().collect();
+        if agreed_now.iter().any(|(k, v)| agreed.get(k) != Some(v)) {
+            base::set_all(tx, se, &t.local_id, &agreed_now)?;
         }
         links::record_pull(tx, se, &t.local_id, &t.hubspot_id)?;
     }

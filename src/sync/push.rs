@@ -402,7 +402,7 @@ impl Pusher<'_> {
     /// Commit what one HubSpot call did.
     fn commit(&mut self, entity: Entity, items: &[PushItem], part: &Part) -> Result<()> {
         let tx = self.conn.unchecked_transaction()?;
-        for (i, hubspot_id, _) in &part.written {
+        for (i, hubspot_id, created) in &part.written {
             let item = &items[*i];
             links::record_push(
                 &tx,
@@ -417,9 +417,9 @@ impl Pusher<'_> {
             // the whole record, and HubSpot's other values are unknown.
             let partial = item.changed.is_some() && item.hubspot_id.as_ref() == Some(hubspot_id);
             if partial {
-                base::set_all(&tx, entity, &item.local_id, &item.agreed(false))?;
+                base::set_all(&tx, entity, &item.local_id, &item.agreed(false, false))?;
             } else {
-                base::replace(&tx, entity, &item.local_id, &item.agreed(true))?;
+                base::replace(&tx, entity, &item.local_id, &item.agreed(true, *created))?;
             }
             self.clear_failure(&tx, entity, &item.local_id)?;
             if entity == Entity::Contact && !item.companies.is_empty() {

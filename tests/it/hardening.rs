@@ -867,9 +867,30 @@ fn plans(seed: u64) -> Vec<CyclePlan> {
         .collect()
 }
 
+/// The last value given to a two-way contact field on either side: (local id, field) → value.
+type LastEdits = BTreeMap<(String, String), String>;
+
+const SENIORITY: [&str; 5] = ["Junior", "Mid", "Senior", "Lead", "Executive"];
+
+/// The local field a HubSpot property edited by the fault test maps to.
+fn field_of(property: &str) -> &'static str {
+    match property {
+        "gitmesh_display_name" => "displayName",
+        "gitmesh_seniority" => "attributes.seniorityLevel",
+        _ => "identities.github",
+    }
+}
+
 /// HubSpot users edit contacts and companies hubsync pushed: mapped fields only.
-fn edit_in_hubspot(w: &World, rng: &mut StdRng, now: &Snapshot, round: u32) {
-    let seniority = ["Junior", "Mid", "Senior", "Lead", "Executive"];
+fn edit_in_hubspot(
+    w: &World,
+    rng: &mut StdRng,
+    now: &Snapshot,
+    round: u32,
+    edits: &mut LastEdits,
+) -> Vec<(String, String)> {
+    let seniority = SENIORITY;
+    let mut edited = Vec::new();
     let linked: Vec<(&String, &str)> = now
         .contacts
         .iter()
@@ -887,6 +908,12 @@ fn edit_in_hubspot(w: &World, rng: &mut StdRng, now: &Snapshot, round: u32) {
         };
         w.sb.edit_record("contacts", hid, &props)
             .unwrap_or_else(|e| w.fail(format!("edit contact {hid}: {e}")));
+        for (property, value) in props.as_object().into_iter().flatten() {
+            let field = field_of(property).to_owned();
+            let value = value.as_str().unwrap_or_default().to_owned();
+            edits.insert((id.clone(), field.clone()), value);
+            edited.push((id.clone(), field));
+        }
     }
     let companies: Vec<&str> = now
         .organizations
@@ -902,6 +929,117 @@ fn edit_in_hubspot(w: &World, rng: &mut StdRng, now: &Snapshot, round: u32) {
         )
         .unwrap_or_else(|e| w.fail(format!("edit company {hid}: {e}")));
     }
+    edited
+}
+
+/// Users edit marked contacts locally too (an import), on random fields of random records,
+/// and sometimes the very field HubSpot's users just edited.
+fn edit_locally(
+    w: &World,
+    rng: &mut StdRng,
+    expect: &Expect,
+    round: u32,
+    hubspot_edited: &[(String, String)],
+    edits: &mut LastEdits,
+) {
+    let marked: Vec<&String> = expect.contacts.iter().collect();
+    let mut targets: Vec<(String, String)> = Vec::new();
+    for _ in 0..20 {
+        let field = [
+            "displayName",
+            "identities.github",
+            "attributes.seniorityLevel",
+        ][rng.gen_range(0..3)];
+        targets.push((
+            marked[rng.gen_range(0..marked.len())].clone(),
+            field.to_owned(),
+        ));
+    }
+    // Both sides, the same field.
+    for _ in 0..8 {
+        let (id, field) = &hubspot_edited[rng.gen_range(0..hubspot_edited.len())];
+        if expect.contacts.contains(id) {
+            targets.push((id.clone(), field.clone()));
+        }
+    }
+    let now = w.snapshot();
+    let mut records: BTreeMap<String, Value> = BTreeMap::new();
+    for (id, field) in targets {
+        let value = match field.as_str() {
+            "attributes.seniorityLevel" => {
+                // An edit changes the value (the same value again is no edit at all).
+                let current = at(&now.contacts[&id], &field).as_str().unwrap_or_default();
+                let options: Vec<&str> = SENIORITY.into_iter().filter(|s| *s != current).collect();
+                options[rng.gen_range(0..options.len())].to_owned()
+            }
+            "displayName" => format!("Local {round} {id}"),
+            _ => format!("local-{round}-{id}"),
+        };
+        let r = records
+            .entry(id.clone())
+            .or_insert_with(|| json!({"id": id}));
+        match field.split_once('.') {
+            Some((group, key)) => {
+                r[group][key] = json!(value);
+            }
+            None => r[field.as_str()] = json!(value),
+        }
+        edits.insert((id, field), value);
+    }
+    let lines: String = records.values().map(|r| format!("{r}\n")).collect();
+    let file = w.env.write(&format!("local-edits-{round}.ndjson"), &lines);
+    w.import("contacts", &file);
+}
+
+/// After edits on both sides: every edited field holds the same value locally and in HubSpot,
+/// and that value is the last edit made on either side, or a conflict on that field is in the
+/// history (edited on both sides since they last agreed; HubSpot's value won).
+fn lost_edits(w: &World, now: &Snapshot, edits: &LastEdits) -> Vec<String> {
+    let mut out = Vec::new();
+    let conflicts: BTreeSet<(String, String)> = now
+        .history
+        .iter()
+        .filter(|e| e["conflict"].is_object())
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap_or_default().to_owned(),
+                e["field"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    for ((id, field), last) in edits {
+        let Some(c) = now.contacts.get(id) else {
+            out.push(format!("contact {id} is gone"));
+            continue;
+        };
+        let local = at(c, field).as_str().unwrap_or_default().to_owned();
+        let property = match field.as_str() {
+            "displayName" => "gitmesh_display_name",
+            "attributes.seniorityLevel" => "gitmesh_seniority",
+            _ => "gitmesh_github",
+        };
+        if let Some(hid) = c["hubspot"]["id"].as_str() {
+            let record = w.sb.record("contacts", hid);
+            let remote = prop(&record, property).unwrap_or_default();
+            if remote != local {
+                out.push(format!(
+                    "contact {id} {field}: {local:?} here but {remote:?} in HubSpot"
+                ));
+            }
+        }
+        if local != *last && !conflicts.contains(&(id.clone(), field.clone())) {
+            let log: Vec<String> = now
+                .history
+                .iter()
+                .filter(|e| e["id"] == json!(id) && e["field"] == json!(field))
+                .map(|e| format!("run {}: {} → {}", e["run_id"], e["old"], e["new"]))
+                .collect();
+            out.push(format!(
+                "contact {id} {field}: the last edit {last:?} was lost (now {local:?}) and no conflict was reported; history: {log:?}"
+            ));
+        }
+    }
+    out
 }
 
 /// The community, pushed in part, with local and HubSpot-side changes waiting and two
@@ -969,7 +1107,7 @@ fn fault_world(seed: u64) -> (World, Expect) {
     w.import("organizations", &file);
 
     // HubSpot-side edits: the pull has work (some on records changed locally too).
-    edit_in_hubspot(&w, &mut rng, &pushed, 1);
+    edit_in_hubspot(&w, &mut rng, &pushed, 1, &mut LastEdits::new());
 
     add_automations(&w, true);
     (w, expect)
@@ -1045,7 +1183,8 @@ fn sync_once(w: &World, expire_at: Option<usize>) -> Output {
 fn fault_cycles(seed: u64) {
     let started = Instant::now();
     let (w, expect) = fault_world(seed);
-    let before = w.snapshot();
+    let mut before = w.snapshot();
+    let mut edits = LastEdits::new();
     eprintln!(
         "seed {seed}: set up in {:.1}s",
         started.elapsed().as_secs_f64()
@@ -1055,8 +1194,16 @@ fn fault_cycles(seed: u64) {
     let mut daily_on = false;
     for (cycle, plan) in plans(seed).into_iter().enumerate() {
         if cycle == 1 {
-            // Users keep editing between cron runs.
-            edit_in_hubspot(&w, &mut rng, &w.snapshot(), 2);
+            // Users keep editing between cron runs, on both sides.
+            let hubspot = edit_in_hubspot(&w, &mut rng, &w.snapshot(), 2, &mut edits);
+            // Every local change so far is explained by the history; then the local edits
+            // start a new baseline.
+            let found = unexplained(&before, &w.snapshot());
+            if !found.is_empty() {
+                w.fail(format!("after cycle 0: {found:?}"));
+            }
+            edit_locally(&w, &mut rng, &expect, 2, &hubspot, &mut edits);
+            before = w.snapshot();
         }
         match plan.daily {
             Some(Some(n)) => {
@@ -1115,6 +1262,10 @@ fn fault_cycles(seed: u64) {
     }
     let context = format!("after sync cycles {codes:?}");
     assert_invariants(&w, &before, &expect, &context);
+    let lost = lost_edits(&w, &w.snapshot(), &edits);
+    if !lost.is_empty() {
+        w.fail(format!("{context}: edits lost:\n  {}", lost.join("\n  ")));
+    }
     assert_nothing_left_to_send(&w, &context);
     eprintln!(
         "seed {seed}: sync exit codes {codes:?}, answers by status {answers:?}, {:.1}s",

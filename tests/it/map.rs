@@ -32,6 +32,14 @@ pub fn example_properties() -> (Vec<Value>, Vec<Value>) {
         defined(prop("jobtitle", "string", "text")),
         defined(prop("city", "string", "text")),
         defined(prop("twitterhandle", "string", "text")),
+        {
+            let mut stage = defined(prop("lifecyclestage", "enumeration", "radio"));
+            stage["options"] = json!(["subscriber", "lead", "customer"]
+                .iter()
+                .map(|v| json!({"label": v, "value": v, "hidden": false}))
+                .collect::<Vec<_>>());
+            stage
+        },
         read_only(defined(prop("lastmodifieddate", "datetime", "date"))),
         prop("gitmesh_display_name", "string", "text"),
         prop("gitmesh_github", "string", "text"),

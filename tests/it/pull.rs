@@ -172,7 +172,13 @@ fn pull_writes_mapped_fields_matches_emails_and_reports_duplicate_names() {
         &["--json", "history", "--entity", "contacts"],
     ));
     let rows = history.as_array().expect("array");
-    assert_eq!(rows.len(), 3, "{history:#}");
+    // Three two-way fields, and the pull-only lifecycle stage HubSpot owns.
+    assert_eq!(rows.len(), 4, "{history:#}");
+    assert!(
+        rows.iter()
+            .any(|r| r["field"] == "attributes.lifecycleStage" && r["new"] == "customer"),
+        "{history:#}"
+    );
     let name = rows
         .iter()
         .find(|r| r["field"] == "displayName")

@@ -464,3 +464,46 @@ fn import_refuses_with_75_while_a_sync_holds_the_lock_and_its_edit_is_pushed_aft
         Some("Edited During Sync")
     );
 }
+
+#[test]
+fn a_store_from_before_the_base_gets_one_derived_from_what_it_pushed() {
+    let (env, sb) = community(SandboxConfig::unlimited());
+    run(&env, &sb, &["push", "--contact", "c-000001"]);
+    let zoe = hubspot_id(&env, &sb, "contacts", "c-000001");
+    // A store written before the base existed: links and content hashes, no base.
+    let conn = rusqlite::Connection::open(env.db()).expect("store");
+    conn.execute("DELETE FROM sync_base", [])
+        .expect("forget the base");
+    drop(conn);
+    sb.edit_record(
+        "contacts",
+        &zoe,
+        &json!({"gitmesh_display_name": "Renamed in HubSpot"}),
+    )
+    .expect("edit");
+    let from = sb.requests().len();
+    run(&env, &sb, &["sync"]);
+    // The local values still matched the hash of the last push: they became the base, so
+    // HubSpot's edit is the only move and flows in, and nothing is sent back (without a base
+    // the whole record would be sent again).
+    assert_eq!(writes_since(&sb, from), Vec::<String>::new());
+    assert_eq!(
+        show(&env, &sb, "contacts", "c-000001")["displayName"],
+        "Renamed in HubSpot"
+    );
+    assert_eq!(
+        remote(&sb, "contacts", &zoe, "gitmesh_display_name").as_deref(),
+        Some("Renamed in HubSpot")
+    );
+    let conn = rusqlite::Connection::open(env.db()).expect("store");
+    let bases: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sync_base WHERE local_id = 'c-000001'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(bases, 1);
+    drop(conn);
+    assert_next_sync_writes_nothing(&env, &sb);
+}

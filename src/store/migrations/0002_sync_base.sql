@@ -1,16 +1,17 @@
 -- hubsync store, schema 2: the three-way rule (SPEC §6).
 --
 -- The base of a linked record: per HubSpot property, the value both sides last agreed on, in
--- the form push sends it (a HubSpot property value string). Written in the transaction of the
--- push commit or the pull apply that made both sides agree. A record without base rows (a store
--- from schema 1, or a record never synced) gets one derived at its next sync.
+-- the form push sends it (a HubSpot property value string), as one JSON object per record
+-- (`{"property": "value", ...}`; one row keeps a record's reads and writes to one statement).
+-- Written in the transaction of the push commit or the pull apply that made both sides agree.
+-- A record without a base (a store from schema 1, or a record never synced) gets one derived at
+-- its next sync.
 CREATE TABLE sync_base (
   entity     TEXT NOT NULL CHECK (entity IN ('contact','organization')),
   local_id   TEXT NOT NULL,
-  property   TEXT NOT NULL,
-  value      TEXT NOT NULL,
+  base       TEXT NOT NULL,
   agreed_at  TEXT NOT NULL,
-  PRIMARY KEY (entity, local_id, property)
+  PRIMARY KEY (entity, local_id)
 ) WITHOUT ROWID;
 
 -- A field edited on both sides since they last agreed: what each side held, the base, and
