@@ -16,12 +16,22 @@ fn main() -> ExitCode {
     init_tracing(&cli.global);
     match hubsync::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of the output went away (`hubsync status | head`): nothing left to say.
+        Err(err) if closed_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let code = hubsync::error::exit_code(&err);
             eprintln!("error: {}", render(&err));
             ExitCode::from(code)
         }
     }
+}
+
+/// Whether the error is a write to a closed stdout.
+fn closed_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The error and its causes on one line each, without repeating a cause already in the message.

@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, cmd: &AutomateCommand) -> Result<()> {
             if !automations::remove(store.conn(), name)? {
                 bail!(unknown(name));
             }
-            println!(
+            outln!(
                 "removed automation `{name}`; records it pushed stay in HubSpot and in the list"
             );
             Ok(())
@@ -42,7 +42,7 @@ fn set_paused(ctx: &Context, name: &str, paused: bool) -> Result<()> {
     if !automations::set_paused(store.conn(), name, paused)? {
         bail!(unknown(name));
     }
-    println!(
+    outln!(
         "automation `{name}` {}",
         if paused { "paused" } else { "resumed" }
     );
@@ -112,7 +112,7 @@ fn add(ctx: &Context, args: &AutomateAddArgs) -> Result<()> {
     }
     automations::insert(store.conn(), &new)?;
     if !ctx.json() {
-        println!(
+        outln!(
             "created automation `{}`{}",
             args.name,
             list.as_ref().map_or_else(String::new, |l| format!(
@@ -151,18 +151,18 @@ fn run_automations(ctx: &Context, name: Option<&str>, dry_run: bool) -> Result<(
 }
 
 fn list(ctx: &Context) -> Result<()> {
-    let store = Store::open(&ctx.paths.db)?;
+    let store = Store::open_existing(&ctx.paths.db)?;
     let all = automations::all(store.conn())?;
     if ctx.json() {
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        outln!("{}", serde_json::to_string_pretty(&all)?);
         return Ok(());
     }
     if all.is_empty() {
-        println!("no automations; `hubsync automate add` creates one");
+        outln!("no automations; `hubsync automate add` creates one");
         return Ok(());
     }
     let rows: Vec<[String; 6]> = all.iter().map(row).collect();
-    print!(
+    out!(
         "{}",
         render_table(
             &["NAME", "ENTITY", "FILTERS", "LIST", "STATE", "LAST RUN"],
@@ -192,30 +192,30 @@ fn row(a: &Automation) -> [String; 6] {
 }
 
 fn show(ctx: &Context, name: &str) -> Result<()> {
-    let store = Store::open(&ctx.paths.db)?;
+    let store = Store::open_existing(&ctx.paths.db)?;
     let a = automations::get(store.conn(), name)?.ok_or_else(|| anyhow::anyhow!(unknown(name)))?;
     if ctx.json() {
-        println!("{}", serde_json::to_string_pretty(&a)?);
+        outln!("{}", serde_json::to_string_pretty(&a)?);
         return Ok(());
     }
-    println!("name:          {}", a.name);
-    println!("entity:        {}s", a.entity);
-    println!("match:         {}", a.match_mode);
+    outln!("name:          {}", a.name);
+    outln!("entity:        {}s", a.entity);
+    outln!("match:         {}", a.match_mode);
     for f in &a.filters {
-        println!("filter:        {f}");
+        outln!("filter:        {f}");
     }
     if !a.list_id.is_empty() {
-        println!("list:          {} ({})", a.list_name, a.list_id);
+        outln!("list:          {} ({})", a.list_name, a.list_id);
     }
     if a.sync_contacts {
-        println!("sync contacts: yes");
+        outln!("sync contacts: yes");
     }
-    println!(
+    outln!(
         "state:         {}",
         if a.paused { "paused" } else { "active" }
     );
-    println!("created:       {}", a.created_at);
-    println!(
+    outln!("created:       {}", a.created_at);
+    outln!(
         "last run:      {}",
         a.last_run_at.as_deref().unwrap_or("never")
     );

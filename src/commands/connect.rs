@@ -96,15 +96,15 @@ fn print(ctx: &Context, c: &Connected) -> Result<()> {
     if ctx.json() {
         let mut v = serde_json::to_value(c)?;
         v["status"] = serde_json::Value::String("connected".into());
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
     let portal = c
         .portal_id
         .map_or_else(|| "HubSpot".to_owned(), |p| format!("HubSpot portal {p}"));
     match &c.location {
-        Some(loc) => println!("connected to {portal} (tokens in {loc})"),
-        None => println!("connected to {portal} (token from HUBSPOT_ACCESS_TOKEN)"),
+        Some(loc) => outln!("connected to {portal} (tokens in {loc})"),
+        None => outln!("connected to {portal} (token from HUBSPOT_ACCESS_TOKEN)"),
     }
     Ok(())
 }

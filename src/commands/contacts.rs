@@ -21,7 +21,7 @@ const HEADER: [&str; 7] = [
 ];
 
 pub fn run(ctx: &Context, cmd: &RecordsCommand) -> Result<()> {
-    let store = Store::open(&ctx.paths.db)?;
+    let store = Store::open_existing(&ctx.paths.db)?;
     let links = store.links(Entity::Contact)?;
     match cmd {
         RecordsCommand::List if ctx.json() => print_json_array(|emit| {
@@ -139,7 +139,7 @@ pub(super) fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N
         if c.trim().is_empty() {
             "-".to_owned()
         } else {
-            c.split_whitespace().collect::<Vec<_>>().join(" ")
+            super::cell_text(c, super::CELL_WIDTH)
         }
     };
     let rows: Vec<[String; N]> = rows.iter().map(|r| r.each_ref().map(|c| cell(c))).collect();
@@ -153,7 +153,8 @@ pub(super) fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N
         let mut line = |cells: [&str; N]| -> std::io::Result<()> {
             for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
                 if i + 1 < N {
-                    write!(out, "{c}{:pad$}", "", pad = w - c.width() + 2)?;
+                    let pad = " ".repeat(w.saturating_sub(c.width()) + 2);
+                    write!(out, "{c}{pad}")?;
                 } else {
                     writeln!(out, "{c}")?;
                 }

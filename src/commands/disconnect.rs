@@ -15,14 +15,14 @@ pub fn run(ctx: &Context) -> Result<()> {
         Ok(auth::disconnect(&client, store).await?)
     })?;
     if ctx.json() {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"status": "disconnected", "removed": removed})
         );
     } else if removed {
-        println!("disconnected (tokens removed from {location})");
+        outln!("disconnected (tokens removed from {location})");
     } else {
-        println!("not connected: no tokens in {location}");
+        outln!("not connected: no tokens in {location}");
     }
     if auth::static_token().is_some() {
         eprintln!("note: HUBSPOT_ACCESS_TOKEN is set and is still used until you unset it");

@@ -121,9 +121,9 @@ pub fn run(ctx: &Context) -> Result<()> {
         checks,
     };
     if ctx.json() {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", render(&report));
+        out!("{}", render(&report));
     }
     let problems: Vec<&Check> = report
         .checks

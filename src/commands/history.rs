@@ -9,7 +9,7 @@ use crate::store::history::{self, Entry, Filter};
 use crate::store::{Entity, Store};
 
 pub fn run(ctx: &Context, args: &HistoryArgs) -> Result<()> {
-    let store = Store::open(&ctx.paths.db)?;
+    let store = Store::open_existing(&ctx.paths.db)?;
     let filter = Filter {
         entity: args.entity.map(|e| match e {
             EntityKind::Contacts => Entity::Contact,
@@ -20,11 +20,11 @@ pub fn run(ctx: &Context, args: &HistoryArgs) -> Result<()> {
     };
     let entries = history::list(store.conn(), &filter)?;
     if ctx.json() {
-        println!("{}", serde_json::to_string_pretty(&entries)?);
+        outln!("{}", serde_json::to_string_pretty(&entries)?);
         return Ok(());
     }
     if entries.is_empty() {
-        println!(
+        outln!(
             "no local changes recorded{}",
             if args.entity.is_some() || args.id.is_some() || args.run.is_some() {
                 " for this selection"
@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, args: &HistoryArgs) -> Result<()> {
         "RUN", "ENTITY", "ID", "HUBSPOT", "FIELD", "OLD", "NEW", "AT",
     ];
     let rows: Vec<[String; 8]> = entries.iter().map(row).collect();
-    print!("{}", render_table(&header, &rows));
+    out!("{}", render_table(&header, &rows));
     Ok(())
 }
 

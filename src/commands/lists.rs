@@ -109,27 +109,34 @@ fn print(ctx: &Context, all: &[List], fetched_at: &str) -> Result<()> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     if all.is_empty() {
-        println!(
+        outln!(
             "no contact lists in HubSpot; create a static list there: Contacts → Lists → Create list"
         );
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<10} {:<9} {:>7}  {:<6}  NAME",
-        "ID", "TYPE", "SIZE", "USABLE"
+        "ID",
+        "TYPE",
+        "SIZE",
+        "USABLE"
     );
     for l in all {
         let size = l
             .member_count()
             .map_or_else(|| "-".to_owned(), |n| n.to_string());
         let usable = if l.is_static() { "yes" } else { "no" };
-        println!(
+        outln!(
             "{:<10} {:<9} {:>7}  {:<6}  {}",
-            l.list_id, l.processing_type, size, usable, l.name
+            l.list_id,
+            l.processing_type,
+            size,
+            usable,
+            l.name
         );
     }
     eprintln!(

@@ -76,7 +76,7 @@ fn show(ctx: &Context) -> Result<()> {
     let (mapping, props) = load(ctx)?;
     let rows = check::table(&mapping, &props);
     if ctx.json() {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     let header = [
@@ -104,12 +104,12 @@ fn show(ctx: &Context) -> Result<()> {
             ]
         })
         .collect();
-    print!("{}", render_table(&header, &cells));
+    out!("{}", render_table(&header, &cells));
     let problems = check::check(&mapping, &props);
     for p in problems.iter().filter(|p| p.severity == Severity::Warning) {
         eprintln!("{p}");
     }
-    println!("→ = read-only locally: pushed to HubSpot, never pulled.");
+    outln!("→ = read-only locally: pushed to HubSpot, never pulled.");
     Ok(())
 }
 
@@ -250,13 +250,13 @@ fn edit(ctx: &Context, fields: &[String]) -> Result<()> {
         }
     }
     if changed == 0 {
-        println!("no changes");
+        outln!("no changes");
         return Ok(());
     }
     // Never write a file that would not load.
     Mapping::parse(&text, &ctx.paths.mappings.display().to_string())?;
     write_mapping(&ctx.paths.mappings, &text)?;
-    println!(
+    outln!(
         "{changed} change{} written to {}",
         if changed == 1 { "" } else { "s" },
         ctx.paths.mappings.display()
@@ -282,7 +282,7 @@ fn scaffold(ctx: &Context, fields: &[String]) -> Result<()> {
     drop(store);
     let planned = scaffold::plan(&mapping, &props, fields)?;
     if planned.is_empty() {
-        println!("every field of the enabled entities is mapped; nothing to scaffold");
+        outln!("every field of the enabled entities is mapped; nothing to scaffold");
         return Ok(());
     }
     let object = |e: Entity| match e {
@@ -335,7 +335,7 @@ fn scaffold(ctx: &Context, fields: &[String]) -> Result<()> {
                     Err(e) => return Err(e.into()),
                 }
                 if !ctx.json() {
-                    println!("created {} property `{}` for `{}`", entity.hubspot_object(), p.property, p.field);
+                    outln!("created {} property `{}` for `{}`", entity.hubspot_object(), p.property, p.field);
                 }
             }
         }
@@ -353,7 +353,7 @@ fn scaffold(ctx: &Context, fields: &[String]) -> Result<()> {
     let text = scaffold::add_mappings(&mapping.source, &planned);
     write_mapping(&ctx.paths.mappings, &text)?;
     if !ctx.json() {
-        println!(
+        outln!(
             "created {created} properties and mapped {} fields in {}",
             planned.len(),
             ctx.paths.mappings.display()
@@ -383,13 +383,13 @@ fn refresh(ctx: &Context) -> Result<()> {
     let n_contacts = properties::replace(store.conn_mut(), "contacts", &to_json(&contacts)?)?;
     let n_companies = properties::replace(store.conn_mut(), "companies", &to_json(&companies)?)?;
     if !ctx.json() {
-        println!("fetched {n_contacts} contact and {n_companies} company properties from HubSpot");
+        outln!("fetched {n_contacts} contact and {n_companies} company properties from HubSpot");
     }
     if ctx.paths.mappings.exists() {
         check_cmd(ctx)
     } else {
         if !ctx.json() {
-            println!(
+            outln!(
                 "no mapping file at {}; copy mappings.example.yaml there to start",
                 ctx.paths.mappings.display()
             );
@@ -406,7 +406,7 @@ fn check_cmd(ctx: &Context) -> Result<()> {
         .filter(|p| p.severity == Severity::Error)
         .count();
     if ctx.json() {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "valid": errors == 0,
@@ -415,10 +415,10 @@ fn check_cmd(ctx: &Context) -> Result<()> {
         );
     } else {
         for p in &problems {
-            println!("{}: {p}", ctx.paths.mappings.display());
+            outln!("{}: {p}", ctx.paths.mappings.display());
         }
         if errors == 0 {
-            println!("{}: mapping ok", ctx.paths.mappings.display());
+            outln!("{}: mapping ok", ctx.paths.mappings.display());
         }
     }
     if errors > 0 {
@@ -443,6 +443,11 @@ fn write_mapping(path: &std::path::Path, text: &str) -> Result<()> {
 /// Left-aligned columns padded to the widest cell.
 #[must_use]
 pub fn render_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|r| r.each_ref().map(|c| super::cell_text(c, super::CELL_WIDTH)))
+        .collect();
+    let rows = rows.as_slice();
     let mut widths: [usize; N] = header.map(|h| h.chars().count());
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -456,7 +461,7 @@ pub fn render_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) ->
             if i + 1 == N {
                 l.push_str(c);
             } else {
-                let pad = widths[i] - c.chars().count();
+                let pad = widths[i].saturating_sub(c.chars().count());
                 let _ = write!(l, "{c}{}  ", " ".repeat(pad));
             }
         }

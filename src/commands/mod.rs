@@ -72,3 +72,45 @@ pub fn block_on<T>(fut: impl std::future::Future<Output = Result<T>>) -> Result<
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
     rt.block_on(fut)
 }
+
+/// The widest a table cell is printed; longer values end with `…` (`show ID` and `--json` have
+/// them whole).
+pub const CELL_WIDTH: usize = 60;
+
+/// A value made safe for one table cell: control characters (from HubSpot or a file) escaped,
+/// whitespace runs collapsed, and at most `max` display columns.
+#[must_use]
+pub fn cell_text(value: &str, max: usize) -> String {
+    use unicode_width::UnicodeWidthChar as _;
+    let mut out = String::new();
+    let mut width = 0;
+    let mut space = false;
+    for ch in value.trim().chars() {
+        if ch.is_whitespace() {
+            space = true;
+            continue;
+        }
+        let piece: String = if space {
+            space = false;
+            format!(" {}", escape(ch))
+        } else {
+            escape(ch)
+        };
+        let w: usize = piece.chars().map(|c| c.width().unwrap_or(0)).sum();
+        if width + w > max.saturating_sub(1) {
+            out.push('…');
+            return out;
+        }
+        width += w;
+        out.push_str(&piece);
+    }
+    out
+}
+
+fn escape(ch: char) -> String {
+    if ch.is_control() {
+        ch.escape_default().to_string()
+    } else {
+        ch.to_string()
+    }
+}

@@ -20,7 +20,7 @@ const HEADER: [&str; 7] = [
 ];
 
 pub fn run(ctx: &Context, cmd: &RecordsCommand) -> Result<()> {
-    let store = Store::open(&ctx.paths.db)?;
+    let store = Store::open_existing(&ctx.paths.db)?;
     let links = store.links(Entity::Organization)?;
     match cmd {
         RecordsCommand::List if ctx.json() => print_json_array(|emit| {

@@ -45,14 +45,14 @@ pub fn run(ctx: &Context, args: &PullArgs) -> Result<()> {
     };
     if !ctx.json() && args.dry_run {
         for p in &summary.plan {
-            println!(
+            outln!(
                 "would update {} {} from HubSpot {}:",
                 p["entity"].as_str().unwrap_or_default(),
                 p["id"].as_str().unwrap_or_default(),
                 p["hubspot_id"].as_str().unwrap_or_default()
             );
             for c in p["changes"].as_array().into_iter().flatten() {
-                println!(
+                outln!(
                     "  {}: {} → {}",
                     c["field"].as_str().unwrap_or_default(),
                     c["old"],

@@ -41,7 +41,7 @@ pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
         push::push(&client, &store, &mapping, &props, &req, progress).await
     })?;
     if args.dry_run && !ctx.json() {
-        print_plan(&summary.plan);
+        print_plan(&summary.plan)?;
     }
     summary.print_and_exit(
         ctx.json(),
@@ -54,21 +54,21 @@ pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
 }
 
 /// The dry-run plan as text: one line per record, then its field changes.
-pub fn print_plan(plan: &[serde_json::Value]) {
+pub fn print_plan(plan: &[serde_json::Value]) -> Result<()> {
     for entry in plan {
         let s = |k: &str| entry[k].as_str().unwrap_or("").to_owned();
         let target = entry["hubspot_id"]
             .as_str()
             .map_or_else(String::new, |h| format!(" (HubSpot {h})"));
-        println!("{} {} {}{}", s("action"), s("entity"), s("id"), target);
+        outln!("{} {} {}{}", s("action"), s("entity"), s("id"), target);
         for c in entry["changes"].as_array().into_iter().flatten() {
             let new = c["new"].as_str().unwrap_or("");
             match c["old"].as_str() {
-                Some(old) => println!(
+                Some(old) => outln!(
                     "    {}: {old} → {new}",
                     c["property"].as_str().unwrap_or("")
                 ),
-                None => println!("    {}: {new}", c["property"].as_str().unwrap_or("")),
+                None => outln!("    {}: {new}", c["property"].as_str().unwrap_or("")),
             }
         }
         let companies: Vec<&str> = entry["companies"]
@@ -78,9 +78,10 @@ pub fn print_plan(plan: &[serde_json::Value]) {
             .filter_map(|c| c.as_str())
             .collect();
         if !companies.is_empty() {
-            println!("    associated to companies {}", companies.join(", "));
+            outln!("    associated to companies {}", companies.join(", "));
         }
     }
+    Ok(())
 }
 
 /// One indicatif bar per entity type, on stderr.

@@ -63,9 +63,9 @@ pub fn run(ctx: &Context) -> Result<()> {
         automations: automations::all(store.conn())?,
     };
     if ctx.json() {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        outln!("{}", serde_json::to_string_pretty(&status)?);
     } else {
-        print!("{}", render(&status));
+        out!("{}", render(&status));
     }
     Ok(())
 }

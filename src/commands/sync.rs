@@ -27,12 +27,12 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
                 next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             );
             if ctx.json() {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"status": "not-due", "next_due_at": next, "message": msg})
                 );
             } else {
-                println!("{msg}");
+                outln!("{msg}");
             }
             return Ok(());
         }
@@ -125,6 +125,9 @@ fn next_due(store: &Store, mapping: &Mapping) -> Result<Option<DateTime<Utc>>> {
         return Ok(None);
     };
     let period = chrono::Duration::from_std(mapping.refresh_period())?;
-    let next = started.with_timezone(&Utc) + period;
+    // Checked: a period too long to add is never due.
+    let Some(next) = started.with_timezone(&Utc).checked_add_signed(period) else {
+        return Ok(Some(DateTime::<Utc>::MAX_UTC));
+    };
     Ok((next > Utc::now()).then_some(next))
 }

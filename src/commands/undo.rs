@@ -9,8 +9,8 @@ use crate::sync::lock::RunLock;
 use crate::sync::pull;
 
 pub fn run(ctx: &Context, args: &UndoArgs) -> Result<()> {
+    let mut store = Store::open_existing(&ctx.paths.db)?;
     let _lock = RunLock::acquire(ctx.paths.data_dir(), "undo")?;
-    let mut store = Store::open(&ctx.paths.db)?;
     let report = pull::undo(&mut store, args.run)?;
     if ctx.json() {
         let left: Vec<_> = report
@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, args: &UndoArgs) -> Result<()> {
                 v
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "run_id": report.run_id,
@@ -33,7 +33,7 @@ pub fn run(ctx: &Context, args: &UndoArgs) -> Result<()> {
         );
         return Ok(());
     }
-    println!(
+    outln!(
         "undo (run {}): restored {} value{} changed by pull run {}",
         report.run_id,
         report.restored.len(),
@@ -41,10 +41,10 @@ pub fn run(ctx: &Context, args: &UndoArgs) -> Result<()> {
         report.undone_run
     );
     for e in &report.restored {
-        println!("  restored {} {} {}", e.entity, e.id, e.field);
+        outln!("  restored {} {} {}", e.entity, e.id, e.field);
     }
     for (e, why) in &report.left {
-        println!("  left alone {} {} {}: {why}", e.entity, e.id, e.field);
+        outln!("  left alone {} {} {}: {why}", e.entity, e.id, e.field);
     }
     Ok(())
 }

@@ -170,11 +170,42 @@ pub struct Client {
     limiter: Limiter,
     search_limiter: Limiter,
     retry: RetryPolicy,
+    /// Time this client has spent waiting to retry (milliseconds), against [`WAIT_BUDGET`].
+    waited_ms: std::sync::atomic::AtomicU64,
+}
+
+/// The most a run waits, in all, for HubSpot to become available again; past it the run ends
+/// with exit 75 (the next one resumes) instead of holding the lock for hours.
+pub const WAIT_BUDGET: Duration = Duration::from_secs(15 * 60);
+
+/// Why an API base can't be used: malformed, or plain HTTP to a host that is not this machine
+/// (the token would travel in clear).
+pub fn check_base(base: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(base.trim()).map_err(|e| {
+        format!("`{base}` is not a URL ({e}); it must look like https://api.hubapi.com")
+    })?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(url),
+        "http" if loopback => Ok(url),
+        "http" => Err(format!(
+            "`{base}` is plain http to a host other than this machine; the token would travel in clear: use https://"
+        )),
+        other => Err(format!(
+            "`{base}`: the scheme must be https:// (http:// only for a loopback address), not `{other}`"
+        )),
+    }
 }
 
 impl Client {
     /// A client for `api_base` (e.g. `https://api.hubapi.com`) and a path style.
     pub fn new(api_base: &str, version: ApiVersion, auth: Auth) -> Result<Self, Error> {
+        check_base(api_base).map_err(Error::BadBase)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("hubsync/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
@@ -200,7 +231,24 @@ impl Client {
             limiter: Limiter::ten_secondly(),
             search_limiter: Limiter::search(),
             retry: RetryPolicy::default(),
+            waited_ms: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Count a wait against the run's budget: `false` once the budget is spent.
+    fn may_wait(&self, d: Duration) -> bool {
+        use std::sync::atomic::Ordering;
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let before = self.waited_ms.fetch_add(ms, Ordering::Relaxed);
+        before.saturating_add(ms) <= u64::try_from(WAIT_BUDGET.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn out_of_patience(&self) -> Error {
+        Error::try_later(format!(
+            "HubSpot at {} kept answering \"wait\" or failing for over {} minutes in this run; the next run resumes",
+            self.base,
+            WAIT_BUDGET.as_secs() / 60
+        ))
     }
 
     /// Replace the retry policy (tests and benchmarks).
@@ -398,6 +446,9 @@ impl Client {
                                 self.retry.decide(&outcome, attempt, jitter())
                             };
                             match decision {
+                                Decision::Wait(d) if !self.may_wait(d) => {
+                                    return Err(self.out_of_patience());
+                                }
                                 Decision::Wait(d) => {
                                     tracing::warn!(
                                         status,
@@ -424,6 +475,16 @@ impl Client {
                     message: e.to_string(),
                 });
             }
+            if unresolvable(&e) {
+                // A host that does not exist won't exist on the next run either.
+                return Err(Error::Transport {
+                    base: self.base.clone(),
+                    message: format!(
+                        "the host `{}` does not resolve (no such host); check --api-base (or HUBSYNC_API_BASE)",
+                        self.host()
+                    ),
+                });
+            }
             let outcome = if e.is_timeout() {
                 Outcome::Timeout
             } else {
@@ -435,6 +496,7 @@ impl Client {
                 Decision::Stop
             };
             match decision {
+                Decision::Wait(d) if !self.may_wait(d) => return Err(self.out_of_patience()),
                 Decision::Wait(d) => {
                     tracing::warn!(path = %log_path, attempt, wait_ms = d.as_millis(), error = %e, "HubSpot request failed; retrying");
                     tokio::time::sleep(d).await;
@@ -448,6 +510,13 @@ impl Client {
                 }
             }
         }
+    }
+
+    fn host(&self) -> String {
+        url::Url::parse(&self.base)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| self.base.clone())
     }
 
     fn build(&self, req: &Request, bearer: Option<&Secret>) -> reqwest::RequestBuilder {
@@ -557,6 +626,24 @@ fn jitter() -> f64 {
         return 0.5;
     }
     f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX)
+}
+
+/// Whether a request failed because its host name does not exist (a definite answer, not a
+/// resolver that is down or slow: those are retried).
+fn unresolvable(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        let text = err.to_string().to_ascii_lowercase();
+        let definite = text.contains("name or service not known")
+            || text.contains("nodename nor servname")
+            || text.contains("no address associated")
+            || text.contains("no such host");
+        if definite {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 #[cfg(test)]

@@ -21,6 +21,9 @@ pub enum Error {
         path: String,
         message: String,
     },
+    /// The API base can't be used (malformed, or plain http to another machine).
+    #[error("the HubSpot API base {0}")]
+    BadBase(String),
     /// The request could not be sent (bad base URL, TLS setup, …), not retried.
     #[error("cannot reach HubSpot at {base}: {message}")]
     Transport { base: String, message: String },

@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderMap;
 use tokio::sync::Mutex;
 
+/// The longest rolling window believed from `X-HubSpot-RateLimit-Interval-Milliseconds`.
+const MAX_INTERVAL_MS: u64 = 60_000;
+
 /// A rolling-window limiter: at most `capacity` requests in any `interval`.
 #[derive(Debug)]
 pub struct Limiter {
@@ -127,7 +130,9 @@ impl Window {
         now: Instant,
     ) {
         if let Some(ms) = interval.filter(|ms| *ms > 0) {
-            self.interval = Duration::from_millis(ms);
+            // HubSpot's windows are 1 s and 10 s; a server claiming more (or a broken proxy)
+            // must not pause the run for hours.
+            self.interval = Duration::from_millis(ms.min(MAX_INTERVAL_MS));
         }
         if let Some(max) = max {
             let max = u32::try_from(max).unwrap_or(u32::MAX);

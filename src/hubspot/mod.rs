@@ -36,12 +36,27 @@ pub async fn connect_client(
     paths: &Paths,
     version: ApiVersion,
 ) -> Result<Client, Error> {
+    if let Err(why) = client::check_base(&global.api_base) {
+        // Checked before any token is read or sent.
+        return Err(Error::Stop(crate::error::Exit::Failed(format!(
+            "--api-base (or HUBSYNC_API_BASE): {why}"
+        ))));
+    }
     if let Some(token) = auth::static_token() {
         return Client::new(&global.api_base, version, Auth::Static(token));
     }
     let store = auth::open_store(global.token_store, paths);
     let s = Arc::clone(&store);
-    let creds = auth::blocking(move || s.load()).await?;
+    let creds = match auth::blocking(move || s.load()).await {
+        Ok(c) => c,
+        // No keyring here and no token file: this machine was never connected.
+        Err(Error::Store(why)) => {
+            return Err(Error::auth(format!(
+                "not connected to HubSpot ({why}); run `hubsync connect`"
+            )))
+        }
+        Err(e) => return Err(e),
+    };
     match creds {
         Some(creds) => Client::new(&global.api_base, version, Auth::OAuth { creds, store }),
         None => Err(Error::auth(format!(

@@ -91,7 +91,16 @@ impl RetryPolicy {
                         Decision::Wait(TEN_SECONDLY)
                     }
                 }
-                423 => Decision::Wait(retry_after.unwrap_or(LOCKED).max(LOCKED).max(backoff)),
+                // Locked: wait and retry, but never longer than `max_wait` per wait.
+                423 => match retry_after {
+                    Some(ra) if ra > self.max_wait => Decision::Stop,
+                    ra => Decision::Wait(
+                        ra.unwrap_or(LOCKED)
+                            .max(LOCKED)
+                            .max(backoff)
+                            .min(self.max_wait),
+                    ),
+                },
                 477 => match retry_after {
                     Some(ra) => self.honour(ra),
                     None => Decision::Wait(backoff.max(LOCKED)),
@@ -134,17 +143,22 @@ fn is_secondly(policy: Option<&str>, message: &str) -> bool {
             && !message.to_ascii_lowercase().contains("ten_secondly")
 }
 
+/// The longest server-set wait kept as given; anything longer (`1e300`) reads as this, which
+/// every caller treats as "longer than worth waiting".
+pub const LONGEST_WAIT: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Parse a `Retry-After` header given in seconds (HubSpot doesn't send the HTTP-date form).
+/// Whatever the server sends, the result is at most [`LONGEST_WAIT`]; garbage is ignored.
 #[must_use]
 pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
     let v = value?.trim();
     if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs).min(LONGEST_WAIT));
     }
     v.parse::<f64>()
         .ok()
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .map(|s| Duration::try_from_secs_f64(s).map_or(LONGEST_WAIT, |d| d.min(LONGEST_WAIT)))
 }
 
 #[cfg(test)]

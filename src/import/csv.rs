@@ -93,9 +93,19 @@ pub(crate) fn read(input: &mut dyn BufRead, what: &str, sink: &mut dyn Sink) -> 
         if columns.iter().any(|c: &Column| c.path == path) {
             return Err(header_error(format!("column `{path}` appears twice")).into());
         }
-        let ty = sink
-            .column_type(&path)
-            .map_err(|p| header_error(format!("column `{path}`: {p}")))?;
+        let ty = sink.column_type(&path).map_err(|p| {
+            // A whole header in one column: the file is separated by something else.
+            let hint = [';', '\t', '|']
+                .into_iter()
+                .find(|d| headers.len() == 1 && path.contains(*d))
+                .map_or_else(String::new, |d| {
+                    format!(
+                        "; the file looks separated by `{}`, but hubsync reads CSV separated by commas (`;` joins list items inside a cell)",
+                        d.escape_default()
+                    )
+                });
+            header_error(format!("column `{path}`: {p}{hint}"))
+        })?;
         let (parent, key) = match path.split_once('.') {
             Some((p, k)) => (Some(p.to_owned()), k.to_owned()),
             None => (None, path.clone()),

@@ -57,6 +57,46 @@ impl Ids {
     }
 }
 
+/// HubSpot's limit on a property value, in characters.
+pub const MAX_VALUE_CHARS: usize = 65_536;
+
+/// Refuse a string value HubSpot could never hold (named by its field path).
+fn check_lengths(obj: &Map<String, Value>, prefix: &str) -> Result<(), Problem> {
+    for (key, value) in obj {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            // Bytes bound characters from above: count only when it may matter.
+            Value::String(s)
+                if s.len() > MAX_VALUE_CHARS && s.chars().count() > MAX_VALUE_CHARS =>
+            {
+                return Err(format!(
+                    "field `{path}`: {} characters; HubSpot property values hold at most {MAX_VALUE_CHARS}",
+                    s.chars().count()
+                ));
+            }
+            Value::Object(inner) => check_lengths(inner, &path)?,
+            Value::Array(items) => {
+                for item in items {
+                    if let Value::String(s) = item {
+                        if s.len() > MAX_VALUE_CHARS && s.chars().count() > MAX_VALUE_CHARS {
+                            return Err(format!(
+                                "field `{path}`: a value of {} characters; HubSpot property values hold at most {MAX_VALUE_CHARS}",
+                                s.chars().count()
+                            ));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn db(e: &anyhow::Error) -> Problem {
     format!("cannot write to the store: {e:#}")
 }
@@ -101,6 +141,7 @@ impl<'a> Contacts<'a> {
 
 impl Sink for Contacts<'_> {
     fn record(&mut self, mut obj: Map<String, Value>) -> Result<(), Problem> {
+        check_lengths(&obj, "")?;
         let id = self.ids.take(&mut obj, "contact")?;
         let previous = self.writer.get(&id).map_err(|e| db(&e))?;
         let mut contact = previous.clone().unwrap_or_else(|| Contact::new(id));
@@ -209,6 +250,7 @@ impl<'a> Organizations<'a> {
 
 impl Sink for Organizations<'_> {
     fn record(&mut self, mut obj: Map<String, Value>) -> Result<(), Problem> {
+        check_lengths(&obj, "")?;
         let id = self.ids.take(&mut obj, "organization")?;
         let existing = organizations::get(self.conn, &id).map_err(|e| db(&e))?;
         let existed = existing.is_some();

@@ -92,19 +92,57 @@ impl ConflictPolicy {
 
 /// One mapped field: short form `field: property` or long form with `property:`, `pull:`,
 /// `push:` and `conflict:`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldSpec {
     Short(String),
     Long {
         property: String,
-        #[serde(default)]
         pull: Option<PullPolicy>,
-        #[serde(default)]
         push: Option<PushPolicy>,
-        #[serde(default)]
         conflict: Option<ConflictPolicy>,
     },
+}
+
+/// The long form, read with the parser's own errors (an unknown key or a bad policy value is
+/// named with its line and the allowed values).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LongSpec {
+    property: String,
+    #[serde(default)]
+    pull: Option<PullPolicy>,
+    #[serde(default)]
+    push: Option<PushPolicy>,
+    #[serde(default)]
+    conflict: Option<ConflictPolicy>,
+}
+
+impl<'de> Deserialize<'de> for FieldSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = FieldSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a HubSpot property name, or a map with `property:` and optionally `pull:`, `push:`, `conflict:`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<FieldSpec, E> {
+                Ok(FieldSpec::Short(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<FieldSpec, A::Error> {
+                let l = LongSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(FieldSpec::Long {
+                    property: l.property,
+                    pull: l.pull,
+                    push: l.push,
+                    conflict: l.conflict,
+                })
+            }
+        }
+        de.deserialize_any(V)
+    }
 }
 
 impl FieldSpec {
@@ -219,6 +257,9 @@ impl Default for MappingFile {
 }
 
 /// Parse a period like `8h`, `30m`, `1d`, `90s`.
+/// The longest refresh period accepted (a year): date arithmetic with it can't overflow.
+const MAX_PERIOD_SECS: u64 = 365 * 86_400;
+
 pub fn parse_period(text: &str) -> Result<std::time::Duration> {
     let t = text.trim();
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
@@ -238,6 +279,9 @@ pub fn parse_period(text: &str) -> Result<std::time::Duration> {
     if secs == 0 {
         anyhow::bail!("the refresh period must be longer than zero");
     }
+    if secs > MAX_PERIOD_SECS {
+        anyhow::bail!("`{text}` is too long a period; use at most 365d");
+    }
     Ok(std::time::Duration::from_secs(secs))
 }
 
@@ -253,11 +297,27 @@ impl Mapping {
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
         // A byte order mark, as some editors write, is not part of the YAML.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let file: MappingFile = if text.trim().is_empty() {
-            MappingFile::default()
+        let file: MappingFile = if text.lines().all(|l| {
+            let l = l.trim();
+            l.is_empty() || l.starts_with('#')
+        }) {
+            anyhow::bail!(
+                "{origin}: the mapping file is empty; start from the documented example (mappings.example.yaml in the hubsync repository)"
+            );
         } else {
             serde_yaml::from_str(text).map_err(|e| match e.location() {
-                Some(l) => anyhow::anyhow!("{origin}:{}:{}: {e}", l.line(), l.column()),
+                Some(l) => {
+                    let tab = text
+                        .lines()
+                        .nth(l.line().saturating_sub(1))
+                        .is_some_and(|t| t.contains('\t'));
+                    let hint = if tab {
+                        "; YAML is indented with spaces, not tabs"
+                    } else {
+                        ""
+                    };
+                    anyhow::anyhow!("{origin}:{}:{}: {e}{hint}", l.line(), l.column())
+                }
                 None => match second_document(text) {
                     Some(line) => anyhow::anyhow!(
                         "{origin}:{line}: a second YAML document starts here (a `---`, `...` or `%` line, or a byte order mark); a mapping file is one document, so remove this line or what follows it"

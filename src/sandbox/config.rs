@@ -70,6 +70,12 @@ pub enum Fault {
     },
     /// Send the status line and headers, then drop the connection before the body.
     Drop,
+    /// An error status with a HubSpot-style body and these headers, as a misbehaving server or
+    /// proxy might send (`Retry-After: 1e300`, a day-long 423, absurd rate-limit headers).
+    Answer {
+        status: u16,
+        headers: Vec<(String, String)>,
+    },
 }
 
 /// Requests `first ..= first + count - 1` (1-based, counted from when the plan was set, over API

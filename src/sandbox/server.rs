@@ -303,6 +303,24 @@ async fn fault_response(fault: Fault) -> Response {
             *r.status_mut() = StatusCode::OK;
             r
         }
+        Fault::Answer { status, headers } => {
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let mut r = ApiError::new(
+                code,
+                "SERVICE_UNAVAILABLE",
+                format!("injected fault: HubSpot answered {status}"),
+            )
+            .into_response();
+            for (k, v) in headers {
+                if let (Ok(k), Ok(v)) = (
+                    HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(&v),
+                ) {
+                    r.headers_mut().insert(k, v);
+                }
+            }
+            r
+        }
     }
 }
 

@@ -52,19 +52,40 @@ pub struct StoreCounts {
 }
 
 impl Store {
-    /// Open (or create) the store at `path`, creating its directory, and migrate it.
+    /// Open (or create) the store at `path`, creating its directory, and migrate it. The
+    /// store holds people's personal data: a directory it creates is private (0700), and the
+    /// database with its WAL and shared-memory files is readable by its owner only (0600).
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| {
-                format!(
-                    "cannot create the store's directory {}; pass --db PATH to put it elsewhere",
-                    dir.display()
-                )
-            })?;
+            if !dir.exists() {
+                create_private_dir(dir).with_context(|| {
+                    format!(
+                        "cannot create the store's directory {}; pass --db PATH to put it elsewhere",
+                        dir.display()
+                    )
+                })?;
+            }
         }
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the store {}", path.display()))?;
-        Self::setup(conn, true).with_context(|| format!("cannot use the store {}", path.display()))
+        make_private(path);
+        let store = Self::setup(conn, true)
+            .with_context(|| format!("cannot use the store {}", path.display()))?;
+        make_private(path);
+        Ok(store)
+    }
+
+    /// Open the store at `path` only if it exists: commands that only read say there is none
+    /// instead of creating an empty one (and its folders) where a mistyped `--db` points.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(crate::error::Exit::Failed(format!(
+                "there is no hubsync store at {}; `hubsync import` creates it (check --db or HUBSYNC_DB)",
+                path.display()
+            ))
+            .into());
+        }
+        Self::open(path)
     }
 
     /// A fresh store in memory (tests, dry runs).
@@ -129,6 +150,45 @@ impl Store {
             runs: n("SELECT count(*) FROM runs")?,
         })
     }
+}
+
+#[cfg(unix)]
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// Owner-only permissions on the database and its `-wal` / `-shm` files (SQLite creates later
+/// WAL and SHM files with the database file's permissions).
+fn make_private(db: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = db.as_os_str().to_owned();
+            p.push(suffix);
+            let p = std::path::PathBuf::from(p);
+            if let Ok(meta) = std::fs::metadata(&p) {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    if let Err(e) =
+                        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                    {
+                        tracing::warn!(path = %p.display(), error = %e, "cannot make the store private");
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = db;
 }
 
 /// Bring a database to the last of `migrations`; schema version N = the first N applied.

@@ -282,7 +282,7 @@ pub fn run_and_report(
         "automate run"
     };
     if dry_run && !ctx.json() {
-        crate::commands::push::print_plan(&summary.plan);
+        crate::commands::push::print_plan(&summary.plan)?;
     }
     summary.print_and_exit(ctx.json(), what)
 }

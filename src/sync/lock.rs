@@ -22,14 +22,19 @@ pub struct RunLock {
 impl RunLock {
     /// Take the lock for `what` (e.g. `sync`), or fail with exit 75 naming the holder.
     pub fn acquire(data_dir: &Path, what: &str) -> Result<RunLock> {
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("cannot create {}", data_dir.display()))?;
+        if !data_dir.exists() {
+            crate::store::create_private_dir(data_dir)
+                .with_context(|| format!("cannot create {}", data_dir.display()))?;
+        }
         let path = data_dir.join("hubsync.lock");
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options
             .open(&path)
             .with_context(|| format!("cannot open the lock file {}", path.display()))?;
         match file.try_lock() {

@@ -151,9 +151,9 @@ impl Summary {
             self.status = self.final_status().into();
         }
         if json {
-            println!("{}", serde_json::to_string_pretty(&self)?);
+            outln!("{}", serde_json::to_string_pretty(&self)?);
         } else {
-            print!("{}", self.render(what));
+            out!("{}", self.render(what));
         }
         if self.failed.is_empty() {
             Ok(())

@@ -6,6 +6,7 @@ mod client;
 mod common;
 mod connect;
 mod doctor;
+mod edges;
 mod hardening;
 mod import;
 mod map;

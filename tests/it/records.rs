@@ -176,6 +176,11 @@ fn organizations_list_and_show() {
 #[test]
 fn an_empty_store_says_how_to_fill_it() {
     let env = Env::new();
+    // No store yet: the read-only commands say so (and create nothing).
+    let out = run(&env, &["contacts", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("hubsync import"));
+    drop(Store::open(&env.db()).unwrap());
     let out = run(&env, &["contacts", "list"]);
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("hubsync import contacts FILE"));
@@ -233,7 +238,8 @@ fn the_store_and_its_directory_are_created_on_first_use() {
     let out = env
         .cmd()
         .env("HUBSYNC_DB", &db)
-        .args(["organizations", "list"])
+        .args(["import", "organizations", "-", "--format", "ndjson"])
+        .write_stdin("{\"id\": \"o1\", \"name\": \"Acme\"}\n")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));

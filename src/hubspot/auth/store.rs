@@ -44,10 +44,13 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
 
 /// The store chosen by `--token-store` for this database.
 #[must_use]
+/// A connection made with `--token-store file` is remembered: when its `credentials.json`
+/// exists beside the store, it is used whatever `--token-store` says (`disconnect` removes it).
 pub fn open(kind: TokenStoreKind, paths: &Paths) -> Box<dyn TokenStore> {
+    let file = paths.data_dir().join("credentials.json");
     match kind {
-        TokenStoreKind::File => Box::new(FileStore::new(paths.data_dir().join("credentials.json"))),
-        TokenStoreKind::Keyring => Box::new(KeyringStore::new(&paths.db)),
+        TokenStoreKind::Keyring if !file.exists() => Box::new(KeyringStore::new(&paths.db)),
+        TokenStoreKind::File | TokenStoreKind::Keyring => Box::new(FileStore::new(file)),
     }
 }
 

@@ -1,0 +1,298 @@
+//! Tests: the edges, through the real binary — a closed pipe, values at HubSpot's size limit,
+//! a server that sends absurd waits, a mistyped API base, a machine that was never connected,
+//! the store's permissions, and configuration mistakes named with their fix.
+
+use std::time::{Duration, Instant};
+
+use hubsync::sandbox::{Fault, FaultPlan, Sandbox, SandboxConfig};
+
+use crate::client::{cmd, connected, std_cmd};
+use crate::common::{repo, Env};
+use crate::push::{community, hs};
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let (env, sb) = community(SandboxConfig::unlimited());
+    for args in [
+        &["map", "show"][..],
+        &["status"],
+        &["history"],
+        &["contacts", "list"],
+        &["automate", "list"],
+        &["lists"],
+    ] {
+        // The reader is gone before hubsync writes a byte (as `| head` after its lines).
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = std_cmd(&env, &sb)
+            .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-push")
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("hubsync runs");
+        let err = stderr(&out);
+        assert!(
+            matches!(out.status.code(), Some(0 | 141)),
+            "hubsync {args:?} into a closed pipe exited {:?}: {err}",
+            out.status.code()
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn values_at_hubspots_limit_are_imported_and_listed_and_longer_ones_refused() {
+    let env = Env::new();
+    let longest = "x".repeat(65_536);
+    let file = env.write(
+        "long.ndjson",
+        &format!("{{\"id\":\"c1\",\"emails\":[\"a@x.io\"],\"displayName\":\"{longest}\"}}\n"),
+    );
+    env.cmd()
+        .args(["import", "contacts"])
+        .arg(&file)
+        .assert()
+        .success();
+    let out = env.cmd().args(["contacts", "list"]).output().expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().all(|l| l.chars().count() < 300),
+        "cells are cut"
+    );
+    assert!(text.contains('…'), "{text}");
+
+    let file = env.write(
+        "longer.ndjson",
+        &format!("{{\"id\":\"c2\",\"displayName\":\"{longest}y\"}}\n"),
+    );
+    let out = env
+        .cmd()
+        .args(["import", "contacts"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("line 1") && err.contains("displayName") && err.contains("65536"),
+        "{err}"
+    );
+}
+
+/// A sandbox whose first API answer is `status` with `headers`.
+fn answering(status: u16, headers: &[(&str, &str)]) -> (Env, Sandbox) {
+    let (env, sb) = community(SandboxConfig::unlimited());
+    sb.set_faults(
+        FaultPlan::none().then(
+            1,
+            1,
+            Fault::Answer {
+                status,
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            },
+        ),
+    );
+    (env, sb)
+}
+
+#[test]
+fn absurd_retry_after_values_neither_crash_nor_hold_the_run() {
+    for (status, wait) in [
+        (503, "1e300"),
+        (423, "86400"),
+        (429, "99999999999999999999"),
+    ] {
+        let (env, sb) = answering(status, &[("Retry-After", wait)]);
+        let started = Instant::now();
+        let out = hs(&env, &sb)
+            .args(["lists", "--refresh"])
+            .timeout(Duration::from_secs(120))
+            .output()
+            .expect("runs");
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{status} {wait}: {err}");
+        assert_eq!(out.status.code(), Some(75), "{status} {wait}: {err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{status} Retry-After {wait} held the run for {:?}",
+            started.elapsed()
+        );
+    }
+    // A reasonable one is honoured and the run goes on.
+    let (env, sb) = answering(423, &[("Retry-After", "1")]);
+    hs(&env, &sb)
+        .args(["lists", "--refresh"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_mistyped_api_base_is_a_configuration_error_naming_it() {
+    let env = Env::new();
+    for (base, needle) in [
+        ("https://api.hubapi.invalid", "api.hubapi.invalid"),
+        ("htp://api.hubapi.com", "https://"),
+        ("http://10.1.2.3", "in clear"),
+        ("not a url", "not a URL"),
+    ] {
+        let started = Instant::now();
+        let out = env
+            .cmd()
+            .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-x")
+            .args(["--api-base", base, "lists", "--refresh"])
+            .timeout(Duration::from_secs(60))
+            .output()
+            .expect("runs");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{base}: {err}");
+        assert!(
+            err.contains(needle) && err.contains("--api-base"),
+            "{base}: {err}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{base}: no retries"
+        );
+    }
+}
+
+#[test]
+fn a_connection_remembers_its_token_store_and_a_machine_never_connected_says_so() {
+    let sb = Sandbox::start(SandboxConfig::unlimited()).expect("sandbox");
+    // Never connected, no keyring reachable here (or no entry in it): exit 4, `connect`.
+    let env = Env::new();
+    let out = cmd(&env, &sb)
+        .env_remove("HUBSYNC_TOKEN_STORE")
+        .arg("lists")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("hubsync connect"), "{}", stderr(&out));
+
+    // Connected with the file store: later commands find it without the flag.
+    let env = connected(&sb);
+    let out = cmd(&env, &sb)
+        .env_remove("HUBSYNC_TOKEN_STORE")
+        .arg("lists")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[cfg(unix)]
+#[test]
+fn the_store_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = Env::new();
+    let db = env.path("private/data/hubsync.db");
+    env.cmd()
+        .env("HUBSYNC_DB", &db)
+        .args(["import", "organizations"])
+        .arg(repo().join("examples/data/organizations.json"))
+        .assert()
+        .success();
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+    assert_eq!(mode(&env.path("private/data")), 0o700);
+    assert_eq!(mode(&env.path("private")), 0o700);
+    assert_eq!(mode(&db), 0o600);
+    for suffix in ["-wal", "-shm"] {
+        let p = env.path(&format!("private/data/hubsync.db{suffix}"));
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{suffix}");
+        }
+    }
+}
+
+#[test]
+fn a_read_only_command_does_not_create_a_store_where_a_mistyped_db_points() {
+    let env = Env::new();
+    let db = env.path("typo/hubsync.db");
+    for args in [
+        &["contacts", "list"][..],
+        &["history"],
+        &["automate", "list"],
+    ] {
+        let out = env
+            .cmd()
+            .env("HUBSYNC_DB", &db)
+            .args(args)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out).contains("no hubsync store"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(!env.path("typo").exists());
+}
+
+#[test]
+fn mapping_file_mistakes_are_named_with_their_line_and_fix() {
+    let env = Env::new();
+    let example = std::fs::read_to_string(repo().join("mappings.example.yaml")).expect("example");
+    let check = |text: &str| {
+        std::fs::write(env.mappings(), text).expect("write");
+        let out = env.cmd().args(["map", "check"]).output().expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let line = example
+        .lines()
+        .position(|l| l.trim() == "pull: fill-empty")
+        .expect("a fill-empty line")
+        + 1;
+    let err = check(&example.replace("pull: fill-empty", "pull: fillempty"));
+    assert!(
+        err.contains("fillempty")
+            && err.contains("fill-empty")
+            && err.contains(&format!(":{line}:")),
+        "{err}"
+    );
+    let err = check("version: 1\ncontacts:\n\tenabled: true\n");
+    assert!(err.contains("spaces, not tabs"), "{err}");
+    let err = check("# nothing yet\n");
+    assert!(err.contains("empty"), "{err}");
+    let line = example
+        .lines()
+        .position(|l| l.starts_with("refresh_period:"))
+        .expect("refresh_period")
+        + 1;
+    let err = check(&example.replace("refresh_period: 8h", "refresh_period: 100000000d"));
+    assert!(
+        err.contains(&format!(":{line}")) && err.contains("too long"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_csv_separated_by_semicolons_gets_a_hint() {
+    let env = Env::new();
+    let file = env.write("semi.csv", "id;emails;displayName\nc1;a@x.io;Ada\n");
+    let out = env
+        .cmd()
+        .args(["import", "contacts"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("separated by `;`"),
+        "{}",
+        stderr(&out)
+    );
+}
