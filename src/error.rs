@@ -12,6 +12,9 @@ pub enum Exit {
     /// Exit 75: daily limit reached, HubSpot unavailable after retries, or the lock is held.
     #[error("{0}")]
     TryLater(String),
+    /// Exit 130: stopped by Ctrl-C or SIGTERM after saving what was in flight.
+    #[error("{0}")]
+    Interrupted(String),
     /// Exit 1 with a message already printed in full (e.g. every `map check` problem listed).
     #[error("{0}")]
     Failed(String),
@@ -24,6 +27,7 @@ impl Exit {
             Exit::Partial(_) => 3,
             Exit::Auth(_) => 4,
             Exit::TryLater(_) => 75,
+            Exit::Interrupted(_) => 130,
             Exit::Failed(_) => 1,
         }
     }

@@ -70,7 +70,7 @@ fn add(ctx: &Context, args: &AutomateAddArgs) -> Result<()> {
         );
     }
     // Refuse bad filters before anything else: nothing is stored.
-    engine::filters(&mapping, entity, &args.filters)?;
+    let parsed = engine::filters(&mapping, entity, &args.filters)?;
     let needs_list = entity == Entity::Contacts || args.sync_contacts;
     if needs_list && args.list.is_none() {
         bail!("--list is required: the HubSpot static contact list that matching contacts are added to");
@@ -79,6 +79,7 @@ fn add(ctx: &Context, args: &AutomateAddArgs) -> Result<()> {
         bail!("--list takes contacts: add --sync-contacts to push the organizations' contacts into it");
     }
     let mut store = Store::open(&ctx.paths.db)?;
+    engine::check_attribute_names(&store, &mapping, entity, &parsed)?;
     if automations::get(store.conn(), &args.name)?.is_some() {
         bail!(
             "an automation named `{}` exists; pick another name or `hubsync automate remove {}`",

@@ -115,6 +115,11 @@ pub fn run(ctx: &Context) -> Result<()> {
     checks.extend(remote_checks(ctx, &connection, &mapping, &automations));
     checks.push(store_check);
     checks.push(lock(ctx));
+    if let Ok(s) = &store {
+        if let Some(c) = stale_runs(ctx, s) {
+            checks.push(c);
+        }
+    }
 
     let report = Report {
         ok: checks.iter().all(|c| c.status != Outcome::Problem),
@@ -425,6 +430,31 @@ fn integrity(store: &Store) -> Check {
             "restore the store file from a backup",
         ),
     }
+}
+
+/// Runs marked running while no process holds the lock: their process ended without closing
+/// them (killed, or the machine stopped).
+fn stale_runs(ctx: &Context, store: &Store) -> Option<Check> {
+    if RunLock::is_held(ctx.paths.data_dir()) {
+        return None;
+    }
+    let stale: Vec<String> = crate::store::runs::recent(store.conn(), 50)
+        .ok()?
+        .into_iter()
+        .filter(|r| r.status == "running")
+        .map(|r| format!("#{} ({})", r.id, r.kind))
+        .collect();
+    if stale.is_empty() {
+        return None;
+    }
+    Some(Check::problem(
+        "runs",
+        format!(
+            "run {} is marked running but no hubsync process is running it: it was killed or the machine stopped",
+            stale.join(", ")
+        ),
+        "run the same command (or `hubsync sync`) again: it finishes the work and closes the old run; nothing is sent twice",
+    ))
 }
 
 /// A run holding the lock longer than this is probably stuck (cron runs every few hours).

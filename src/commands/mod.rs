@@ -70,7 +70,58 @@ pub fn block_on<T>(fut: impl std::future::Future<Output = Result<T>>) -> Result<
         .enable_all()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
-    rt.block_on(fut)
+    rt.block_on(async {
+        let watcher = tokio::spawn(stop_on_signal());
+        let result = fut.await;
+        watcher.abort();
+        result
+    })
+}
+
+/// The grace a stopped run gets to save what is in flight before the process ends anyway.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// On Ctrl-C or SIGTERM: ask the engine to stop at its next safe point; on a second signal, or
+/// when the grace is over, end the process (exit 130; `status` then flags the run).
+async fn stop_on_signal() {
+    signal().await;
+    crate::sync::cancel::request();
+    eprintln!(
+        "stopping: saving what HubSpot has answered (at most {} s; press Ctrl-C again to quit at once)",
+        STOP_GRACE.as_secs()
+    );
+    tokio::select! {
+        () = signal() => {}
+        () = tokio::time::sleep(STOP_GRACE) => {}
+    }
+    eprintln!("stopped before the run could be closed; run the same command again to finish");
+    std::process::exit(130);
+}
+
+/// The next SIGINT or SIGTERM.
+async fn signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// The widest a table cell is printed; longer values end with `…` (`show ID` and `--json` have

@@ -15,6 +15,7 @@ use crate::store::automations::{self, Automation};
 use crate::store::history;
 use crate::store::runs::{self, Failure, RunRow};
 use crate::store::{Store, StoreCounts};
+use crate::sync::lock::RunLock;
 
 #[derive(Debug, Serialize)]
 struct MappingStatus {
@@ -36,6 +37,9 @@ struct Status {
     store: StoreCounts,
     mapping: MappingStatus,
     runs: Vec<RunRow>,
+    /// Runs marked running whose process ended without closing them (killed); the next run
+    /// closes them as interrupted.
+    stale_runs: Vec<i64>,
     pending_failures: usize,
     failures: Vec<Failure>,
     /// The latest fields edited on both sides, newest first.
@@ -56,6 +60,15 @@ pub fn run(ctx: &Context) -> Result<()> {
         },
         store: store.counts()?,
         mapping,
+        stale_runs: if RunLock::is_held(ctx.paths.data_dir()) {
+            Vec::new()
+        } else {
+            runs::recent(store.conn(), 10)?
+                .into_iter()
+                .filter(|r| r.status == "running")
+                .map(|r| r.id)
+                .collect()
+        },
         runs: runs::recent(store.conn(), 10)?,
         pending_failures: failures.len(),
         failures,
@@ -165,13 +178,18 @@ fn render(s: &Status) -> String {
                 .as_deref()
                 .and_then(|f| duration(&r.started_at, f))
                 .map_or_else(String::new, |d| format!(" in {d}"));
+            let status = if s.stale_runs.contains(&r.id) {
+                "running, but its process ended (killed?); the next run finishes its work"
+            } else {
+                r.status.as_str()
+            };
             let _ = writeln!(
                 out,
                 "  #{:<5} {:<9} {} {}{took}{}{}",
                 r.id,
                 r.kind,
                 r.started_at,
-                r.status,
+                status,
                 if counts.is_empty() {
                     String::new()
                 } else {

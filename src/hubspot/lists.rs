@@ -15,7 +15,10 @@ pub async fn all(client: &Client) -> Result<Vec<List>, Error> {
     let mut out = Vec::new();
     let mut offset = 0u64;
     loop {
+        // The specs require the filters: empty arrays mean all lists.
         let body = serde_json::json!({
+            "listIds": [],
+            "processingTypes": [],
             "offset": offset,
             "count": 500,
             "additionalProperties": ["hs_list_size"],

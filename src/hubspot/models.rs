@@ -315,6 +315,10 @@ pub struct ObjectInput {
     /// Makes batch create report failures per input (207) instead of failing the whole batch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object_write_trace_id: Option<String>,
+    /// Associations made at creation; HubSpot's specs require the field on batch create
+    /// inputs (`[]` when none), so creates send `Some(vec![])`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub associations: Option<Vec<serde_json::Value>>,
 }
 
 /// A batch request body: `{"inputs": [...]}` (serialized straight from the slice).

@@ -138,6 +138,18 @@ pub async fn batch_create(
     t: ObjectType,
     inputs: &[ObjectInput],
 ) -> Result<BatchWrite, Error> {
+    if inputs.iter().any(|i| i.associations.is_none()) {
+        // The specs require `associations` on every create input: `[]` when none.
+        let with: Vec<ObjectInput> = inputs
+            .iter()
+            .cloned()
+            .map(|mut i| {
+                i.associations.get_or_insert_with(Vec::new);
+                i
+            })
+            .collect();
+        return batch_write(client, t, "create", &with).await;
+    }
     batch_write(client, t, "create", inputs).await
 }
 

@@ -32,8 +32,28 @@ struct SearchBody {
     count: Option<usize>,
 }
 
-/// `POST /crm/v3/lists/search`.
-pub async fn search(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Response> {
+/// `POST /crm/v3/lists/search` (the v3 spec requires `additionalProperties` and `offset`).
+pub async fn search_v3(state: State<Arc<Shared>>, body: Bytes) -> ApiResult<Response> {
+    super::errors::require_fields(&body, &["additionalProperties", "offset"], &[])?;
+    search(state, body).await
+}
+
+/// `POST /crm/lists/2026-03/search` (its spec also requires `listIds` and `processingTypes`).
+pub async fn search_dated(state: State<Arc<Shared>>, body: Bytes) -> ApiResult<Response> {
+    super::errors::require_fields(
+        &body,
+        &[
+            "listIds",
+            "processingTypes",
+            "additionalProperties",
+            "offset",
+        ],
+        &[],
+    )?;
+    search(state, body).await
+}
+
+async fn search(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResult<Response> {
     let req: SearchBody = parse(&body)?;
     let count = req.count.unwrap_or(20);
     if count > 500 {

@@ -320,6 +320,7 @@ pub async fn batch_create(
 ) -> ApiResult<Response> {
     let o = object_type(&object)?;
     let req: Inputs<CreateInput> = parse(&body)?;
+    super::errors::require_fields(&body, &[], &["associations"])?;
     if req.inputs.len() > BATCH_LIMIT {
         return Err(too_many(req.inputs.len(), BATCH_LIMIT));
     }
@@ -621,6 +622,7 @@ pub async fn batch_read(
 ) -> ApiResult<Response> {
     let o = object_type(&object)?;
     let req: BatchRead = parse(&body)?;
+    super::errors::require_fields(&body, &["propertiesWithHistory"], &[])?;
     let limit = if req.properties_with_history.is_empty() {
         BATCH_LIMIT
     } else {

@@ -99,10 +99,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
                 get(properties::api::get),
             );
     }
+    api = api
+        .route("/crm/v3/lists/search", post(lists::search_v3))
+        .route("/crm/lists/2026-03/search", post(lists::search_dated));
     for base in ["/crm/v3/lists", "/crm/lists/2026-03"] {
         api = api
             .route(base, post(lists::create))
-            .route(&format!("{base}/search"), post(lists::search))
             .route(&format!("{base}/{{id}}"), get(lists::get))
             .route(
                 &format!("{base}/object-type-id/{{object_type_id}}/name/{{name}}"),
@@ -166,11 +168,30 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/__sandbox/merge/{object}", post(c_merge))
         .route("/__sandbox/lists", post(c_create_list));
 
-    Router::new()
+    let inner = Router::new()
         .merge(api)
         .merge(oauth)
         .merge(control)
-        .with_state(shared)
+        .with_state(shared);
+    // HubSpot routes a path with a trailing slash (`POST /crm/v3/lists/`, as the official SDK
+    // sends it) like the path without it.
+    Router::new().fallback_service(tower::service_fn(move |mut req: Request| {
+        let inner = inner.clone();
+        async move {
+            let path = req.uri().path();
+            if path.len() > 1 && path.ends_with('/') {
+                let trimmed = path.trim_end_matches('/');
+                let rest = req
+                    .uri()
+                    .query()
+                    .map_or_else(String::new, |q| format!("?{q}"));
+                if let Ok(uri) = format!("{trimmed}{rest}").parse() {
+                    *req.uri_mut() = uri;
+                }
+            }
+            tower::ServiceExt::oneshot(inner, req).await
+        }
+    }))
 }
 
 async fn not_found(req: Request) -> ApiError {

@@ -59,6 +59,16 @@ pub fn upsert(conn: &Connection, c: &Contact, previous: Option<&Contact>) -> Res
     Writer::new(conn)?.upsert(c, previous)
 }
 
+/// Every custom attribute name some contact has.
+pub fn attribute_names(conn: &Connection) -> Result<std::collections::BTreeSet<String>> {
+    let mut st =
+        conn.prepare("SELECT DISTINCT j.key FROM contacts, json_each(contacts.attributes) AS j")?;
+    let names = st
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(names)
+}
+
 /// Prepared statements for reading and writing many contacts in one transaction (import, pull).
 pub struct Writer<'c> {
     get: Statement<'c>,

@@ -21,8 +21,21 @@ pub struct RunRow {
     pub error: Option<String>,
 }
 
-/// Start a run of `kind` (`push`, `pull`, `automate`, `sync`); returns its id.
+/// What a run left "running" by a process that ended is closed with.
+pub const STALE: &str =
+    "left running by a hubsync process that ended without closing it (killed, or the machine stopped); the next run resumed its work";
+
+/// Start a run of `kind` (`push`, `pull`, `automate`, `sync`); returns its id. A top-level run
+/// is started under the run lock, so a run still marked running is one whose process ended
+/// without closing it: it is closed as interrupted.
 pub fn start(conn: &Connection, kind: &str, parent: Option<i64>) -> Result<i64> {
+    if parent.is_none() {
+        conn.execute(
+            "UPDATE runs SET status = 'interrupted', finished_at = ?1, error = coalesce(error, ?2)
+             WHERE status = 'running'",
+            params![now(), STALE],
+        )?;
+    }
     conn.execute(
         "INSERT INTO runs (kind, parent_id, started_at) VALUES (?1, ?2, ?3)",
         params![kind, parent, now()],

@@ -31,6 +31,68 @@ pub fn filters(mapping: &Mapping, entity: Entity, exprs: &[String]) -> Result<Ve
     Ok(out)
 }
 
+/// Refuse a filter on a custom attribute that the mapping file doesn't declare and no contact
+/// has: it would match nothing forever (a typo, usually); the closest known name is suggested.
+pub fn check_attribute_names(
+    store: &Store,
+    mapping: &Mapping,
+    entity: Entity,
+    filters: &[Filter],
+) -> Result<()> {
+    if entity != Entity::Contacts {
+        return Ok(());
+    }
+    let section = mapping.section(true);
+    let mut present: Option<std::collections::BTreeSet<String>> = None;
+    let mut errors = Vec::new();
+    for f in filters {
+        let Some(name) = f.field.strip_prefix("attributes.") else {
+            continue;
+        };
+        if section.attributes.contains_key(name)
+            || crate::mapping::catalogue::BUILTIN_ATTRIBUTES.contains(&name)
+        {
+            continue;
+        }
+        let known = match &mut present {
+            Some(p) => p,
+            None => present.insert(store::contacts::attribute_names(store.conn())?),
+        };
+        if known.contains(name) {
+            continue;
+        }
+        let candidates = section
+            .attributes
+            .keys()
+            .map(String::as_str)
+            .chain(
+                crate::mapping::catalogue::BUILTIN_ATTRIBUTES
+                    .iter()
+                    .copied(),
+            )
+            .chain(known.iter().map(String::as_str));
+        let best = candidates
+            .map(|c| {
+                (
+                    strsim::jaro_winkler(&name.to_lowercase(), &c.to_lowercase()),
+                    c,
+                )
+            })
+            .filter(|(score, _)| *score > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, c)| c.to_owned());
+        errors.push(format!(
+            "filter `{}`: no contact has an attribute `{name}` and the mapping file doesn't declare it, so it would match nothing{}",
+            f.source,
+            best.map_or_else(String::new, |b| format!("; did you mean `attributes.{b}`?"))
+        ));
+    }
+    if !errors.is_empty() {
+        bail!("{}", errors.join("\n"));
+    }
+    Ok(())
+}
+
 /// The ids of the local contacts that match the automation now, in id order.
 pub fn matching_contacts(
     store: &Store,
@@ -295,6 +357,7 @@ pub async fn run_all(
     summary: &mut Summary,
 ) -> Result<()> {
     for a in chosen {
+        super::cancel::check()?;
         if !a.list_id.is_empty() {
             // The list may have been deleted or made dynamic since the automation was added.
             // Context, not a new error: a daily limit or a refused token keeps its exit code.

@@ -69,6 +69,25 @@ impl RunLock {
         Ok(RunLock { file, path })
     }
 
+    /// Whether a live process holds the lock in `data_dir` (without taking it).
+    #[must_use]
+    pub fn is_held(data_dir: &Path) -> bool {
+        let Ok(file) = OpenOptions::new()
+            .read(true)
+            .open(data_dir.join("hubsync.lock"))
+        else {
+            return false;
+        };
+        match file.try_lock() {
+            Ok(()) => {
+                let _ = file.unlock();
+                false
+            }
+            Err(std::fs::TryLockError::WouldBlock) => true,
+            Err(std::fs::TryLockError::Error(_)) => false,
+        }
+    }
+
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path

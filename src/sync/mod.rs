@@ -1,6 +1,7 @@
 //! The sync engine: plans, push, pull, automations, runs and locks.
 
 pub mod automations;
+pub mod cancel;
 pub mod filter;
 pub mod lock;
 pub mod plan;

@@ -140,7 +140,7 @@ pub async fn run(
         if let Err(e) = pull_entity(store, client, mapping, props, opts, entity, &mut summary).await
         {
             if !opts.dry_run {
-                let status = if crate::error::exit_code(&e) == 75 {
+                let status = if matches!(crate::error::exit_code(&e), 75 | 130) {
                     "interrupted"
                 } else {
                     "failed"
@@ -338,6 +338,7 @@ impl<'a> Reader<'a> {
         let mut last: Option<String> = None;
         let mut first = true;
         loop {
+            super::cancel::check()?;
             let mut filters = Vec::new();
             if let Some(ms) = since {
                 filters.push(Filter::new(
@@ -717,6 +718,7 @@ fn apply<L: Local + Writable>(
     // 2. Resolve by local record, and apply the winners.
     let mut after = String::new();
     loop {
+        super::cancel::check()?;
         let locals = stage.claimed_locals(&after, APPLY_BATCH)?;
         let Some(last) = locals.last() else {
             break;

@@ -471,6 +471,7 @@ impl Pusher<'_> {
         self.progress.start("organizations", ids.len() as u64);
         let mut seen = HashMap::new();
         for page in ids.chunks(PAGE) {
+            super::cancel::check()?;
             self.organization_page(&mut seen, page).await?;
         }
         self.progress.finish();
@@ -622,6 +623,7 @@ impl Pusher<'_> {
         self.flush_associations(&mut pending, 1).await?;
         let mut seen = HashMap::new();
         for page in ids.chunks(PAGE) {
+            super::cancel::check()?;
             self.contact_page(&mut seen, &companies, page, &mut pending)
                 .await?;
         }
@@ -823,7 +825,8 @@ impl Pusher<'_> {
         let client = self.client;
         let mut in_flight: Vec<InFlight<'_>> = Vec::with_capacity(IN_FLIGHT);
         loop {
-            while in_flight.len() < IN_FLIGHT {
+            // Stopping: send nothing new; the calls on their way still commit their answers.
+            while in_flight.len() < IN_FLIGHT && !super::cancel::requested() {
                 let Some((idxs, attempts)) = stack.pop() else {
                     break;
                 };
@@ -843,6 +846,9 @@ impl Pusher<'_> {
                 }));
             }
             if in_flight.is_empty() {
+                if !stack.is_empty() {
+                    return Err(super::cancel::interrupted());
+                }
                 break;
             }
             let Sent {
@@ -1063,6 +1069,7 @@ fn input(op: Op, item: &PushItem) -> ObjectInput {
             properties: item.properties.clone(),
             // Unique per input: HubSpot then reports failures per input (207).
             object_write_trace_id: Some(item.local_id.clone()),
+            associations: Some(Vec::new()),
             ..ObjectInput::default()
         },
         Op::Update => ObjectInput {

@@ -296,3 +296,170 @@ fn a_csv_separated_by_semicolons_gets_a_hint() {
         stderr(&out)
     );
 }
+
+/// `push` of 1,000 new contacts (ten batches), as a child process, against a slow sandbox.
+fn slow_push(env: &Env, sb: &Sandbox) -> std::process::Child {
+    let lines: String = (0..1000)
+        .map(|i| format!("{{\"id\":\"g{i:04}\",\"emails\":[\"g{i:04}@example.org\"],\"displayName\":\"G {i}\"}}\n"))
+        .collect();
+    let file = env.write("many.ndjson", &lines);
+    env.cmd()
+        .args(["import", "contacts"])
+        .arg(&file)
+        .assert()
+        .success();
+    let mut c = std_cmd(env, sb);
+    c.env("HUBSPOT_ACCESS_TOKEN", "pat-na1-push").arg("push");
+    for i in 0..1000 {
+        c.args(["--contact", &format!("g{i:04}")]);
+    }
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("push starts")
+}
+
+fn wait_for_requests(sb: &Sandbox, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sb.requests().len() < n {
+        assert!(Instant::now() < deadline, "the push never got going");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn emails_in_hubspot(sb: &Sandbox) -> Vec<String> {
+    let state = sb.state();
+    let mut emails: Vec<String> = state["contacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["archived"] != serde_json::json!(true))
+        .filter_map(|c| c["properties"]["email"].as_str().map(str::to_lowercase))
+        .collect();
+    emails.sort();
+    emails
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_saves_what_is_in_flight_closes_the_run_and_exits_130() {
+    let mut cfg = SandboxConfig::unlimited();
+    cfg.latency = Duration::from_millis(400);
+    let (env, sb) = community(cfg);
+    let child = slow_push(&env, &sb);
+    // The first contact batches are on their way.
+    wait_for_requests(&sb, 1);
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let started = Instant::now();
+    let out = child.wait_with_output().expect("push ends");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(15), "bounded");
+    assert!(err.contains("run the same command again"), "{err}");
+    let status: serde_json::Value = serde_json::from_slice(
+        &hs(&env, &sb)
+            .args(["status", "--json"])
+            .output()
+            .expect("status")
+            .stdout,
+    )
+    .expect("JSON");
+    assert_eq!(status["runs"][0]["status"], "interrupted", "{status}");
+    // It stopped sending: not every batch went.
+    let sent = emails_in_hubspot(&sb)
+        .iter()
+        .filter(|e| e.ends_with("@example.org") && e.starts_with('g'))
+        .count();
+    assert!(sent < 1000, "the push stopped early ({sent} sent)");
+    // The same command again: everything arrives, once.
+    let again = slow_push(&env, &sb).wait_with_output().expect("push ends");
+    assert!(again.status.success(), "{}", stderr(&again));
+    let emails = emails_in_hubspot(&sb);
+    assert_eq!(
+        emails
+            .iter()
+            .filter(|e| e.ends_with("@example.org") && e.starts_with('g'))
+            .count(),
+        1000
+    );
+    let mut unique = emails.clone();
+    unique.dedup();
+    assert_eq!(emails, unique, "no contact twice");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_run_killed_outright_is_flagged_by_status_and_doctor_and_closed_by_the_next_run() {
+    let mut cfg = SandboxConfig::unlimited();
+    cfg.latency = Duration::from_millis(400);
+    let (env, sb) = community(cfg);
+    let mut child = slow_push(&env, &sb);
+    wait_for_requests(&sb, 2);
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let status: serde_json::Value = serde_json::from_slice(
+        &hs(&env, &sb)
+            .args(["status", "--json"])
+            .output()
+            .expect("status")
+            .stdout,
+    )
+    .expect("JSON");
+    assert_eq!(status["runs"][0]["status"], "running");
+    assert_eq!(status["stale_runs"][0], status["runs"][0]["id"], "{status}");
+    let text =
+        String::from_utf8_lossy(&hs(&env, &sb).arg("status").output().expect("status").stdout)
+            .into_owned();
+    assert!(text.contains("its process ended"), "{text}");
+    let doctor = hs(&env, &sb).arg("doctor").output().expect("doctor");
+    assert!(
+        String::from_utf8_lossy(&doctor.stdout).contains("no hubsync process is running it"),
+        "{}",
+        String::from_utf8_lossy(&doctor.stdout)
+    );
+    hs(&env, &sb).args(["push", "--marked"]).assert().success();
+    let status: serde_json::Value = serde_json::from_slice(
+        &hs(&env, &sb)
+            .args(["status", "--json"])
+            .output()
+            .expect("status")
+            .stdout,
+    )
+    .expect("JSON");
+    let runs = status["runs"].as_array().expect("runs");
+    assert!(runs.iter().all(|r| r["status"] != "running"), "{status}");
+    assert!(
+        runs.iter().any(|r| r["status"] == "interrupted"),
+        "{status}"
+    );
+}
+
+#[test]
+fn a_filter_on_an_attribute_nobody_has_is_refused_with_a_suggestion() {
+    let (env, sb) = community(SandboxConfig::unlimited());
+    let out = hs(&env, &sb)
+        .args(["automate", "add", "seniors", "--entity", "contacts"])
+        .args([
+            "--filter",
+            "attributes.seniorty=Senior",
+            "--list",
+            "Community champions",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("attributes.seniorty")
+            && err.contains("did you mean `attributes.seniorityLevel`"),
+        "{err}"
+    );
+    // Nothing was stored.
+    let list = hs(&env, &sb)
+        .args(["automate", "list"])
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&list.stdout).contains("no automations"));
+}

@@ -39,6 +39,7 @@ fn upsert_input(email: &str, first: &str) -> ObjectInput {
         id_property: Some("email".to_owned()),
         properties: props(&[("email", email), ("firstname", first)]),
         object_write_trace_id: None,
+        associations: None,
     }
 }
 

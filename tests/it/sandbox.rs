@@ -130,9 +130,9 @@ fn batch_with_one_bad_enumeration_value_writes_nothing() {
     let r = api.post(
         "/crm/v3/objects/contacts/batch/create",
         json!({"inputs": [
-            {"properties": {"email": "a@new.example", "gitmesh_seniority": "Senior"}},
-            {"properties": {"email": "b@new.example", "gitmesh_seniority": "senior"}},
-            {"properties": {"email": "c@new.example"}}
+            {"associations": [], "properties": {"email": "a@new.example", "gitmesh_seniority": "Senior"}},
+            {"associations": [], "properties": {"email": "b@new.example", "gitmesh_seniority": "senior"}},
+            {"associations": [], "properties": {"email": "c@new.example"}}
         ]}),
     );
     assert_eq!(r.status, 400, "{}", r.body);
@@ -151,11 +151,11 @@ fn batch_with_one_bad_enumeration_value_writes_nothing() {
     let r = api.post(
         "/crm/objects/2026-03/contacts/batch/create",
         json!({"inputs": [
-            {"properties": {"email": "a@new.example", "gitmesh_seniority": "Senior",
+            {"associations": [], "properties": {"email": "a@new.example", "gitmesh_seniority": "Senior",
                             "gitmesh_is_hiring": "true", "gitmesh_score": "17.0",
                             "gitmesh_last_active": "2025-03-01",
                             "gitmesh_joined_at": "1700000000000"}},
-            {"properties": {"email": "b@new.example"}}
+            {"associations": [], "properties": {"email": "b@new.example"}}
         ]}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
@@ -211,8 +211,8 @@ fn email_is_unique_including_additional_emails() {
     // 5002 holds grace.hopper@example.org as an additional e-mail.
     let r = api.post(
         "/crm/v3/objects/contacts/batch/create",
-        json!({"inputs": [{"properties": {"email": "new@x.example"}},
-                          {"properties": {"email": "Grace.Hopper@example.org"}}]}),
+        json!({"inputs": [{"associations": [], "properties": {"email": "new@x.example"}},
+                          {"associations": [], "properties": {"email": "Grace.Hopper@example.org"}}]}),
     );
     assert_eq!(r.status, 409, "{}", r.body);
     assert_eq!(r.body["category"], "CONFLICT");
@@ -224,8 +224,8 @@ fn email_is_unique_including_additional_emails() {
 
     let r = api.post(
         "/crm/v3/objects/contacts/batch/create",
-        json!({"inputs": [{"properties": {"email": "dup@x.example"}},
-                          {"properties": {"email": "DUP@x.example"}}]}),
+        json!({"inputs": [{"associations": [], "properties": {"email": "dup@x.example"}},
+                          {"associations": [], "properties": {"email": "DUP@x.example"}}]}),
     );
     assert_eq!(r.status, 409, "{}", r.body);
 
@@ -265,7 +265,7 @@ fn batch_partial_results_where_hubspot_gives_them() {
     let api = Api::new(&sb);
     let r = api.post(
         "/crm/v3/objects/contacts/batch/read",
-        json!({"inputs": [{"id": "5001"}, {"id": "424242"}], "properties": ["email"]}),
+        json!({"inputs": [{"id": "5001"}, {"id": "424242"}], "properties": ["email"], "propertiesWithHistory": []}),
     );
     assert_eq!(r.status, 207, "{}", r.body);
     assert_eq!(r.body["results"].as_array().expect("results").len(), 1);
@@ -274,7 +274,7 @@ fn batch_partial_results_where_hubspot_gives_them() {
 
     let r = api.post(
         "/crm/v3/objects/contacts/batch/read",
-        json!({"inputs": [{"id": "LINUS@globex.example"}], "idProperty": "email", "properties": ["firstname"]}),
+        json!({"inputs": [{"id": "LINUS@globex.example"}], "idProperty": "email", "properties": ["firstname"], "propertiesWithHistory": []}),
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["results"][0]["properties"]["firstname"], "Linus");
@@ -294,8 +294,8 @@ fn batch_partial_results_where_hubspot_gives_them() {
     let r = api.post(
         "/crm/v3/objects/contacts/batch/create",
         json!({"inputs": [
-            {"objectWriteTraceId": "t1", "properties": {"email": "ok@trace.example"}},
-            {"objectWriteTraceId": "t2", "properties": {"email": "bad@trace.example", "gitmesh_seniority": "Boss"}}
+            {"objectWriteTraceId": "t1", "associations": [], "properties": {"email": "ok@trace.example"}},
+            {"objectWriteTraceId": "t2", "associations": [], "properties": {"email": "bad@trace.example", "gitmesh_seniority": "Boss"}}
         ]}),
     );
     assert_eq!(r.status, 207, "{}", r.body);
@@ -307,7 +307,7 @@ fn batch_partial_results_where_hubspot_gives_them() {
     assert_eq!(contacts_named(&sb, "bad@trace.example"), 0);
 
     let inputs: Vec<Value> = (0..101)
-        .map(|i| json!({"properties": {"email": format!("n{i}@x.example")}}))
+        .map(|i| json!({"associations": [], "properties": {"email": format!("n{i}@x.example")}}))
         .collect();
     let r = api.post(
         "/crm/v3/objects/contacts/batch/create",
@@ -710,7 +710,15 @@ fn authorize_validates_client_redirect_and_scopes() {
         r.body["errors"][0]["context"]["requiredGranularScopes"],
         json!(["crm.lists.read", "crm.lists.write"])
     );
-    assert_eq!(authed.post("/crm/v3/lists/search", json!({})).status, 200);
+    assert_eq!(
+        authed
+            .post(
+                "/crm/v3/lists/search",
+                json!({"additionalProperties": [], "offset": 0})
+            )
+            .status,
+        200
+    );
 
     let denied = Sandbox::start(SandboxConfig {
         deny_authorize: true,
@@ -744,7 +752,7 @@ fn missing_or_unknown_tokens_get_401() {
     assert_eq!(
         ro.post(
             "/crm/v3/objects/contacts",
-            json!({"properties": {"email": "q@q.example"}})
+            json!({"associations": [], "properties": {"email": "q@q.example"}})
         )
         .status,
         403
@@ -847,7 +855,11 @@ fn a_dynamic_list_refuses_members() {
 fn manual_lists_take_members() {
     let sb = seeded(SandboxConfig::unlimited());
     let api = Api::new(&sb);
-    let r = api.post("/crm/lists/2026-03/search", json!({"query": "champions"}));
+    let r = api.post(
+        "/crm/lists/2026-03/search",
+        json!({"query": "champions", "listIds": [], "processingTypes": [],
+               "additionalProperties": [], "offset": 0}),
+    );
     assert_eq!(r.body["total"], 1);
     let id = r.body["lists"][0]["listId"]
         .as_str()
@@ -1008,4 +1020,37 @@ fn http_controls_for_other_processes() {
         sb.record("contacts", "5001")["properties"]["jobtitle"],
         "CEO"
     );
+}
+
+#[test]
+fn spec_required_fields_are_required_and_a_trailing_slash_routes_like_hubspot() {
+    let sb = seeded(SandboxConfig::unlimited());
+    let api = Api::new(&sb);
+    let r = api.post(
+        "/crm/v3/objects/contacts/batch/read",
+        json!({"inputs": [{"id": "5001"}], "properties": ["email"]}),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("propertiesWithHistory")));
+    let r = api.post(
+        "/crm/v3/objects/companies/batch/create",
+        json!({"inputs": [{"properties": {"name": "X", "domain": "x.example"}}]}),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("associations")));
+    let r = api.post("/crm/lists/2026-03/search", json!({"offset": 0}));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("listIds")));
+    // The official SDK's `POST /crm/v3/lists/` (trailing slash) creates a list.
+    let r = api.post(
+        "/crm/v3/lists/",
+        json!({"name": "Slash", "objectTypeId": "0-1", "processingType": "MANUAL"}),
+    );
+    assert!(r.status == 200 || r.status == 201, "{}", r.body);
 }
