@@ -204,6 +204,22 @@ mod tests {
     }
 
     #[test]
+    fn an_absurd_interval_header_is_clamped() {
+        let mut w = Window {
+            capacity: 100,
+            interval: Duration::from_secs(10),
+            sent: VecDeque::new(),
+            paused_until: None,
+        };
+        let now = Instant::now();
+        w.adapt(Some(100), Some(0), Some(u64::MAX / 2), now);
+        assert_eq!(w.interval, Duration::from_millis(MAX_INTERVAL_MS));
+        assert!(w
+            .next_slot(now)
+            .is_some_and(|t| t <= now + Duration::from_millis(MAX_INTERVAL_MS)));
+    }
+
+    #[test]
     fn an_exhausted_budget_of_our_own_requests_frees_when_the_oldest_leaves() {
         let t0 = Instant::now();
         let mut w = Window {

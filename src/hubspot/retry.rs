@@ -277,5 +277,32 @@ mod tests {
         );
         assert_eq!(parse_retry_after(Some("soon")), None);
         assert_eq!(parse_retry_after(None), None);
+        // Whatever a server sends, nothing panics and nothing exceeds the longest wait.
+        for hostile in ["1e300", "inf", "NaN", "-1", "99999999999999999999", "1e19"] {
+            let d = parse_retry_after(Some(hostile));
+            assert!(d.is_none_or(|d| d <= LONGEST_WAIT), "{hostile}: {d:?}");
+        }
+        assert_eq!(parse_retry_after(Some("1e300")), Some(LONGEST_WAIT));
+    }
+
+    #[test]
+    fn a_day_long_423_stops_the_run_instead_of_sleeping() {
+        let p = RetryPolicy::default();
+        let locked = |ra| Outcome::Status {
+            status: 423,
+            retry_after: ra,
+            policy: None,
+            message: "",
+        };
+        assert_eq!(
+            p.decide(&locked(Some(Duration::from_secs(86_400))), 1, 0.0),
+            Decision::Stop
+        );
+        assert_eq!(
+            p.decide(&locked(Some(Duration::from_secs(3))), 1, 0.0),
+            Decision::Wait(Duration::from_secs(3))
+        );
+        // A long backoff is capped at the longest wait.
+        assert!(matches!(p.decide(&locked(None), 5, 0.9), Decision::Wait(d) if d <= p.max_wait));
     }
 }

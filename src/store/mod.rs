@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// The schema version this hubsync writes.
+#[allow(clippy::cast_possible_truncation)] // a handful of migrations, known at compile time
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// The local store.
