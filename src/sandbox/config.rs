@@ -70,6 +70,10 @@ pub enum Fault {
     },
     /// Send the status line and headers, then drop the connection before the body.
     Drop,
+    /// The request is carried out (a write is written), then answered with `then` instead of
+    /// its result: a write whose answer was lost (504 after the fact, a dropped connection, a
+    /// hang the client gives up on).
+    Applied { then: Box<Fault> },
     /// An error status with a HubSpot-style body and these headers, as a misbehaving server or
     /// proxy might send (`Retry-After: 1e300`, a day-long 423, absurd rate-limit headers).
     Answer {

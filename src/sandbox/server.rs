@@ -291,7 +291,13 @@ impl axum::body::HttpBody for BrokenBody {
     }
 }
 
-async fn fault_response(fault: Fault) -> Response {
+fn fault_response(
+    fault: Fault,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>> {
+    Box::pin(fault_answer(fault))
+}
+
+async fn fault_answer(fault: Fault) -> Response {
     match fault {
         Fault::Status { status } => {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -324,6 +330,7 @@ async fn fault_response(fault: Fault) -> Response {
             *r.status_mut() = StatusCode::OK;
             r
         }
+        Fault::Applied { then } => fault_response(*then).await,
         Fault::Answer { status, headers } => {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
             let mut r = ApiError::new(
@@ -377,6 +384,10 @@ async fn gate_inner(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let (fault, after) = match fault {
+        Some(Fault::Applied { then }) => (None, Some(*then)),
+        f => (f, None),
+    };
     if let Some(f) = fault {
         return fault_response(f).await;
     }
@@ -399,8 +410,17 @@ async fn gate_inner(
         Some(e) => e.into_response(),
         None => next.run(req).await,
     };
+    if let (Some(f), None) = (after, refused_status(&r)) {
+        // Done, but the answer is lost.
+        return fault_response(f).await;
+    }
     add_headers(&mut r, &headers, private_app);
     r
+}
+
+/// `Some(status)` when the handler refused the request (nothing was applied).
+fn refused_status(r: &Response) -> Option<StatusCode> {
+    (!r.status().is_success()).then(|| r.status())
 }
 
 // ---- controls -------------------------------------------------------------------------------

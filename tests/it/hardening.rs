@@ -837,6 +837,19 @@ fn plans(seed: u64) -> Vec<CyclePlan> {
             if cycle < FAULTY_CYCLES {
                 let n = rng.gen_range(2..16);
                 faults = faults.then(n, n, Fault::Drop);
+                // A write carried out whose answer is lost.
+                let n = rng.gen_range(2..16);
+                faults = faults.then(
+                    n,
+                    n,
+                    Fault::Applied {
+                        then: Box::new(if rng.gen_bool(0.5) {
+                            Fault::Status { status: 504 }
+                        } else {
+                            Fault::Drop
+                        }),
+                    },
+                );
                 if cycle == burst_cycle {
                     let n = rng.gen_range(2..12);
                     faults = faults.then(n, n + rng.gen_range(0..2), Fault::RateLimited);
@@ -1259,6 +1272,14 @@ fn fault_cycles(seed: u64) {
     let faulty: usize = answers.range(401..).map(|(_, n)| n).sum();
     if faulty == 0 {
         w.fail(format!("the cycles met no fault at all: {answers:?}"));
+    }
+    // The scheduled 429s (burst or daily) and the server errors did happen.
+    for status in [429, 504] {
+        if !answers.contains_key(&status) {
+            w.fail(format!(
+                "no {status} was answered in the cycles: {answers:?}"
+            ));
+        }
     }
     let context = format!("after sync cycles {codes:?}");
     assert_invariants(&w, &before, &expect, &context);

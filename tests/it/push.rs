@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hubsync::sandbox::{FaultPlan, Sandbox, SandboxConfig};
+use hubsync::sandbox::{Fault, FaultPlan, Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 
 use crate::client::{cmd, std_cmd};
@@ -556,6 +556,61 @@ fn a_company_create_that_fails_ambiguously_is_checked_before_it_is_sent_again() 
     assert_eq!(domains.len(), unique.len(), "{domains:?}");
     assert_eq!(sb.count("POST", "/batch/create"), 2);
     assert_eq!(sb.count("POST", "/search"), 2);
+}
+
+/// The create is carried out but its answer is lost (504 after the fact, or a dropped
+/// connection): the push finds the companies by domain and creates nothing twice.
+#[test]
+fn a_company_create_whose_answer_is_lost_is_found_and_not_created_again() {
+    for then in [Fault::Status { status: 504 }, Fault::Drop] {
+        let (env, sb) = community(SandboxConfig::unlimited());
+        let mut c = hs(&env, &sb);
+        c.arg("push");
+        for id in ids(&sample("organizations.json")) {
+            c.args(["--organization", &id]);
+        }
+        // Request 1: domain search; 2: update initech; 3: the batch create, applied, answer lost.
+        sb.set_faults(FaultPlan::none().then(
+            3,
+            3,
+            Fault::Applied {
+                then: Box::new(then.clone()),
+            },
+        ));
+        c.assert().success();
+        let companies = records(&sb, "companies");
+        let domains: Vec<&str> = companies.iter().filter_map(|c| prop(c, "domain")).collect();
+        let unique: HashSet<&str> = domains.iter().copied().collect();
+        assert_eq!(domains.len(), unique.len(), "{then:?}: {domains:?}");
+        assert_eq!(
+            sb.count("POST", "/batch/create"),
+            1,
+            "{then:?}: created once"
+        );
+        // Every company created is linked to its organization (found again by domain).
+        let linked = hs(&env, &sb)
+            .args(["organizations", "list", "--json"])
+            .output()
+            .unwrap();
+        let orgs: Vec<Value> = serde_json::from_slice(&linked.stdout).unwrap();
+        let linked: HashSet<&str> = orgs
+            .iter()
+            .filter_map(|o| o["hubspot"]["id"].as_str())
+            .collect();
+        let local_domains: HashSet<String> = orgs
+            .iter()
+            .filter_map(|o| o["website"].as_str())
+            .filter_map(hubsync::model::normalize_domain)
+            .collect();
+        for c in &companies {
+            let id = c["id"].as_str().unwrap();
+            let ours = prop(c, "domain").is_some_and(|d| local_domains.contains(d));
+            assert!(
+                !ours || linked.contains(id),
+                "{then:?}: company {id} is linked to no organization"
+            );
+        }
+    }
 }
 
 #[test]
