@@ -403,7 +403,7 @@ impl Client {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
-                    match resp.bytes().await {
+                    match read_capped(resp).await {
                         Ok(body) => {
                             tracing::debug!(
                                 method = %req.method,
@@ -420,7 +420,7 @@ impl Client {
                                 return Ok(Response {
                                     status,
                                     headers,
-                                    body: body.to_vec(),
+                                    body,
                                 });
                             }
                             let mut api = ApiError::from_body(
@@ -463,7 +463,17 @@ impl Client {
                                 Decision::Stop => return Err(final_error(api, attempt)),
                             }
                         }
-                        Err(e) => e,
+                        Err(BodyError::TooLarge) => {
+                            return Err(Error::Decode {
+                                what: "answer".into(),
+                                path: log_path.clone(),
+                                message: format!(
+                                    "the answer is larger than {} MiB; hubsync does not read it",
+                                    MAX_BODY >> 20
+                                ),
+                            })
+                        }
+                        Err(BodyError::Read(e)) => e,
                     }
                 }
                 Err(e) => e,
@@ -626,6 +636,33 @@ fn jitter() -> f64 {
         return 0.5;
     }
     f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX)
+}
+
+/// The largest answer read (HubSpot's pages are a few MiB at most); a larger one is refused
+/// rather than read into memory.
+const MAX_BODY: usize = 32 << 20;
+
+enum BodyError {
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// The answer's body, at most [`MAX_BODY`] bytes.
+async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    if resp
+        .content_length()
+        .is_some_and(|n| usize::try_from(n).map_or(true, |n| n > MAX_BODY))
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Whether a request failed because its host name does not exist (a definite answer, not a

@@ -58,6 +58,17 @@ pub async fn connect_client(
         Err(e) => return Err(e),
     };
     match creds {
+        Some(creds)
+            if creds.api_base.as_deref().is_some_and(|b| {
+                b.trim_end_matches('/') != global.api_base.trim().trim_end_matches('/')
+            }) =>
+        {
+            Err(Error::auth(format!(
+                "the stored connection was made for the HubSpot API at {}, not {}; run `hubsync connect` for this one (or fix --api-base)",
+                creds.api_base.as_deref().unwrap_or_default(),
+                global.api_base
+            )))
+        }
         Some(creds) => Client::new(&global.api_base, version, Auth::OAuth { creds, store }),
         None => Err(Error::auth(format!(
             "not connected to HubSpot (no tokens in {}); run `hubsync connect`",

@@ -189,6 +189,23 @@ fn a_connection_remembers_its_token_store_and_a_machine_never_connected_says_so(
         .output()
         .expect("runs");
     assert!(out.status.success(), "{}", stderr(&out));
+    // The tokens were issued for this API base: never sent to another one.
+    let other = Sandbox::start(SandboxConfig::unlimited()).expect("sandbox");
+    let out = cmd(&env, &sb)
+        .env("HUBSYNC_API_BASE", other.url())
+        .arg("lists")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("stored connection was made for"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        other.requests().is_empty(),
+        "no request reached the other base"
+    );
 }
 
 #[cfg(unix)]

@@ -116,6 +116,7 @@ pub async fn connect_oauth(
         expires_at,
         hub_id,
         scopes: scopes.clone(),
+        api_base: Some(client.base().to_owned()),
     };
     let s = Arc::clone(&store);
     blocking(move || s.save(&creds)).await?;
@@ -321,6 +322,7 @@ mod tests {
                 .filter(|s| **s != "crm.lists.write")
                 .map(|s| (*s).to_owned())
                 .collect(),
+            api_base: None,
         };
         store::open(TokenStoreKind::File, &paths)
             .save(&creds)

@@ -27,6 +27,9 @@ pub struct Credentials {
     pub hub_id: Option<u64>,
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// The API base the tokens were issued for; a run against another base is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_base: Option<String>,
 }
 
 /// A place to keep [`Credentials`]. Calls may block (the keyring talks to a daemon); async
@@ -252,6 +255,7 @@ mod tests {
             expires_at: 1_700_000_000,
             hub_id: Some(42),
             scopes: vec!["oauth".into()],
+            api_base: None,
         }
     }
 
