@@ -333,17 +333,33 @@ impl Client {
                 if let Some(h) = fresh.hub_id {
                     creds.hub_id = Some(h);
                 }
-                let store = Arc::clone(&s.store);
-                let to_save = creds.clone();
-                tokio::task::spawn_blocking(move || store.save(&to_save))
-                    .await
-                    .map_err(|e| Error::Store(format!("saving the refreshed tokens failed: {e}")))?
-                    .map_err(|e| {
-                        Error::Store(format!(
-                            "HubSpot issued new tokens but they could not be stored: {e}"
-                        ))
-                    })?;
-                s.creds = creds;
+                // The old refresh token may be dead already: keep the new one in memory
+                // whatever happens, and try hard to store it.
+                s.creds = creds.clone();
+                let mut last_error = None;
+                for wait_ms in [0u64, 200, 1_000, 3_000] {
+                    if wait_ms > 0 {
+                        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+                    }
+                    let store = Arc::clone(&s.store);
+                    let to_save = creds.clone();
+                    match tokio::task::spawn_blocking(move || store.save(&to_save)).await {
+                        Ok(Ok(())) => {
+                            last_error = None;
+                            break;
+                        }
+                        Ok(Err(e)) => last_error = Some(e.to_string()),
+                        Err(e) => last_error = Some(e.to_string()),
+                    }
+                }
+                if let Some(e) = last_error {
+                    // This run goes on with the tokens in memory; the next one may need
+                    // `hubsync connect` if HubSpot rotated the refresh token.
+                    tracing::error!(
+                        error = %e,
+                        "HubSpot issued new tokens but they could not be stored; this run goes on, the next may need `hubsync connect`"
+                    );
+                }
                 Ok(Some(s.creds.access_token.clone()))
             }
         }

@@ -102,6 +102,8 @@ pub fn missing_scopes(granted: &[String]) -> Vec<&'static str> {
 #[derive(Debug)]
 pub struct CallbackListener {
     listener: TcpListener,
+    /// The same port on `[::1]`: a browser may resolve `localhost` to the IPv6 loopback.
+    listener6: Option<TcpListener>,
     port: u16,
 }
 
@@ -121,7 +123,24 @@ impl CallbackListener {
             ))
         })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
-        Ok(Self { listener, port })
+        let listener6 = match TcpListener::bind(("::1", port)).await {
+            Ok(l) => Some(l),
+            // Another program has the port on the IPv6 loopback: the browser might reach it.
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                return Err(Error::Store(format!(
+                    "cannot listen on [::1]:{port} for the OAuth callback (the port is taken there); pass --port N \
+                     with a free port and register http://localhost:N/callback as a redirect URL of \
+                     your HubSpot app"
+                )))
+            }
+            // No IPv6 on this machine: `localhost` can only be 127.0.0.1.
+            Err(_) => None,
+        };
+        Ok(Self {
+            listener,
+            listener6,
+            port,
+        })
     }
 
     #[must_use]
@@ -134,7 +153,16 @@ impl CallbackListener {
     pub async fn wait_for_code(&self, state: &str, timeout: Duration) -> Result<String, Error> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let accepted = tokio::time::timeout_at(deadline, self.listener.accept()).await;
+            let either = async {
+                match &self.listener6 {
+                    Some(v6) => tokio::select! {
+                        a = self.listener.accept() => a,
+                        a = v6.accept() => a,
+                    },
+                    None => self.listener.accept().await,
+                }
+            };
+            let accepted = tokio::time::timeout_at(deadline, either).await;
             let Ok(accepted) = accepted else {
                 let within = if timeout.as_secs() >= 120 {
                     format!("{} minutes", timeout.as_secs() / 60)
