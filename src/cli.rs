@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// hubsync reads a YAML mapping file and a local SQLite store. Results go to stdout; logs and
 /// progress go to stderr. Exit codes: 0 done, 1 error, 2 usage, 3 partial (some records failed),
-/// 4 authentication needed, 75 try later.
+/// 4 authentication needed, 75 try later, 130 stopped by Ctrl-C or SIGTERM (what was in flight
+/// is saved; run the command again).
 #[derive(Debug, Parser)]
 #[command(
     name = "hubsync",
