@@ -322,7 +322,34 @@ impl Client {
                     return Ok(Some(s.creds.access_token.clone()));
                 }
                 tracing::info!(seconds_left = left, "refreshing the HubSpot access token");
-                let fresh = self.refresh(&s.creds).await?;
+                let fresh = match self.refresh(&s.creds).await {
+                    Ok(f) => f,
+                    Err(e @ Error::Stop(_)) => {
+                        // Another hubsync process may have refreshed (and rotated) the tokens
+                        // since this one read them: take the stored ones when they are newer.
+                        let store = Arc::clone(&s.store);
+                        let stored = tokio::task::spawn_blocking(move || store.load())
+                            .await
+                            .ok()
+                            .and_then(Result::ok)
+                            .flatten();
+                        match stored {
+                            Some(other) if other.refresh_token != s.creds.refresh_token => {
+                                tracing::info!(
+                                    "another hubsync process refreshed the tokens; using them"
+                                );
+                                s.creds = other;
+                                let left = s.creds.expires_at - unix_now();
+                                if left > margin {
+                                    return Ok(Some(s.creds.access_token.clone()));
+                                }
+                                self.refresh(&s.creds).await?
+                            }
+                            _ => return Err(e),
+                        }
+                    }
+                    Err(e) => return Err(e),
+                };
                 let mut creds = s.creds.clone();
                 creds.access_token = fresh.access_token;
                 // Always keep the refresh token HubSpot returns: it may have rotated.

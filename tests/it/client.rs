@@ -496,3 +496,42 @@ fn secrets_appear_in_no_output_at_any_verbosity() {
         }
     }
 }
+
+/// Two hubsync processes holding the same tokens, both finding them expired: the first
+/// refreshes (HubSpot rotates the refresh token), the second's refresh is refused, and it takes
+/// the tokens the first stored instead of giving up with exit 4.
+#[test]
+fn a_refresh_raced_by_another_process_takes_the_tokens_it_stored() {
+    use hubsync::hubspot::auth::store::{FileStore, TokenStore};
+    use hubsync::hubspot::{Auth, Client};
+    use std::sync::Arc;
+
+    let sb = sandbox(SandboxConfig::unlimited());
+    let env = connected(&sb);
+    let store = Arc::new(FileStore::new(env.path("credentials.json")));
+    let creds = store.load().unwrap().expect("stored credentials");
+    let client = |c: &hubsync::hubspot::auth::Credentials| {
+        Client::new(
+            &sb.url(),
+            hubsync::mapping::ApiVersion::default(),
+            Auth::OAuth {
+                creds: c.clone(),
+                store: store.clone(),
+            },
+        )
+        .unwrap()
+    };
+    let (first, second) = (client(&creds), client(&creds));
+    sb.expire_all_access_tokens();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        hubsync::hubspot::lists::all(&first)
+            .await
+            .expect("the first refreshes");
+        let stored = store.load().unwrap().unwrap();
+        assert!(stored.refresh_token != creds.refresh_token, "rotated");
+        hubsync::hubspot::lists::all(&second)
+            .await
+            .expect("the second takes the stored tokens");
+    });
+}

@@ -507,3 +507,41 @@ fn a_store_from_before_the_base_gets_one_derived_from_what_it_pushed() {
     drop(conn);
     assert_next_sync_writes_nothing(&env, &sb);
 }
+
+#[test]
+fn a_second_sync_while_one_runs_exits_75_naming_it_and_sends_nothing() {
+    let mut cfg = SandboxConfig::unlimited();
+    cfg.latency = Duration::from_millis(300);
+    let (env, sb) = community(cfg);
+    run(&env, &sb, &["push", "--contact", "c-000001"]);
+    let mut first = crate::client::std_cmd(&env, &sb);
+    first
+        .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-push")
+        .arg("sync")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = first.spawn().expect("sync starts");
+    let lock = env.db().with_file_name("hubsync.lock");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&lock).is_ok_and(|t| t.contains("sync")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sync never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = sb.requests().len();
+    let second = hs(&env, &sb).arg("sync").output().expect("runs");
+    let err = String::from_utf8_lossy(&second.stderr).into_owned();
+    let during: Vec<String> = sb.requests()[before..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(child.wait().expect("first ends").success());
+    assert_eq!(second.status.code(), Some(75), "{err}");
+    assert!(err.contains("hubsync sync") && err.contains("pid"), "{err}");
+    // The second run sent nothing (what the sandbox answered meanwhile is the first run's).
+    let pid = child.id().to_string();
+    assert!(err.contains(&pid), "names the holder's pid {pid}: {err}");
+    assert!(during.len() < 20, "{during:?}");
+}
