@@ -230,35 +230,18 @@ async fn pull_entity(
             Entity::Organizations => HashMap::new(),
         },
     };
+    let pass = Pass {
+        store,
+        client,
+        echo: &echo,
+        stage: &stage,
+        entity,
+        fields: &fields,
+        opts,
+    };
     let result = match entity {
-        Entity::Contacts => {
-            if since.is_some() {
-                verify::<Contact>(store, client, entity, &stage).await?;
-            }
-            match apply::<Contact>(store, &echo, &stage, entity, &fields, opts, summary) {
-                Ok(deferred) => {
-                    apply_deferred::<Contact>(
-                        store, client, &echo, &stage, entity, &fields, opts, summary, deferred,
-                    )
-                    .await
-                }
-                Err(e) => Err(e),
-            }
-        }
-        Entity::Organizations => {
-            if since.is_some() {
-                verify::<Organization>(store, client, entity, &stage).await?;
-            }
-            match apply::<Organization>(store, &echo, &stage, entity, &fields, opts, summary) {
-                Ok(deferred) => {
-                    apply_deferred::<Organization>(
-                        store, client, &echo, &stage, entity, &fields, opts, summary, deferred,
-                    )
-                    .await
-                }
-                Err(e) => Err(e),
-            }
-        }
+        Entity::Contacts => reconcile::<Contact>(&pass, since, summary).await,
+        Entity::Organizations => reconcile::<Organization>(&pass, since, summary).await,
     };
     if result.is_ok() && !opts.dry_run {
         // The watermark moves only after every change read is committed.
@@ -272,6 +255,31 @@ async fn pull_entity(
     }
     stage.clear()?;
     result
+}
+
+/// What matching and applying one entity's staged records works with.
+struct Pass<'a> {
+    store: &'a Store,
+    client: &'a Client,
+    echo: &'a Echo<'a>,
+    stage: &'a Stage<'a>,
+    entity: Entity,
+    fields: &'a [PullField],
+    opts: &'a Options,
+}
+
+/// Match and apply what was staged: competing records looked up (incremental pulls), the plan
+/// applied, then the `newest` conflicts decided with HubSpot's timestamps.
+async fn reconcile<L: Local + Writable>(
+    p: &Pass<'_>,
+    since: Option<i64>,
+    summary: &mut Summary,
+) -> Result<()> {
+    if since.is_some() {
+        verify::<L>(p.store, p.client, p.entity, p.stage).await?;
+    }
+    let deferred = apply::<L>(p, summary)?;
+    apply_deferred::<L>(p, summary, deferred).await
 }
 
 /// Reads HubSpot records page by page into the stage.
@@ -667,16 +675,14 @@ async fn search_context(
 /// Claims (step 1) are staged too; they are then resolved local record by local record, and
 /// the winners applied `APPLY_BATCH` at a time, each batch in one transaction that plans the
 /// record again as stored at that moment. The watermark moves after the last batch.
-#[allow(clippy::too_many_arguments)]
-fn apply<L: Local + Writable>(
-    store: &Store,
-    echo: &Echo<'_>,
-    stage: &Stage<'_>,
-    entity: Entity,
-    fields: &[PullField],
-    opts: &Options,
-    summary: &mut Summary,
-) -> Result<Vec<Deferred>> {
+fn apply<L: Local + Writable>(p: &Pass<'_>, summary: &mut Summary) -> Result<Vec<Deferred>> {
+    let Pass {
+        store,
+        stage,
+        entity,
+        opts,
+        ..
+    } = *p;
     let se = StoreEntity::from(entity);
     let mut deferred = Vec::new();
     // 1. Claims, in read order: records to apply first, then the context.
@@ -747,18 +753,7 @@ fn apply<L: Local + Writable>(
                     hubspot_id,
                     via,
                 };
-                if let Some(d) = apply_one::<L>(
-                    &tx,
-                    &mut writer,
-                    echo,
-                    stage,
-                    entity,
-                    fields,
-                    opts,
-                    summary,
-                    &target,
-                    None,
-                )? {
+                if let Some(d) = apply_one::<L>(p, &tx, &mut writer, summary, &target, None)? {
                     deferred.push(d);
                 }
             }
@@ -791,19 +786,22 @@ struct Deferred {
 /// Plan one matched record against the record as stored now (inside the transaction) and its
 /// base, and apply it: local changes with history, the new base, the link. A record with
 /// `newest` conflicts and no `times` yet is left alone and returned.
-#[allow(clippy::too_many_arguments)]
 fn apply_one<L: Local + Writable>(
+    p: &Pass<'_>,
     tx: &rusqlite::Connection,
     writer: &mut L::Writer<'_>,
-    echo: &Echo<'_>,
-    stage: &Stage<'_>,
-    entity: Entity,
-    fields: &[PullField],
-    opts: &Options,
     summary: &mut Summary,
     t: &Target,
     times: Option<&HashMap<String, bool>>,
 ) -> Result<Option<Deferred>> {
+    let Pass {
+        echo,
+        stage,
+        entity,
+        fields,
+        opts,
+        ..
+    } = *p;
     let se = StoreEntity::from(entity);
     let run_id = summary.run_id;
     let Some(hs) = stage.get(&t.hubspot_id)? else {
@@ -942,21 +940,21 @@ fn conflict_json(se: StoreEntity, t: &Target, c: &pull_plan::FieldConflict) -> s
 /// Decide the `newest` conflicts: read HubSpot's property timestamps for those records only
 /// (`propertiesWithHistory`, 50 records per call), compare them with the local records' last
 /// edit, and apply them in one more transaction.
-#[allow(clippy::too_many_arguments)]
 async fn apply_deferred<L: Local + Writable>(
-    store: &Store,
-    client: &Client,
-    echo: &Echo<'_>,
-    stage: &Stage<'_>,
-    entity: Entity,
-    fields: &[PullField],
-    opts: &Options,
+    p: &Pass<'_>,
     summary: &mut Summary,
     deferred: Vec<Deferred>,
 ) -> Result<()> {
     if deferred.is_empty() {
         return Ok(());
     }
+    let Pass {
+        store,
+        client,
+        entity,
+        opts,
+        ..
+    } = *p;
     let se = StoreEntity::from(entity);
     let object = object_type(entity);
     let mut times: HashMap<String, HashMap<String, bool>> = HashMap::new();
@@ -988,18 +986,7 @@ async fn apply_deferred<L: Local + Writable>(
         for d in &deferred {
             let empty = HashMap::new();
             let t = times.get(&d.target.hubspot_id).unwrap_or(&empty);
-            apply_one::<L>(
-                &tx,
-                &mut writer,
-                echo,
-                stage,
-                entity,
-                fields,
-                opts,
-                summary,
-                &d.target,
-                Some(t),
-            )?;
+            apply_one::<L>(p, &tx, &mut writer, summary, &d.target, Some(t))?;
         }
     }
     if opts.dry_run {

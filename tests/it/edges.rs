@@ -336,6 +336,14 @@ fn slow_push(env: &Env, sb: &Sandbox) -> std::process::Child {
         .expect("push starts")
 }
 
+fn status_json(env: &Env, sb: &Sandbox) -> serde_json::Value {
+    let out = hs(env, sb)
+        .args(["status", "--json"])
+        .output()
+        .expect("status");
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
 fn wait_for_requests(sb: &Sandbox, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while sb.requests().len() < n {
@@ -375,14 +383,7 @@ fn ctrl_c_saves_what_is_in_flight_closes_the_run_and_exits_130() {
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(started.elapsed() < Duration::from_secs(15), "bounded");
     assert!(err.contains("run the same command again"), "{err}");
-    let status: serde_json::Value = serde_json::from_slice(
-        &hs(&env, &sb)
-            .args(["status", "--json"])
-            .output()
-            .expect("status")
-            .stdout,
-    )
-    .expect("JSON");
+    let status = status_json(&env, &sb);
     assert_eq!(status["runs"][0]["status"], "interrupted", "{status}");
     // It stopped sending: not every batch went.
     let sent = emails_in_hubspot(&sb)
@@ -416,14 +417,7 @@ fn a_run_killed_outright_is_flagged_by_status_and_doctor_and_closed_by_the_next_
     wait_for_requests(&sb, 2);
     child.kill().expect("kill -9");
     let _ = child.wait();
-    let status: serde_json::Value = serde_json::from_slice(
-        &hs(&env, &sb)
-            .args(["status", "--json"])
-            .output()
-            .expect("status")
-            .stdout,
-    )
-    .expect("JSON");
+    let status = status_json(&env, &sb);
     assert_eq!(status["runs"][0]["status"], "running");
     assert_eq!(status["stale_runs"][0], status["runs"][0]["id"], "{status}");
     let text =
@@ -437,14 +431,7 @@ fn a_run_killed_outright_is_flagged_by_status_and_doctor_and_closed_by_the_next_
         String::from_utf8_lossy(&doctor.stdout)
     );
     hs(&env, &sb).args(["push", "--marked"]).assert().success();
-    let status: serde_json::Value = serde_json::from_slice(
-        &hs(&env, &sb)
-            .args(["status", "--json"])
-            .output()
-            .expect("status")
-            .stdout,
-    )
-    .expect("JSON");
+    let status = status_json(&env, &sb);
     let runs = status["runs"].as_array().expect("runs");
     assert!(runs.iter().all(|r| r["status"] != "running"), "{status}");
     assert!(

@@ -71,6 +71,20 @@ fn writes_since(sb: &Sandbox, from: usize) -> Vec<String> {
         .collect()
 }
 
+/// The contact's display name is `value` here and in HubSpot.
+fn assert_display_name_both_sides(env: &Env, sb: &Sandbox, id: &str, hid: &str, value: &str) {
+    assert_eq!(
+        show(env, sb, "contacts", id)["displayName"],
+        value,
+        "{id} here"
+    );
+    assert_eq!(
+        remote(sb, "contacts", hid, "gitmesh_display_name").as_deref(),
+        Some(value),
+        "{id} in HubSpot"
+    );
+}
+
 fn history_len(env: &Env, sb: &Sandbox) -> usize {
     json(env, sb, &["history"]).as_array().map_or(0, Vec::len)
 }
@@ -113,23 +127,9 @@ fn a_local_edit_after_a_push_survives_the_next_sync_and_reaches_hubspot() {
 
     let s = json(&env, &sb, &["sync"]);
     assert!(s["conflicts"].as_array().is_some_and(Vec::is_empty), "{s}");
-    assert_eq!(
-        show(&env, &sb, "contacts", "c-000001")["displayName"],
-        "Edited Locally"
-    );
-    assert_eq!(
-        remote(&sb, "contacts", &zoe, "gitmesh_display_name").as_deref(),
-        Some("Edited Locally")
-    );
+    assert_display_name_both_sides(&env, &sb, "c-000001", &zoe, "Edited Locally");
     // The HubSpot edit flowed in and was not overwritten with the old local value.
-    assert_eq!(
-        show(&env, &sb, "contacts", "c-000003")["displayName"],
-        "Edited in HubSpot"
-    );
-    assert_eq!(
-        remote(&sb, "contacts", &jose, "gitmesh_display_name").as_deref(),
-        Some("Edited in HubSpot")
-    );
+    assert_display_name_both_sides(&env, &sb, "c-000003", &jose, "Edited in HubSpot");
     assert_next_sync_writes_nothing(&env, &sb);
 }
 
@@ -151,14 +151,7 @@ fn a_hubspot_record_touched_only_in_an_unmapped_property_keeps_the_local_edit() 
     sb.edit_record("contacts", &zoe, &json!({"firstname": "Zed"}))
         .expect("edit");
     run(&env, &sb, &["sync"]);
-    assert_eq!(
-        show(&env, &sb, "contacts", "c-000001")["displayName"],
-        "Zoë Local"
-    );
-    assert_eq!(
-        remote(&sb, "contacts", &zoe, "gitmesh_display_name").as_deref(),
-        Some("Zoë Local")
-    );
+    assert_display_name_both_sides(&env, &sb, "c-000001", &zoe, "Zoë Local");
     assert_eq!(
         remote(&sb, "contacts", &zoe, "firstname").as_deref(),
         Some("Zed")
@@ -215,14 +208,7 @@ fn an_edit_on_both_sides_is_reported_and_both_sides_agree_afterwards() {
         "the run's text names the conflict: {text}"
     );
     // Both sides hold HubSpot's value (the default policy).
-    assert_eq!(
-        show(&env, &sb, "contacts", "c-000001")["displayName"],
-        "HubSpot Side"
-    );
-    assert_eq!(
-        remote(&sb, "contacts", &zoe, "gitmesh_display_name").as_deref(),
-        Some("HubSpot Side")
-    );
+    assert_display_name_both_sides(&env, &sb, "c-000001", &zoe, "HubSpot Side");
     // The history keeps the conflict with the three values.
     let history = json(&env, &sb, &["history", "--id", "c-000001"]);
     let entry = history
@@ -455,14 +441,7 @@ fn import_refuses_with_75_while_a_sync_holds_the_lock_and_its_edit_is_pushed_aft
         &["import", "contacts", file.to_str().expect("utf-8")],
     );
     run(&env, &sb, &["sync"]);
-    assert_eq!(
-        show(&env, &sb, "contacts", "c-000001")["displayName"],
-        "Edited During Sync"
-    );
-    assert_eq!(
-        remote(&sb, "contacts", &zoe, "gitmesh_display_name").as_deref(),
-        Some("Edited During Sync")
-    );
+    assert_display_name_both_sides(&env, &sb, "c-000001", &zoe, "Edited During Sync");
 }
 
 #[test]
@@ -487,14 +466,7 @@ fn a_store_from_before_the_base_gets_one_derived_from_what_it_pushed() {
     // HubSpot's edit is the only move and flows in, and nothing is sent back (without a base
     // the whole record would be sent again).
     assert_eq!(writes_since(&sb, from), Vec::<String>::new());
-    assert_eq!(
-        show(&env, &sb, "contacts", "c-000001")["displayName"],
-        "Renamed in HubSpot"
-    );
-    assert_eq!(
-        remote(&sb, "contacts", &zoe, "gitmesh_display_name").as_deref(),
-        Some("Renamed in HubSpot")
-    );
+    assert_display_name_both_sides(&env, &sb, "c-000001", &zoe, "Renamed in HubSpot");
     let conn = rusqlite::Connection::open(env.db()).expect("store");
     let bases: i64 = conn
         .query_row(
