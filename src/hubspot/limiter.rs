@@ -246,6 +246,7 @@ mod tests {
         }
         let took = start.elapsed();
         assert!(took >= Duration::from_millis(300), "took {took:?}");
-        assert!(took < Duration::from_millis(1500), "took {took:?}");
+        // Generous: a loaded machine is slow, but an unbounded wait would still show.
+        assert!(took < Duration::from_secs(10), "took {took:?}");
     }
 }
