@@ -7,19 +7,35 @@ use serde_json::Value;
 
 use super::{ImportError, Location, Sink};
 
+/// The largest record read (HubSpot values hold 65,536 characters; a record is a few dozen of
+/// them at most). A longer one is refused before it is held in memory whole.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
 /// One JSON object per line; blank lines are skipped.
 pub(crate) fn read_lines(input: &mut dyn BufRead, sink: &mut dyn Sink) -> Result<()> {
+    use std::io::Read as _;
     let mut line = String::new();
     let mut n = 0u64;
     loop {
         line.clear();
-        let read = input
+        let read = (&mut *input)
+            .take(MAX_RECORD_BYTES as u64 + 1)
             .read_line(&mut line)
             .with_context(|| format!("cannot read line {}", n + 1))?;
         if read == 0 {
             return Ok(());
         }
         n += 1;
+        if read > MAX_RECORD_BYTES {
+            return Err(ImportError {
+                location: Location::Line(n),
+                problem: format!(
+                    "the record is longer than {} MiB; no contact or organization is that large (is this one record per line?)",
+                    MAX_RECORD_BYTES >> 20
+                ),
+            }
+            .into());
+        }
         let mut text = line.trim();
         if n == 1 {
             // A UTF-8 byte order mark, as some editors write.
@@ -89,6 +105,13 @@ pub(crate) fn read_array(input: &mut dyn BufRead, what: &str, sink: &mut dyn Sin
                 match stream.next() {
                     Some(Ok(v)) => {
                         let used = stream.byte_offset();
+                        if used > MAX_RECORD_BYTES {
+                            return Err(fail(format!(
+                                "the record is longer than {} MiB; no contact or organization is that large",
+                                MAX_RECORD_BYTES >> 20
+                            ))
+                            .into());
+                        }
                         w.advance(used);
                         break v;
                     }
@@ -194,6 +217,14 @@ impl Window<'_> {
     /// input ends), so an element longer than the read buffer is decoded a few times, not once
     /// per buffer.
     fn grow(&mut self) -> Result<()> {
+        // Reading on is pointless past twice the largest record (memory stays bounded).
+        if self.buf.len() - self.pos > 2 * MAX_RECORD_BYTES {
+            anyhow::bail!(
+                "line {}: a record longer than {} MiB; no contact or organization is that large",
+                self.line,
+                MAX_RECORD_BYTES >> 20
+            );
+        }
         self.fill()?;
         let target = 2 * self.buf.len();
         while !self.eof && self.buf.len() < target {

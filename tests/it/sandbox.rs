@@ -513,7 +513,10 @@ fn the_101st_request_in_ten_seconds_gets_429() {
     }
     if started.elapsed() > Duration::from_secs(9) {
         // A machine this slow lets the window roll before the 101st request: nothing to see.
-        eprintln!("skipped the 429 check: 100 requests took {:?}", started.elapsed());
+        eprintln!(
+            "skipped the 429 check: 100 requests took {:?}",
+            started.elapsed()
+        );
         return;
     }
     let r = api.get("/crm/v3/objects/contacts?limit=1");
