@@ -54,6 +54,8 @@ pub struct Limits {
     pub faults: FaultPlan,
     fault_counter: u64,
     fault_rng: StdRng,
+    /// Faults for the next OAuth token requests (code exchanges and refreshes), in order.
+    pub token_faults: VecDeque<Fault>,
 }
 
 /// A 429 in HubSpot's form.
@@ -106,6 +108,7 @@ impl Limits {
             faults: cfg.faults.clone(),
             fault_counter: 0,
             fault_rng: StdRng::seed_from_u64(seed),
+            token_faults: VecDeque::new(),
         }
     }
 

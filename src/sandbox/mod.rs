@@ -272,6 +272,12 @@ impl Sandbox {
         self.lock().limits.set_faults(plan);
     }
 
+    /// The next OAuth token requests (`POST …/token`: code exchanges and refreshes) get these
+    /// faults, one each, in order; `Fault::Applied` issues (and rotates) the tokens first.
+    pub fn fail_next_token_requests(&self, faults: Vec<Fault>) {
+        self.lock().limits.token_faults = faults.into();
+    }
+
     /// Replaces the burst limit (and empties its window).
     pub fn set_rate_limit(&self, rate: Option<RateLimit>) {
         self.lock().limits.set_rate_limit(rate);

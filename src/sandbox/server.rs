@@ -267,7 +267,23 @@ async fn log_only(State(shared): State<Arc<Shared>>, req: Request, next: Next) -
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
-    let resp = next.run(req).await;
+    let fault = if method == Method::POST && path.ends_with("/token") {
+        shared.lock().limits.token_faults.pop_front()
+    } else {
+        None
+    };
+    let resp = match fault {
+        Some(Fault::Applied { then }) => {
+            let r = next.run(req).await;
+            if r.status().is_success() {
+                fault_response(*then).await
+            } else {
+                r
+            }
+        }
+        Some(f) => fault_response(f).await,
+        None => next.run(req).await,
+    };
     log(&shared, &method, &path, query.as_deref(), resp.status());
     resp
 }

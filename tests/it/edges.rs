@@ -467,3 +467,75 @@ fn a_filter_on_an_attribute_nobody_has_is_refused_with_a_suggestion() {
         .expect("runs");
     assert!(String::from_utf8_lossy(&list.stdout).contains("no automations"));
 }
+
+/// A run that needs a refresh, with `faults` on the next token requests: it ends with a working
+/// connection or a clear exit 4 naming `hubsync connect`, never anything else.
+fn refresh_under(faults: Vec<Fault>) -> (Env, Sandbox, std::process::Output) {
+    let sb = Sandbox::start(SandboxConfig::unlimited()).expect("sandbox");
+    let env = connected(&sb);
+    sb.expire_all_access_tokens();
+    sb.fail_next_token_requests(faults);
+    let out = cmd(&env, &sb)
+        .args(["lists", "--refresh"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .expect("runs");
+    (env, sb, out)
+}
+
+fn working_or_clear_4(out: &std::process::Output) {
+    let err = stderr(out);
+    match out.status.code() {
+        Some(0) => {}
+        Some(4) => assert!(err.contains("hubsync connect"), "{err}"),
+        other => panic!("exit {other:?}: {err}"),
+    }
+}
+
+#[test]
+fn a_refresh_whose_answer_is_lost_ends_connected_or_with_a_clear_4() {
+    // Lost before HubSpot did anything: the retry refreshes.
+    let (env, sb, out) = refresh_under(vec![Fault::Status { status: 504 }]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    cmd(&env, &sb).arg("lists").assert().success();
+    // Lost after HubSpot rotated the refresh token: the old one is dead.
+    let (env, sb, out) = refresh_under(vec![Fault::Applied {
+        then: Box::new(Fault::Status { status: 504 }),
+    }]);
+    working_or_clear_4(&out);
+    let again = cmd(&env, &sb).arg("lists").output().expect("runs");
+    working_or_clear_4(&again);
+    // And a dropped connection after the rotation.
+    let (_env, _sb, out) = refresh_under(vec![Fault::Applied {
+        then: Box::new(Fault::Drop),
+    }]);
+    working_or_clear_4(&out);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_process_killed_during_a_refresh_leaves_a_working_connection_or_a_clear_4() {
+    let sb = Sandbox::start(SandboxConfig::unlimited()).expect("sandbox");
+    let env = connected(&sb);
+    sb.expire_all_access_tokens();
+    // HubSpot rotates the tokens, then the answer hangs; the process is killed meanwhile.
+    sb.fail_next_token_requests(vec![Fault::Applied {
+        then: Box::new(Fault::Hang {
+            duration: Duration::from_secs(5),
+        }),
+    }]);
+    let mut child = std_cmd(&env, &sb)
+        .args(["lists", "--refresh"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    std::thread::sleep(Duration::from_millis(1_500));
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let out = cmd(&env, &sb).arg("lists").output().expect("runs");
+    working_or_clear_4(&out);
+    // `connect` always recovers it.
+    let env2 = connected(&sb);
+    cmd(&env2, &sb).arg("lists").assert().success();
+}
