@@ -272,6 +272,12 @@ impl Sandbox {
         self.lock().limits.set_faults(plan);
     }
 
+    /// How many times a batch upsert wrote each key (the lowercased `id`, an e-mail for
+    /// contacts); refused batches don't count.
+    pub fn upserts_applied(&self) -> std::collections::HashMap<String, u32> {
+        self.lock().upserts_applied.clone()
+    }
+
     /// The next OAuth token requests (`POST …/token`: code exchanges and refreshes) get these
     /// faults, one each, in order; `Fault::Applied` issues (and rotates) the tokens first.
     pub fn fail_next_token_requests(&self, faults: Vec<Fault>) {

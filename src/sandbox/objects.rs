@@ -593,6 +593,9 @@ pub async fn batch_upsert(
         }
         results.push(r);
     }
+    for k in &keys {
+        *s.upserts_applied.entry(k.clone()).or_default() += 1;
+    }
     Ok(batch_answer(StatusCode::OK, results, Vec::new(), started))
 }
 

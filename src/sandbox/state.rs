@@ -382,6 +382,9 @@ pub struct Inner {
     pub generation: u64,
     /// The last timestamp handed out, so `lastmodifieddate` never goes backwards or repeats.
     pub last_now: DateTime<Utc>,
+    /// Batch upsert inputs applied per key (lowercased `id`): how often a client wrote each
+    /// record, which a test can check beyond what the sandbox ends up holding.
+    pub upserts_applied: HashMap<String, u32>,
 }
 
 impl Inner {
@@ -415,6 +418,7 @@ impl Inner {
             search_cache: SearchCache::default(),
             generation: 0,
             last_now: now,
+            upserts_applied: HashMap::new(),
         }
     }
 

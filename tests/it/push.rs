@@ -689,6 +689,16 @@ fn a_push_killed_mid_run_and_run_again_leaves_no_duplicates() {
         total <= batches + 3,
         "{total} contact batch calls for {batches} batches"
     );
+    // What hubsync sent, not only what HubSpot holds (which refuses a second contact per
+    // e-mail anyway): each contact upserted at most twice, and at most three batches' worth
+    // of them twice.
+    let sent = sb.upserts_applied();
+    assert!(
+        sent.values().all(|n| *n <= 2),
+        "a contact written three times"
+    );
+    let twice = sent.values().filter(|n| **n == 2).count();
+    assert!(twice <= 300, "{twice} contacts sent twice");
 }
 
 #[test]
