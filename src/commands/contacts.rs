@@ -111,7 +111,18 @@ pub(super) fn print_record(ctx: &Context, record: &Value) -> Result<()> {
     }
     fn scalar(v: &Value) -> String {
         match v {
-            Value::String(s) => s.clone(),
+            // Values pulled from HubSpot (or imported) may hold control characters: shown
+            // escaped, so they can't move the cursor or recolour the terminal.
+            Value::String(s) => s
+                .chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
             v => v.to_string(),
         }
     }
@@ -128,7 +139,7 @@ pub(super) fn print_record(ctx: &Context, record: &Value) -> Result<()> {
     let lines: Vec<String> = pairs
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}:{} {v}", " ".repeat(width - k.width())))
+        .map(|(k, v)| format!("{k}:{} {v}", " ".repeat(width.saturating_sub(k.width()))))
         .collect();
     print_lines(&lines)
 }
