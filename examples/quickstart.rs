@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _, Result};
 use clap::Parser as _;
 use hubsync::cli::Cli;
-use hubsync::sandbox::{Sandbox, SandboxConfig};
+use hubsync_sandbox::{Sandbox, SandboxConfig};
 use serde_json::json;
 
 const CLIENT_ID: &str = "sandbox-client-id";

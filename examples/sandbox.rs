@@ -1,7 +1,7 @@
 //! A local HubSpot for trying hubsync without a HubSpot account.
 //!
 //! ```text
-//! cargo run --features sandbox --example sandbox -- --port 8080 --seed examples/data/hubspot-seed.json
+//! cargo run --example sandbox -- --port 8080 --seed examples/data/hubspot-seed.json
 //! ```
 //!
 //! The first line on stdout is `listening http://127.0.0.1:PORT`.
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
-use hubsync::sandbox::{
+use hubsync_sandbox::{
     Fault, FaultPlan, RandomFaults, RateLimit, Sandbox, SandboxConfig, ALL_SCOPES,
 };
 

@@ -31,5 +31,3 @@ pub mod model;
 pub mod store;
 pub mod sync;
 
-#[cfg(feature = "sandbox")]
-pub mod sandbox;

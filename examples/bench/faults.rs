@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::push::{count_lost, measure, prepare};
 use super::{Args, Bench, Report};
-use hubsync::sandbox::{Fault, FaultPlan, RandomFaults};
+use hubsync_sandbox::{Fault, FaultPlan, RandomFaults};
 
 /// Runs of `hubsync sync` before giving up.
 const MAX_RUNS: usize = 6;

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
-use hubsync::sandbox::{RateLimit, Sandbox, SandboxConfig};
+use hubsync_sandbox::{RateLimit, Sandbox, SandboxConfig};
 use serde::Serialize;
 
 pub const TOKEN: &str = "pat-na1-bench";

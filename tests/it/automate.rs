@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use hubsync::sandbox::SandboxConfig;
+use hubsync_sandbox::SandboxConfig;
 use serde_json::Value;
 
 use crate::common::repo;
@@ -38,7 +38,7 @@ fn list_emails(state: &Value, name: &str) -> BTreeSet<String> {
 }
 
 /// Every request the sandbox answered was a read.
-fn assert_only_reads(sb: &hubsync::sandbox::Sandbox) {
+fn assert_only_reads(sb: &hubsync_sandbox::Sandbox) {
     let writes: Vec<_> = sb
         .requests()
         .into_iter()

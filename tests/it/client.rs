@@ -5,7 +5,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hubsync::sandbox::{FaultPlan, Sandbox, SandboxConfig};
+use hubsync_sandbox::{FaultPlan, Sandbox, SandboxConfig};
 
 use crate::common::Env;
 
@@ -312,7 +312,7 @@ fn run_of_502s_is_survived_with_one_request_per_attempt() {
 fn a_dropped_connection_is_retried() {
     let sb = sandbox(SandboxConfig::unlimited().with_static_token("pat-na1-static"));
     let env = Env::new();
-    sb.set_faults(FaultPlan::default().then(1, 2, hubsync::sandbox::Fault::Drop));
+    sb.set_faults(FaultPlan::default().then(1, 2, hubsync_sandbox::Fault::Drop));
     cmd(&env, &sb)
         .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-static")
         .arg("lists")
@@ -360,7 +360,7 @@ fn rate_limit_burst_is_survived_after_the_ten_second_window() {
 fn daily_limit_exits_75_without_retrying() {
     let sb = sandbox(SandboxConfig::unlimited().with_static_token("pat-na1-static"));
     let env = Env::new();
-    sb.set_faults(FaultPlan::default().then(1, 5, hubsync::sandbox::Fault::DailyLimited));
+    sb.set_faults(FaultPlan::default().then(1, 5, hubsync_sandbox::Fault::DailyLimited));
     let out = cmd(&env, &sb)
         .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-static")
         .arg("lists")
@@ -391,7 +391,7 @@ fn runtime() -> tokio::runtime::Runtime {
 fn the_client_keeps_under_the_burst_limit_hubspot_announces() {
     // HubSpot allows 10 requests per second here and says so in its rate-limit headers.
     let sb = sandbox(SandboxConfig {
-        rate_limit: Some(hubsync::sandbox::RateLimit {
+        rate_limit: Some(hubsync_sandbox::RateLimit {
             max: 10,
             interval: Duration::from_secs(1),
         }),

@@ -1,7 +1,7 @@
 //! Tests: `hubsync connect` and `disconnect` — the OAuth round trip through the sandbox's
 //! authorize page, state checking, scopes, static tokens, the token stores.
 
-use hubsync::sandbox::SandboxConfig;
+use hubsync_sandbox::SandboxConfig;
 
 use crate::client::{browse, cmd, connected, credentials, sandbox, Connecting, CLIENT_SECRET};
 use crate::common::Env;

@@ -2,7 +2,7 @@
 //! automation list, a mapping naming a property HubSpot doesn't have, and a held lock each
 //! reported with the fix; not connected exits 4.
 
-use hubsync::sandbox::{Sandbox, SandboxConfig};
+use hubsync_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
 use crate::client::cmd;

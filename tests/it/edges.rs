@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use hubsync::sandbox::{Fault, FaultPlan, Sandbox, SandboxConfig};
+use hubsync_sandbox::{Fault, FaultPlan, Sandbox, SandboxConfig};
 
 use crate::client::{cmd, connected, std_cmd};
 use crate::common::{repo, Env};

@@ -15,7 +15,7 @@ use std::process::{Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hubsync::sandbox::{Fault, FaultPlan, RandomFaults, Sandbox, SandboxConfig};
+use hubsync_sandbox::{Fault, FaultPlan, RandomFaults, Sandbox, SandboxConfig};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::{json, Value};

@@ -245,7 +245,7 @@ fn show_lists_every_field_marks_read_only_and_warns_on_hubspot_defined() {
 
 #[test]
 fn refresh_fills_the_cache_from_hubspot_and_the_example_passes_check() {
-    use hubsync::sandbox::{Sandbox, SandboxConfig};
+    use hubsync_sandbox::{Sandbox, SandboxConfig};
     let sb = Sandbox::start(SandboxConfig::unlimited().with_static_token("pat-na1-map")).unwrap();
     sb.seed_file(repo().join("examples/data/hubspot-seed.json"))
         .unwrap();
@@ -293,7 +293,7 @@ fn refresh_fills_the_cache_from_hubspot_and_the_example_passes_check() {
 
 #[test]
 fn scaffold_creates_custom_properties_and_maps_them() {
-    use hubsync::sandbox::{Sandbox, SandboxConfig};
+    use hubsync_sandbox::{Sandbox, SandboxConfig};
     let sb = Sandbox::start(SandboxConfig::unlimited().with_static_token("pat-na1-all")).unwrap();
     sb.add_static_token(
         "pat-na1-noschema",

@@ -1,7 +1,7 @@
 //! Tests: `hubsync pull`, `history` and `undo` against the sandbox — what ends up in the local
 //! store, which requests HubSpot saw, and what the user is told.
 
-use hubsync::sandbox::{Sandbox, SandboxConfig};
+use hubsync_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 
 use crate::client::cmd;

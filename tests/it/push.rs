@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hubsync::sandbox::{Fault, FaultPlan, Sandbox, SandboxConfig};
+use hubsync_sandbox::{Fault, FaultPlan, Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 
 use crate::client::{cmd, std_cmd};

@@ -12,7 +12,7 @@ use hubsync::hubspot::{
     associations, lists, objects, properties, search, Auth, Client, ObjectType, Secret,
 };
 use hubsync::mapping::ApiVersion;
-use hubsync::sandbox::{Sandbox, SandboxConfig};
+use hubsync_sandbox::{Sandbox, SandboxConfig};
 
 const TOKEN: &str = "pat-na1-resources";
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use hubsync::sandbox::{Fault, FaultPlan, RateLimit, Sandbox, SandboxConfig};
+use hubsync_sandbox::{Fault, FaultPlan, RateLimit, Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 
 const TOKEN: &str = "pat-na1-11111111-2222-3333-4444-555555555555";

@@ -3,7 +3,7 @@
 //! never shows the access token, the refresh token or the client secret, and the store file
 //! holds none of them.
 
-use hubsync::sandbox::SandboxConfig;
+use hubsync_sandbox::SandboxConfig;
 use serde_json::Value;
 
 use crate::client::{cmd, connected, credentials, sandbox, CLIENT_SECRET};

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hubsync::sandbox::SandboxConfig;
+use hubsync_sandbox::SandboxConfig;
 use serde_json::Value;
 
 use crate::common::repo;
@@ -11,7 +11,7 @@ use crate::push::{community, hs};
 
 fn add_champions(
     env: &crate::common::Env,
-    sb: &hubsync::sandbox::Sandbox,
+    sb: &hubsync_sandbox::Sandbox,
     extra: &[&str],
 ) -> std::process::Output {
     hs(env, sb)

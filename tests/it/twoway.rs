@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use hubsync::sandbox::{Sandbox, SandboxConfig};
+use hubsync_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 
 use crate::common::{repo, Env};

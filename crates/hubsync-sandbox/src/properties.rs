@@ -705,9 +705,9 @@ pub mod api {
     use serde_json::{json, Value};
 
     use super::PropertyCreate;
-    use crate::sandbox::errors::{parse, ApiError, ApiResult};
-    use crate::sandbox::objects::object_type;
-    use crate::sandbox::Shared;
+    use crate::errors::{parse, ApiError, ApiResult};
+    use crate::objects::object_type;
+    use crate::Shared;
 
     /// At most this many custom unique-value properties per object.
     const MAX_UNIQUE: usize = 10;
@@ -728,16 +728,16 @@ pub mod api {
     }
 
     fn group_exists(
-        s: &crate::sandbox::state::Inner,
-        o: crate::sandbox::state::ObjectType,
+        s: &crate::state::Inner,
+        o: crate::state::ObjectType,
         name: &str,
     ) -> bool {
         s.groups[o.index()].contains(name) || s.defs(o).list.iter().any(|p| p.group_name == name)
     }
 
     fn group_names(
-        s: &crate::sandbox::state::Inner,
-        o: crate::sandbox::state::ObjectType,
+        s: &crate::state::Inner,
+        o: crate::state::ObjectType,
     ) -> std::collections::BTreeSet<String> {
         let mut names = s.groups[o.index()].clone();
         names.extend(s.defs(o).list.iter().map(|p| p.group_name.clone()));

@@ -7,7 +7,7 @@
 //! can be scheduled or drawn at random. Tests read the request log and the state it holds.
 //!
 //! ```no_run
-//! use hubsync::sandbox::{Sandbox, SandboxConfig};
+//! use hubsync_sandbox::{Sandbox, SandboxConfig};
 //! let sb = Sandbox::start(SandboxConfig::default().with_static_token("pat-na1-test"))?;
 //! println!("{}", sb.url());
 //! # anyhow::Ok(())
