@@ -30,4 +30,3 @@ pub mod mapping;
 pub mod model;
 pub mod store;
 pub mod sync;
-

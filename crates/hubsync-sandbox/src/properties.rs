@@ -727,11 +727,7 @@ pub mod api {
         Ok(Json(json!({ "results": results })).into_response())
     }
 
-    fn group_exists(
-        s: &crate::state::Inner,
-        o: crate::state::ObjectType,
-        name: &str,
-    ) -> bool {
+    fn group_exists(s: &crate::state::Inner, o: crate::state::ObjectType, name: &str) -> bool {
         s.groups[o.index()].contains(name) || s.defs(o).list.iter().any(|p| p.group_name == name)
     }
 
