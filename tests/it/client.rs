@@ -535,3 +535,68 @@ fn a_refresh_raced_by_another_process_takes_the_tokens_it_stored() {
             .expect("the second takes the stored tokens");
     });
 }
+
+/// A token store that reads but cannot write (a full disk, a keyring that went away).
+#[derive(Debug)]
+struct ReadOnlyStore(hubsync::hubspot::auth::store::FileStore);
+
+impl hubsync::hubspot::auth::TokenStore for ReadOnlyStore {
+    fn kind(&self) -> hubsync::cli::TokenStoreKind {
+        hubsync::cli::TokenStoreKind::File
+    }
+    fn location(&self) -> String {
+        "a read-only store".into()
+    }
+    fn load(&self) -> Result<Option<hubsync::hubspot::auth::Credentials>, hubsync::hubspot::Error> {
+        self.0.load()
+    }
+    fn save(&self, _: &hubsync::hubspot::auth::Credentials) -> Result<(), hubsync::hubspot::Error> {
+        Err(hubsync::hubspot::Error::Store(
+            "no space left on device".into(),
+        ))
+    }
+    fn delete(&self) -> Result<bool, hubsync::hubspot::Error> {
+        Ok(false)
+    }
+}
+
+/// HubSpot rotates the refresh token but the new one can't be saved: this run goes on with the
+/// tokens in memory; the next one, holding the dead refresh token, ends with a clear exit 4.
+#[test]
+fn a_rotated_token_that_cannot_be_saved_keeps_the_run_going_and_the_next_says_connect() {
+    use hubsync::hubspot::auth::store::FileStore;
+    use hubsync::hubspot::{Auth, Client};
+    use std::sync::Arc;
+
+    let sb = sandbox(SandboxConfig::unlimited());
+    let env = connected(&sb);
+    let file = FileStore::new(env.path("credentials.json"));
+    let creds = hubsync::hubspot::auth::TokenStore::load(&file)
+        .unwrap()
+        .expect("stored");
+    let store = Arc::new(ReadOnlyStore(FileStore::new(env.path("credentials.json"))));
+    let client = Client::new(
+        &sb.url(),
+        hubsync::mapping::ApiVersion::default(),
+        Auth::OAuth {
+            creds,
+            store: store.clone(),
+        },
+    )
+    .unwrap();
+    sb.expire_all_access_tokens();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        hubsync::hubspot::lists::all(&client)
+            .await
+            .expect("this run goes on");
+        hubsync::hubspot::lists::all(&client)
+            .await
+            .expect("and keeps its fresh token");
+    });
+    // The next run reads the old (now dead) refresh token: exit 4 naming `hubsync connect`.
+    let out = cmd(&env, &sb).arg("lists").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("hubsync connect"), "{err}");
+}

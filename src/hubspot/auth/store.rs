@@ -45,10 +45,10 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     fn delete(&self) -> Result<bool, Error>;
 }
 
-/// The store chosen by `--token-store` for this database.
+/// The store chosen by `--token-store` for this database. A connection made with
+/// `--token-store file` is remembered: when its `credentials.json` exists beside the store, it
+/// is used whatever `--token-store` says (`disconnect` removes it).
 #[must_use]
-/// A connection made with `--token-store file` is remembered: when its `credentials.json`
-/// exists beside the store, it is used whatever `--token-store` says (`disconnect` removes it).
 pub fn open(kind: TokenStoreKind, paths: &Paths) -> Box<dyn TokenStore> {
     let file = paths.data_dir().join("credentials.json");
     match kind {
