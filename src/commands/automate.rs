@@ -5,7 +5,6 @@ use anyhow::{bail, Result};
 use super::map::render_table;
 use super::{block_on, Context};
 use crate::cli::{AutomateAddArgs, AutomateCommand, EntityKind, MatchMode};
-use crate::hubspot::Client;
 use crate::mapping::{Entity, Mapping};
 use crate::store::automations::{self, Automation, NewAutomation};
 use crate::store::Store;
@@ -89,7 +88,9 @@ fn add(ctx: &Context, args: &AutomateAddArgs) -> Result<()> {
     }
     let list = match &args.list {
         Some(spec) => Some(block_on(async {
-            let client = Client::from_context(ctx, mapping.file.api_version).await?;
+            let client =
+                crate::hubspot::connect_client(&ctx.global, &ctx.paths, mapping.file.api_version)
+                    .await?;
             engine::resolve_list(&client, spec).await
         })?),
         None => None,
@@ -109,7 +110,7 @@ fn add(ctx: &Context, args: &AutomateAddArgs) -> Result<()> {
         let a = automations::get(&tx, &args.name)?
             .ok_or_else(|| anyhow::anyhow!("automation vanished"))?;
         drop(tx); // rolled back: a dry run creates nothing
-        return engine::run_and_report(ctx, &store, &mapping, &[a], true);
+        return run_and_report(ctx, &store, &mapping, &[a], true);
     }
     automations::insert(store.conn(), &new)?;
     if !ctx.json() {
@@ -128,7 +129,7 @@ fn add(ctx: &Context, args: &AutomateAddArgs) -> Result<()> {
     let a = automations::get(store.conn(), &args.name)?
         .ok_or_else(|| anyhow::anyhow!("automation vanished"))?;
     let _lock = RunLock::acquire(ctx.paths.data_dir(), "automate")?;
-    engine::run_and_report(ctx, &store, &mapping, &[a], false)
+    run_and_report(ctx, &store, &mapping, &[a], false)
 }
 
 fn run_automations(ctx: &Context, name: Option<&str>, dry_run: bool) -> Result<()> {
@@ -148,7 +149,7 @@ fn run_automations(ctx: &Context, name: Option<&str>, dry_run: bool) -> Result<(
     } else {
         Some(RunLock::acquire(ctx.paths.data_dir(), "automate")?)
     };
-    engine::run_and_report(ctx, &store, &mapping, &chosen, dry_run)
+    run_and_report(ctx, &store, &mapping, &chosen, dry_run)
 }
 
 fn list(ctx: &Context) -> Result<()> {
@@ -221,4 +222,51 @@ fn show(ctx: &Context, name: &str) -> Result<()> {
         a.last_run_at.as_deref().unwrap_or("never")
     );
     Ok(())
+}
+
+/// Run automations (`automate add`, `automate run`) as one run and print the summary.
+fn run_and_report(
+    ctx: &Context,
+    store: &Store,
+    mapping: &Mapping,
+    chosen: &[Automation],
+    dry_run: bool,
+) -> Result<()> {
+    let props = super::map::cached_properties(store)?;
+    let run_id = if dry_run {
+        0
+    } else {
+        crate::store::runs::start(store.conn(), "automate", None)?
+    };
+    let mut summary = crate::sync::summary::Summary::new(run_id);
+    if dry_run {
+        summary.status = "dry-run".into();
+    }
+    let result = block_on(async {
+        let client =
+            crate::hubspot::connect_client(&ctx.global, &ctx.paths, mapping.file.api_version)
+                .await?;
+        let cx = engine::Engine {
+            client: &client,
+            store,
+            mapping,
+            props: &props,
+            progress: &crate::sync::push::NoProgress,
+            pushed: None,
+        };
+        engine::run_all(&cx, chosen, dry_run, &mut summary).await
+    });
+    if !dry_run {
+        summary.record(store.conn(), &result)?;
+    }
+    result?;
+    let what = if dry_run {
+        "automate run --dry-run"
+    } else {
+        "automate run"
+    };
+    if dry_run && !ctx.json() {
+        super::push::print_plan(&summary.plan)?;
+    }
+    super::print_summary(summary, ctx.json(), what)
 }

@@ -12,7 +12,7 @@ use crate::error::{exit_code, Exit};
 use crate::hubspot::auth::{self, connection_status, ConnectionStatus};
 use crate::hubspot::models::Property;
 use crate::hubspot::paths::ObjectType;
-use crate::hubspot::{properties as hs_properties, Client};
+use crate::hubspot::properties as hs_properties;
 use crate::mapping::check::{self, Properties, Severity};
 use crate::mapping::{ApiVersion, Mapping};
 use crate::store::automations::{self, Automation};
@@ -193,7 +193,7 @@ fn remote_checks(
     }
 
     let outcome = block_on(async {
-        let client = Client::from_context(ctx, version).await?;
+        let client = crate::hubspot::connect_client(&ctx.global, &ctx.paths, version).await?;
         let token = auth::verify_static(&client)
             .await
             .map_err(anyhow::Error::from);

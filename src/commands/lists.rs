@@ -6,8 +6,8 @@ use rusqlite::{params, Connection};
 
 use super::{block_on, Context};
 use crate::cli::ListsArgs;
+use crate::hubspot::lists;
 use crate::hubspot::models::List;
-use crate::hubspot::{lists, Client};
 use crate::mapping::{ApiVersion, Mapping};
 use crate::store::Store;
 
@@ -24,7 +24,8 @@ pub fn run(ctx: &Context, args: &ListsArgs) -> Result<()> {
             let version = Mapping::load_optional(&ctx.paths.mappings)?
                 .map_or_else(ApiVersion::default, |m| m.file.api_version);
             let all = block_on(async {
-                let client = Client::from_context(ctx, version).await?;
+                let client =
+                    crate::hubspot::connect_client(&ctx.global, &ctx.paths, version).await?;
                 Ok(lists::all(&client).await?)
             })?;
             let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

@@ -165,3 +165,30 @@ fn escape(ch: char) -> String {
         ch.to_string()
     }
 }
+
+/// Print a run's summary to stdout (JSON or text) and turn failures into exit 3.
+pub fn print_summary(
+    mut summary: crate::sync::summary::Summary,
+    json: bool,
+    what: &str,
+) -> Result<()> {
+    if summary.status == "ok" {
+        // `partial` when records failed.
+        summary.status = summary.final_status().into();
+    }
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        out!("{}", summary.render(what));
+    }
+    if summary.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::error::Exit::Partial(format!(
+            "{} record{} failed and will be retried by the next run; `hubsync status` lists them",
+            summary.failed.len(),
+            if summary.failed.len() == 1 { "" } else { "s" }
+        ))
+        .into())
+    }
+}

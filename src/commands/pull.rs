@@ -8,7 +8,6 @@ use anyhow::Result;
 use super::map::usable_properties;
 use super::{block_on, Context};
 use crate::cli::{EntityKind, PullArgs};
-use crate::hubspot::Client;
 use crate::mapping::{Entity, Mapping};
 use crate::store::Store;
 use crate::sync::lock::RunLock;
@@ -35,7 +34,7 @@ pub fn run(ctx: &Context, args: &PullArgs) -> Result<()> {
     };
     let version = mapping.file.api_version;
     let summary = block_on(async {
-        let client = Client::from_context(ctx, version).await?;
+        let client = crate::hubspot::connect_client(&ctx.global, &ctx.paths, version).await?;
         pull::run(&mut store, &client, &mapping, &props, &opts).await
     })?;
     let what = if args.dry_run {
@@ -61,7 +60,7 @@ pub fn run(ctx: &Context, args: &PullArgs) -> Result<()> {
             }
         }
     }
-    summary.print_and_exit(ctx.json(), what)
+    super::print_summary(summary, ctx.json(), what)
 }
 
 /// The entities to pull: the one asked for (it must be enabled), or every enabled one.

@@ -8,7 +8,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{block_on, Context};
 use crate::cli::PushArgs;
-use crate::hubspot::Client;
 use crate::mapping::Mapping;
 use crate::store::Store;
 use crate::sync::lock::RunLock;
@@ -37,13 +36,14 @@ pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
     let progress: &dyn Progress = if bars.enabled { &bars } else { &NoProgress };
     let version = mapping.file.api_version;
     let summary = block_on(async {
-        let client = Client::from_context(ctx, version).await?;
+        let client = crate::hubspot::connect_client(&ctx.global, &ctx.paths, version).await?;
         push::push(&client, &store, &mapping, &props, &req, progress).await
     })?;
     if args.dry_run && !ctx.json() {
         print_plan(&summary.plan)?;
     }
-    summary.print_and_exit(
+    super::print_summary(
+        summary,
         ctx.json(),
         if args.dry_run {
             "push --dry-run"

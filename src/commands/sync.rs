@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 
 use super::{block_on, Context};
 use crate::cli::SyncArgs;
-use crate::hubspot::Client;
 use crate::mapping::{Entity, Mapping};
 use crate::store::{automations, runs, Mark, Store};
 use crate::sync::lock::RunLock;
@@ -62,7 +61,9 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
         .filter(|e| mapping.section(*e == Entity::Contacts).enabled)
         .collect();
     let result = block_on(async {
-        let client = Client::from_context(ctx, mapping.file.api_version).await?;
+        let client =
+            crate::hubspot::connect_client(&ctx.global, &ctx.paths, mapping.file.api_version)
+                .await?;
         let pulled = pull::run(
             &mut store,
             &client,
@@ -106,7 +107,8 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
         summary.record(store.conn(), &result)?;
     }
     result?;
-    summary.print_and_exit(
+    super::print_summary(
+        summary,
         ctx.json(),
         if args.dry_run {
             "sync --dry-run"

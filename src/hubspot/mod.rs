@@ -1,6 +1,6 @@
 //! The HubSpot client: the one door for HTTP, auth, limits, retries, and one file per resource.
 //!
-//! Build a client with [`Client::from_context`] (or [`connect_client`]), then call the resource
+//! Build a client with [`connect_client`], then call the resource
 //! modules: [`objects`], [`search`], [`properties`], [`lists`], [`associations`].
 
 pub mod associations;
@@ -74,15 +74,5 @@ pub async fn connect_client(
             "not connected to HubSpot (no tokens in {}); run `hubsync connect`",
             store.location()
         ))),
-    }
-}
-
-impl Client {
-    /// [`connect_client`] for a command's context.
-    pub async fn from_context(
-        ctx: &crate::commands::Context,
-        version: ApiVersion,
-    ) -> Result<Client, Error> {
-        connect_client(&ctx.global, &ctx.paths, version).await
     }
 }

@@ -5,14 +5,14 @@ use chrono::{DateTime, Utc};
 
 use super::filter::{self, Filter};
 use super::pull_plan::LocalRecord;
-use super::push::{self, NoProgress, Progress, PushRequest};
+use super::push::{self, Progress, PushRequest};
 use super::summary::Summary;
 use crate::error::Exit;
 use crate::hubspot::models::List;
 use crate::hubspot::{lists, Client};
 use crate::mapping::{Entity, Mapping};
 use crate::store::automations::{self, Automation};
-use crate::store::{self, runs, Mark, Store};
+use crate::store::{self, Mark, Store};
 
 /// The automation's filters, checked against the current mapping (declared attributes).
 pub fn filters(mapping: &Mapping, entity: Entity, exprs: &[String]) -> Result<Vec<Filter>> {
@@ -302,51 +302,6 @@ pub async fn run_one(
     }
     automations::record_run(store.conn(), a.id, summary.run_id)?;
     Ok(())
-}
-
-/// Run automations (`automate add`, `automate run`) as one run and print the summary.
-pub fn run_and_report(
-    ctx: &crate::commands::Context,
-    store: &Store,
-    mapping: &Mapping,
-    chosen: &[Automation],
-    dry_run: bool,
-) -> Result<()> {
-    let props = crate::commands::map::cached_properties(store)?;
-    let run_id = if dry_run {
-        0
-    } else {
-        runs::start(store.conn(), "automate", None)?
-    };
-    let mut summary = Summary::new(run_id);
-    if dry_run {
-        summary.status = "dry-run".into();
-    }
-    let result = crate::commands::block_on(async {
-        let client = Client::from_context(ctx, mapping.file.api_version).await?;
-        let cx = Engine {
-            client: &client,
-            store,
-            mapping,
-            props: &props,
-            progress: &NoProgress,
-            pushed: None,
-        };
-        run_all(&cx, chosen, dry_run, &mut summary).await
-    });
-    if !dry_run {
-        summary.record(store.conn(), &result)?;
-    }
-    result?;
-    let what = if dry_run {
-        "automate run --dry-run"
-    } else {
-        "automate run"
-    };
-    if dry_run && !ctx.json() {
-        crate::commands::push::print_plan(&summary.plan)?;
-    }
-    summary.print_and_exit(ctx.json(), what)
 }
 
 /// Every automation in `chosen`, one after another (a failure to reach HubSpot stops them all).

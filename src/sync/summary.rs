@@ -4,8 +4,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::error::Exit;
-
 /// A record left out on purpose (no e-mail, no website), reported by id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Skipped {
@@ -142,28 +140,5 @@ impl Summary {
             let _ = writeln!(out, "  conflict: {text}");
         }
         out
-    }
-
-    /// Print to stdout (JSON or text) and turn failures into exit 3.
-    pub fn print_and_exit(mut self, json: bool, what: &str) -> anyhow::Result<()> {
-        if self.status == "ok" {
-            // `partial` when records failed.
-            self.status = self.final_status().into();
-        }
-        if json {
-            outln!("{}", serde_json::to_string_pretty(&self)?);
-        } else {
-            out!("{}", self.render(what));
-        }
-        if self.failed.is_empty() {
-            Ok(())
-        } else {
-            Err(Exit::Partial(format!(
-                "{} record{} failed and will be retried by the next run; `hubsync status` lists them",
-                self.failed.len(),
-                if self.failed.len() == 1 { "" } else { "s" }
-            ))
-            .into())
-        }
     }
 }
