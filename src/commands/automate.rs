@@ -242,6 +242,12 @@ fn run_and_report(
     if dry_run {
         summary.status = "dry-run".into();
     }
+    let bars = super::Bars::for_terminal(ctx);
+    let progress: &dyn crate::sync::progress::Progress = if bars.enabled {
+        &bars
+    } else {
+        &crate::sync::progress::NoProgress
+    };
     let result = block_on(async {
         let client =
             crate::hubspot::connect_client(&ctx.global, &ctx.paths, mapping.file.api_version)
@@ -251,7 +257,7 @@ fn run_and_report(
             store,
             mapping,
             props: &props,
-            progress: &crate::sync::push::NoProgress,
+            progress,
             pushed: None,
         };
         engine::run_all(&cx, chosen, dry_run, &mut summary).await

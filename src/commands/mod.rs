@@ -192,3 +192,63 @@ pub fn print_summary(
         .into())
     }
 }
+
+/// One indicatif bar per entity type, on stderr.
+pub(crate) struct Bars {
+    /// Drawn at all (stderr is a terminal and not `--quiet`).
+    pub(crate) enabled: bool,
+    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
+}
+
+impl Bars {
+    /// Bars when stderr is a terminal and `--quiet` was not given.
+    pub(crate) fn for_terminal(ctx: &Context) -> Self {
+        use std::io::IsTerminal as _;
+        Self {
+            enabled: !ctx.global.quiet && std::io::stderr().is_terminal(),
+            bar: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl crate::sync::progress::Progress for Bars {
+    fn start(&self, what: &str, total: u64) {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(total),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{prefix:>13} [{bar:30}] {pos}/{len} {elapsed_precise}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(what.to_owned());
+        if let Ok(mut slot) = self.bar.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn set_total(&self, total: u64) {
+        if let Ok(slot) = self.bar.lock() {
+            if let Some(bar) = slot.as_ref() {
+                bar.set_length(total);
+            }
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Ok(slot) = self.bar.lock() {
+            if let Some(bar) = slot.as_ref() {
+                bar.inc(n);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut slot) = self.bar.lock() {
+            if let Some(bar) = slot.take() {
+                bar.finish();
+            }
+        }
+    }
+}

@@ -1,6 +1,5 @@
 //! `hubsync pull`: data-in for the entities enabled in the mapping file.
 
-use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -29,13 +28,18 @@ pub fn run(ctx: &Context, args: &PullArgs) -> Result<()> {
         full: args.full,
         dry_run: args.dry_run,
         overlap: Duration::from_secs(args.overlap),
-        progress: !ctx.global.quiet && std::io::stderr().is_terminal(),
         parent: None,
     };
     let version = mapping.file.api_version;
     let summary = block_on(async {
         let client = crate::hubspot::connect_client(&ctx.global, &ctx.paths, version).await?;
-        pull::run(&mut store, &client, &mapping, &props, &opts).await
+        let bars = super::Bars::for_terminal(ctx);
+        let progress: &dyn crate::sync::progress::Progress = if bars.enabled {
+            &bars
+        } else {
+            &crate::sync::progress::NoProgress
+        };
+        pull::run(&mut store, &client, &mapping, &props, &opts, progress).await
     })?;
     let what = if args.dry_run {
         "pull (dry run)"

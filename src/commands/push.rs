@@ -1,10 +1,6 @@
 //! `hubsync push`: send contacts and organizations to HubSpot.
 
-use std::io::IsTerminal as _;
-use std::sync::Mutex;
-
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{block_on, Context};
 use crate::cli::PushArgs;
@@ -32,7 +28,7 @@ pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
     } else {
         Some(RunLock::acquire(ctx.paths.data_dir(), "push")?)
     };
-    let bars = Bars::new(!ctx.global.quiet && std::io::stderr().is_terminal());
+    let bars = super::Bars::for_terminal(ctx);
     let progress: &dyn Progress = if bars.enabled { &bars } else { &NoProgress };
     let version = mapping.file.api_version;
     let summary = block_on(async {
@@ -82,50 +78,4 @@ pub fn print_plan(plan: &[serde_json::Value]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// One indicatif bar per entity type, on stderr.
-struct Bars {
-    enabled: bool,
-    bar: Mutex<Option<ProgressBar>>,
-}
-
-impl Bars {
-    fn new(enabled: bool) -> Self {
-        Self {
-            enabled,
-            bar: Mutex::new(None),
-        }
-    }
-}
-
-impl Progress for Bars {
-    fn start(&self, what: &str, total: u64) {
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        if let Ok(style) =
-            ProgressStyle::with_template("{prefix:>13} [{bar:30}] {pos}/{len} {elapsed_precise}")
-        {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar.set_prefix(what.to_owned());
-        if let Ok(mut slot) = self.bar.lock() {
-            *slot = Some(bar);
-        }
-    }
-
-    fn advance(&self, n: u64) {
-        if let Ok(slot) = self.bar.lock() {
-            if let Some(bar) = slot.as_ref() {
-                bar.inc(n);
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Ok(mut slot) = self.bar.lock() {
-            if let Some(bar) = slot.take() {
-                bar.finish();
-            }
-        }
-    }
 }

@@ -60,6 +60,12 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
         .into_iter()
         .filter(|e| mapping.section(*e == Entity::Contacts).enabled)
         .collect();
+    let bars = super::Bars::for_terminal(ctx);
+    let progress: &dyn crate::sync::progress::Progress = if bars.enabled {
+        &bars
+    } else {
+        &push::NoProgress
+    };
     let result = block_on(async {
         let client =
             crate::hubspot::connect_client(&ctx.global, &ctx.paths, mapping.file.api_version)
@@ -74,9 +80,9 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
                 full: false,
                 dry_run: args.dry_run,
                 overlap: pull::DEFAULT_OVERLAP,
-                progress: false,
                 parent: (!args.dry_run).then_some(run_id),
             },
+            progress,
         )
         .await?;
         summary.merge(pulled);
@@ -88,8 +94,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
             parent: (!args.dry_run).then_some(run_id),
             ..push::PushRequest::default()
         };
-        let mut pushed =
-            push::push(&client, &store, &mapping, &props, &req, &push::NoProgress).await?;
+        let mut pushed = push::push(&client, &store, &mapping, &props, &req, progress).await?;
         let selected = std::sync::Arc::new(std::mem::take(&mut pushed.selected));
         summary.merge(pushed);
         let cx = engine::Engine {
@@ -97,7 +102,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
             store: &store,
             mapping: &mapping,
             props: &props,
-            progress: &push::NoProgress,
+            progress,
             pushed: Some(&selected),
         };
         engine::run_all(&cx, &active, args.dry_run, &mut summary).await?;

@@ -5,6 +5,7 @@ pub mod cancel;
 pub mod filter;
 pub mod lock;
 pub mod plan;
+pub mod progress;
 pub mod pull;
 pub mod pull_plan;
 pub mod pull_stage;

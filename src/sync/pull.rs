@@ -20,10 +20,10 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use super::plan::{self, PlanOptions, PushOp};
+use super::progress::Progress;
 use super::pull_plan::{
     self, hubspot_keys, merged_ids, ClaimOn, Claimed, LocalIndex, LocalRecord, PullField,
 };
@@ -69,8 +69,6 @@ pub struct Options {
     /// Plan only: nothing is written anywhere.
     pub dry_run: bool,
     pub overlap: Duration,
-    /// Show a progress bar on stderr.
-    pub progress: bool,
     /// The `sync` run this pull belongs to.
     pub parent: Option<i64>,
 }
@@ -119,13 +117,15 @@ fn iso(ms: i64) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Pull every entity in `opts`; the summary of the whole run.
+/// Pull every entity in `opts`; the summary of the whole run. `progress` hears of the records
+/// read.
 pub async fn run(
     store: &mut Store,
     client: &Client,
     mapping: &Mapping,
     props: &Properties,
     opts: &Options,
+    progress: &dyn Progress,
 ) -> Result<Summary> {
     let run_id = if opts.dry_run {
         0
@@ -137,8 +137,17 @@ pub async fn run(
         summary.status = "dry-run".into();
     }
     for &entity in &opts.entities {
-        if let Err(e) = pull_entity(store, client, mapping, props, opts, entity, &mut summary).await
-        {
+        let one = pull_entity(
+            store,
+            client,
+            mapping,
+            props,
+            opts,
+            entity,
+            progress,
+            &mut summary,
+        );
+        if let Err(e) = one.await {
             if !opts.dry_run {
                 let status = if matches!(crate::error::exit_code(&e), 75 | 130) {
                     "interrupted"
@@ -168,19 +177,7 @@ pub async fn run(
     Ok(summary)
 }
 
-fn bar(opts: &Options, what: &str) -> ProgressBar {
-    if !opts.progress {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(0);
-    if let Ok(style) = ProgressStyle::with_template("{msg:>22} [{bar:30}] {pos}/{len} ({elapsed})")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what.to_owned());
-    bar
-}
-
+#[allow(clippy::too_many_arguments)]
 async fn pull_entity(
     store: &mut Store,
     client: &Client,
@@ -188,6 +185,7 @@ async fn pull_entity(
     props: &Properties,
     opts: &Options,
     entity: Entity,
+    progress: &dyn Progress,
     summary: &mut Summary,
 ) -> Result<()> {
     let fields = pull_plan::pull_fields(entity, mapping, props)?;
@@ -199,10 +197,10 @@ async fn pull_entity(
     let read_start = Utc::now().timestamp_millis();
 
     let stage = Stage::new(store.conn())?;
-    let bar = bar(opts, &format!("reading {}", object_type(entity).as_str()));
-    let mut reader = Reader::new(client, entity, &fields, &bar, &stage);
+    progress.start(&format!("reading {}", object_type(entity).as_str()), 0);
+    let mut reader = Reader::new(client, entity, &fields, progress, &stage);
     reader.read(since).await?;
-    bar.finish_and_clear();
+    progress.finish();
     let max_ts = reader.max_ts;
     let read = stage.count()?;
     summary.add("read", read);
@@ -291,7 +289,7 @@ struct Reader<'a> {
     search_properties: Vec<String>,
     /// When the property list is too long for a search body: read them with batch read.
     batch_properties: Option<Vec<String>>,
-    bar: &'a ProgressBar,
+    progress: &'a dyn Progress,
     stage: &'a Stage<'a>,
     read: u64,
     max_ts: Option<i64>,
@@ -302,7 +300,7 @@ impl<'a> Reader<'a> {
         client: &'a Client,
         entity: Entity,
         fields: &[PullField],
-        bar: &'a ProgressBar,
+        progress: &'a dyn Progress,
         stage: &'a Stage<'a>,
     ) -> Self {
         let mut all: Vec<String> = [
@@ -334,7 +332,7 @@ impl<'a> Reader<'a> {
             object: object_type(entity),
             search_properties,
             batch_properties,
-            bar,
+            progress,
             stage,
             read: 0,
             max_ts: None,
@@ -377,7 +375,7 @@ impl<'a> Reader<'a> {
                 .await
                 .with_context(|| format!("cannot read HubSpot {}", self.object))?;
             if first {
-                self.bar.set_length(resp.total);
+                self.progress.set_total(resp.total);
                 first = false;
             }
             // Each page is a fresh query, so `total` counts what is left: stop when this page
@@ -392,7 +390,7 @@ impl<'a> Reader<'a> {
                 Some(props) => self.batch_read(&resp.results, props).await?,
             };
             self.keep(&page)?;
-            self.bar.set_position(self.read);
+            self.progress.advance(page.len() as u64);
             if !more {
                 break;
             }

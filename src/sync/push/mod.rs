@@ -95,22 +95,7 @@ impl Default for PushRequest {
     }
 }
 
-/// Progress of one entity type. The command draws it (a bar on a terminal); the engine only
-/// reports.
-pub trait Progress {
-    fn start(&self, what: &str, total: u64);
-    fn advance(&self, n: u64);
-    fn finish(&self);
-}
-
-/// No progress display.
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn start(&self, _: &str, _: u64) {}
-    fn advance(&self, _: u64) {}
-    fn finish(&self) {}
-}
+pub use super::progress::{NoProgress, Progress};
 
 /// Run a push: plan, then send, committing after every HubSpot call. Returns the summary
 /// (failures are in it; the caller turns them into exit 3). Errors that stop the run (auth,
