@@ -371,326 +371,101 @@ pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
     Utc.timestamp_millis_opt(ms).single()
 }
 
-/// Compact table of HubSpot-defined properties: name, label, type, fieldType, read-only, calculated.
-type Def = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    bool,
-    bool,
-);
+/// HubSpot's default properties of both objects, as data (`data/default-properties.json`).
+const DEFAULTS_JSON: &str = include_str!("../data/default-properties.json");
 
-const CONTACT_DEFAULTS: &[Def] = &[
-    ("email", "Email", "string", "text", false, false),
-    ("firstname", "First Name", "string", "text", false, false),
-    ("lastname", "Last Name", "string", "text", false, false),
-    ("jobtitle", "Job Title", "string", "text", false, false),
-    ("company", "Company Name", "string", "text", false, false),
-    ("website", "Website URL", "string", "text", false, false),
-    (
-        "phone",
-        "Phone Number",
-        "string",
-        "phonenumber",
-        false,
-        false,
-    ),
-    (
-        "mobilephone",
-        "Mobile Phone Number",
-        "string",
-        "phonenumber",
-        false,
-        false,
-    ),
-    ("address", "Street Address", "string", "text", false, false),
-    ("city", "City", "string", "text", false, false),
-    ("state", "State/Region", "string", "text", false, false),
-    ("zip", "Postal Code", "string", "text", false, false),
-    ("country", "Country/Region", "string", "text", false, false),
-    (
-        "twitterhandle",
-        "Twitter Username",
-        "string",
-        "text",
-        false,
-        false,
-    ),
-    (
-        "hs_linkedin_url",
-        "LinkedIn URL",
-        "string",
-        "text",
-        false,
-        false,
-    ),
-    ("message", "Message", "string", "textarea", false, false),
-    (
-        "lifecyclestage",
-        "Lifecycle Stage",
-        "enumeration",
-        "radio",
-        false,
-        false,
-    ),
-    (
-        "hs_lead_status",
-        "Lead Status",
-        "enumeration",
-        "radio",
-        false,
-        false,
-    ),
-    (
-        "hs_additional_emails",
-        "Additional email addresses",
-        "enumeration",
-        "checkbox",
-        true,
-        false,
-    ),
-    (
-        "lastmodifieddate",
-        "Last Modified Date",
-        "datetime",
-        "date",
-        true,
-        false,
-    ),
-    ("createdate", "Create Date", "datetime", "date", true, false),
-    ("hs_object_id", "Record ID", "number", "number", true, false),
-    (
-        "hs_merged_object_ids",
-        "Merged Record IDs",
-        "enumeration",
-        "checkbox",
-        true,
-        false,
-    ),
-    (
-        "num_associated_deals",
-        "Number of Associated Deals",
-        "number",
-        "number",
-        true,
-        true,
-    ),
-    (
-        "hs_email_domain",
-        "Email Domain",
-        "string",
-        "text",
-        true,
-        true,
-    ),
-    (
-        "notes_last_updated",
-        "Last Activity Date",
-        "datetime",
-        "date",
-        true,
-        true,
-    ),
-];
+#[derive(Deserialize)]
+struct DefaultSet {
+    group: String,
+    properties: Vec<DefaultProperty>,
+}
 
-const COMPANY_DEFAULTS: &[Def] = &[
-    ("name", "Company name", "string", "text", false, false),
-    (
-        "domain",
-        "Company Domain Name",
-        "string",
-        "text",
-        false,
-        false,
-    ),
-    ("website", "Website URL", "string", "text", false, false),
-    (
-        "description",
-        "Description",
-        "string",
-        "textarea",
-        false,
-        false,
-    ),
-    (
-        "industry",
-        "Industry",
-        "enumeration",
-        "select",
-        false,
-        false,
-    ),
-    ("type", "Type", "enumeration", "select", false, false),
-    (
-        "numberofemployees",
-        "Number of Employees",
-        "number",
-        "number",
-        false,
-        false,
-    ),
-    (
-        "annualrevenue",
-        "Annual Revenue",
-        "number",
-        "number",
-        false,
-        false,
-    ),
-    ("city", "City", "string", "text", false, false),
-    ("state", "State/Region", "string", "text", false, false),
-    ("country", "Country/Region", "string", "text", false, false),
-    (
-        "phone",
-        "Phone Number",
-        "string",
-        "phonenumber",
-        false,
-        false,
-    ),
-    (
-        "founded_year",
-        "Year Founded",
-        "string",
-        "text",
-        false,
-        false,
-    ),
-    (
-        "linkedin_company_page",
-        "LinkedIn Company Page",
-        "string",
-        "text",
-        false,
-        false,
-    ),
-    (
-        "twitterhandle",
-        "Twitter Handle",
-        "string",
-        "text",
-        false,
-        false,
-    ),
-    (
-        "hs_lastmodifieddate",
-        "Last Modified Date",
-        "datetime",
-        "date",
-        true,
-        false,
-    ),
-    ("createdate", "Create Date", "datetime", "date", true, false),
-    ("hs_object_id", "Record ID", "number", "number", true, false),
-    (
-        "hs_merged_object_ids",
-        "Merged Record IDs",
-        "enumeration",
-        "checkbox",
-        true,
-        false,
-    ),
-    (
-        "num_associated_contacts",
-        "Number of Associated Contacts",
-        "number",
-        "number",
-        true,
-        true,
-    ),
-];
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DefaultProperty {
+    name: String,
+    label: String,
+    #[serde(rename = "type")]
+    kind: String,
+    field_type: String,
+    #[serde(default)]
+    read_only: bool,
+    #[serde(default)]
+    calculated: bool,
+    #[serde(default)]
+    options: Vec<DefaultOption>,
+}
 
-fn options_for(object: ObjectType, name: &str) -> Vec<(&'static str, &'static str)> {
-    match (object, name) {
-        (ObjectType::Contacts, "lifecyclestage") => vec![
-            ("subscriber", "Subscriber"),
-            ("lead", "Lead"),
-            ("marketingqualifiedlead", "Marketing Qualified Lead"),
-            ("salesqualifiedlead", "Sales Qualified Lead"),
-            ("opportunity", "Opportunity"),
-            ("customer", "Customer"),
-            ("evangelist", "Evangelist"),
-            ("other", "Other"),
-        ],
-        (ObjectType::Contacts, "hs_lead_status") => vec![
-            ("NEW", "New"),
-            ("OPEN", "Open"),
-            ("IN_PROGRESS", "In Progress"),
-            ("OPEN_DEAL", "Open Deal"),
-            ("UNQUALIFIED", "Unqualified"),
-            ("ATTEMPTED_TO_CONTACT", "Attempted to Contact"),
-            ("CONNECTED", "Connected"),
-            ("BAD_TIMING", "Bad Timing"),
-        ],
-        (ObjectType::Companies, "industry") => vec![
-            ("ACCOUNTING", "Accounting"),
-            ("COMPUTER_SOFTWARE", "Computer Software"),
-            (
-                "INFORMATION_TECHNOLOGY_AND_SERVICES",
-                "Information Technology and Services",
-            ),
-            ("INTERNET", "Internet"),
-            ("FINANCIAL_SERVICES", "Financial Services"),
-            ("HIGHER_EDUCATION", "Higher Education"),
-            ("HOSPITAL_HEALTH_CARE", "Hospital & Health Care"),
-            ("MARKETING_AND_ADVERTISING", "Marketing and Advertising"),
-            (
-                "NONPROFIT_ORGANIZATION_MANAGEMENT",
-                "Non-profit Organization Management",
-            ),
-            ("TELECOMMUNICATIONS", "Telecommunications"),
-        ],
-        (ObjectType::Companies, "type") => vec![
-            ("PROSPECT", "Prospect"),
-            ("PARTNER", "Partner"),
-            ("RESELLER", "Reseller"),
-            ("VENDOR", "Vendor"),
-            ("OTHER", "Other"),
-        ],
-        _ => Vec::new(),
-    }
+#[derive(Deserialize)]
+struct DefaultOption {
+    value: String,
+    label: String,
+}
+
+#[derive(Deserialize)]
+struct Defaults {
+    contacts: DefaultSet,
+    companies: DefaultSet,
 }
 
 /// HubSpot's default properties for `object`.
 pub fn defaults(object: ObjectType, now: DateTime<Utc>) -> Vec<Property> {
-    let table = match object {
-        ObjectType::Contacts => CONTACT_DEFAULTS,
-        ObjectType::Companies => COMPANY_DEFAULTS,
+    // The file is part of the crate; a unit test checks that it parses.
+    let Ok(all) = serde_json::from_str::<Defaults>(DEFAULTS_JSON) else {
+        return Vec::new();
     };
-    let group = match object {
-        ObjectType::Contacts => "contactinformation",
-        ObjectType::Companies => "companyinformation",
+    let set = match object {
+        ObjectType::Contacts => all.contacts,
+        ObjectType::Companies => all.companies,
     };
-    table
-        .iter()
-        .map(
-            |&(name, label, kind, field_type, read_only, calculated)| Property {
-                name: name.into(),
-                label: label.into(),
-                kind: kind.into(),
-                field_type: field_type.into(),
-                group_name: group.into(),
-                description: String::new(),
-                options: options_for(object, name)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, (value, label))| PropertyOption {
-                        label: label.into(),
-                        value: value.into(),
-                        description: String::new(),
-                        display_order: i64::try_from(i).unwrap_or(0),
-                        hidden: false,
-                    })
-                    .collect(),
-                read_only_value: read_only,
-                calculated,
-                hubspot_defined: true,
-                has_unique_value: name == "hs_object_id",
-                created_at: now,
-            },
-        )
+    let group = set.group;
+    set.properties
+        .into_iter()
+        .map(|d| Property {
+            has_unique_value: d.name == "hs_object_id",
+            name: d.name,
+            label: d.label,
+            kind: d.kind,
+            field_type: d.field_type,
+            group_name: group.clone(),
+            description: String::new(),
+            options: d
+                .options
+                .into_iter()
+                .enumerate()
+                .map(|(i, o)| PropertyOption {
+                    label: o.label,
+                    value: o.value,
+                    description: String::new(),
+                    display_order: i64::try_from(i).unwrap_or(0),
+                    hidden: false,
+                })
+                .collect(),
+            read_only_value: d.read_only,
+            calculated: d.calculated,
+            hubspot_defined: true,
+            created_at: now,
+        })
         .collect()
+}
+
+#[cfg(test)]
+mod default_tests {
+    use super::*;
+
+    #[test]
+    fn the_default_properties_file_parses_and_holds_both_objects() {
+        let now = Utc::now();
+        let contacts = defaults(ObjectType::Contacts, now);
+        let companies = defaults(ObjectType::Companies, now);
+        assert!(contacts.iter().any(|p| p.name == "email"));
+        assert!(companies.iter().any(|p| p.name == "domain"));
+        let stage = contacts
+            .iter()
+            .find(|p| p.name == "lifecyclestage")
+            .expect("lifecyclestage");
+        assert!(stage.options.iter().any(|o| o.value == "customer"));
+    }
 }
 
 /// `GET /crm/v3/properties/{object}`, `GET …/{object}/{name}`, `POST …/{object}`.
