@@ -1,5 +1,6 @@
 //! Associations v4 between contacts and companies: batch associate (default type), reads.
 
+use crate::extract::Input;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -61,18 +62,18 @@ fn linked(s: &Inner, from: ObjectType, id: u64) -> Vec<u64> {
 }
 
 #[derive(Deserialize)]
-struct Ref {
+pub(crate) struct Ref {
     id: String,
 }
 
 #[derive(Deserialize)]
-struct AssocInput {
+pub(crate) struct AssocInput {
     from: Ref,
     to: Ref,
 }
 
 #[derive(Deserialize)]
-struct Inputs<T> {
+pub(crate) struct Inputs<T> {
     inputs: Vec<T>,
 }
 
@@ -200,11 +201,10 @@ pub async fn read_one(
 pub async fn batch_read(
     State(shared): State<Arc<Shared>>,
     Path((from, to)): Path<(String, String)>,
-    body: Bytes,
+    Input(req): Input<Inputs<Ref>>,
 ) -> ApiResult<Response> {
     let (from, to) = (object_type(&from)?, object_type(&to)?);
     pair(from, to)?;
-    let req: Inputs<Ref> = parse(&body)?;
     if req.inputs.len() > READ_LIMIT {
         return Err(too_many(req.inputs.len(), READ_LIMIT));
     }

@@ -26,6 +26,7 @@ mod associations;
 mod auth;
 mod config;
 mod errors;
+mod extract;
 mod limits;
 mod lists;
 mod objects;

@@ -1,5 +1,6 @@
 //! Lists v3: search, get by id or name, create, memberships (MANUAL and SNAPSHOT only).
 
+use crate::extract::Input;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ pub const PROCESSING_TYPES: [&str; 3] = ["MANUAL", "SNAPSHOT", "DYNAMIC"];
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SearchBody {
+pub(crate) struct SearchBody {
     #[serde(default)]
     query: Option<String>,
     #[serde(default)]
@@ -249,9 +250,8 @@ fn change(s: &mut Inner, list_id: u64, add: &[String], remove: &[String]) -> Val
 pub async fn add(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    body: Bytes,
+    Input(records): Input<Vec<String>>,
 ) -> ApiResult<Response> {
-    let records: Vec<String> = parse(&body)?;
     let mut s = shared.lock();
     let id = writable(&s, &id)?;
     Ok(Json(change(&mut s, id, &records, &[])).into_response())
@@ -261,9 +261,8 @@ pub async fn add(
 pub async fn remove(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    body: Bytes,
+    Input(records): Input<Vec<String>>,
 ) -> ApiResult<Response> {
-    let records: Vec<String> = parse(&body)?;
     let mut s = shared.lock();
     let id = writable(&s, &id)?;
     Ok(Json(change(&mut s, id, &[], &records)).into_response())
@@ -271,7 +270,7 @@ pub async fn remove(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct AddAndRemove {
+pub(crate) struct AddAndRemove {
     #[serde(default)]
     record_ids_to_add: Vec<String>,
     #[serde(default)]
@@ -282,9 +281,8 @@ struct AddAndRemove {
 pub async fn add_and_remove(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    body: Bytes,
+    Input(req): Input<AddAndRemove>,
 ) -> ApiResult<Response> {
-    let req: AddAndRemove = parse(&body)?;
     let mut s = shared.lock();
     let id = writable(&s, &id)?;
     Ok(Json(change(

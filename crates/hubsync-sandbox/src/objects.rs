@@ -1,5 +1,6 @@
 //! Contacts and companies: list, get, create, update, archive and the batch endpoints.
 
+use crate::extract::Input;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -145,7 +146,7 @@ fn existing_contact(id: u64) -> ApiError {
 
 /// Tracks e-mails claimed inside one batch so duplicates and conflicts are caught before writing.
 #[derive(Default)]
-struct EmailClaims {
+pub(crate) struct EmailClaims {
     claimed: HashMap<String, Option<u64>>,
 }
 
@@ -179,20 +180,20 @@ impl EmailClaims {
 }
 
 #[derive(Deserialize)]
-struct AssocTarget {
+pub(crate) struct AssocTarget {
     id: String,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct AssocType {
+pub(crate) struct AssocType {
     #[serde(default)]
     association_category: String,
     association_type_id: i64,
 }
 
 #[derive(Deserialize)]
-struct CreateAssociation {
+pub(crate) struct CreateAssociation {
     to: AssocTarget,
     #[serde(default)]
     types: Vec<AssocType>,
@@ -200,7 +201,7 @@ struct CreateAssociation {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct CreateInput {
+pub(crate) struct CreateInput {
     #[serde(default)]
     properties: Map<String, Value>,
     #[serde(default)]
@@ -307,7 +308,7 @@ fn batch_answer(
 }
 
 #[derive(Deserialize)]
-struct Inputs<T> {
+pub(crate) struct Inputs<T> {
     inputs: Vec<T>,
 }
 
@@ -372,10 +373,9 @@ pub async fn batch_create(
 pub async fn create(
     State(shared): State<Arc<Shared>>,
     Path(object): Path<String>,
-    body: Bytes,
+    Input(input): Input<CreateInput>,
 ) -> ApiResult<Response> {
     let o = object_type(&object)?;
-    let input: CreateInput = parse(&body)?;
     let mut s = shared.lock();
     let (values, assoc) = check_create(&s, o, &input, &mut EmailClaims::default())?;
     let id = s.create_record(o, values, None);
@@ -417,7 +417,7 @@ fn check_id_property(s: &Inner, o: ObjectType, p: &str) -> ApiResult<()> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct UpdateInput {
+pub(crate) struct UpdateInput {
     id: String,
     #[serde(default)]
     properties: Map<String, Value>,
@@ -436,10 +436,9 @@ fn duplicates<'a>(ids: impl Iterator<Item = &'a str>) -> Option<String> {
 pub async fn batch_update(
     State(shared): State<Arc<Shared>>,
     Path(object): Path<String>,
-    body: Bytes,
+    Input(req): Input<Inputs<UpdateInput>>,
 ) -> ApiResult<Response> {
     let o = object_type(&object)?;
-    let req: Inputs<UpdateInput> = parse(&body)?;
     if req.inputs.len() > BATCH_LIMIT {
         return Err(too_many(req.inputs.len(), BATCH_LIMIT));
     }
@@ -496,7 +495,7 @@ fn not_found_error(o: ObjectType, ids: &[String]) -> Value {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct UpsertInput {
+pub(crate) struct UpsertInput {
     id: String,
     #[serde(default)]
     id_property: Option<String>,
@@ -508,10 +507,9 @@ struct UpsertInput {
 pub async fn batch_upsert(
     State(shared): State<Arc<Shared>>,
     Path(object): Path<String>,
-    body: Bytes,
+    Input(req): Input<Inputs<UpsertInput>>,
 ) -> ApiResult<Response> {
     let o = object_type(&object)?;
-    let req: Inputs<UpsertInput> = parse(&body)?;
     if req.inputs.len() > BATCH_LIMIT {
         return Err(too_many(req.inputs.len(), BATCH_LIMIT));
     }
@@ -600,13 +598,13 @@ pub async fn batch_upsert(
 }
 
 #[derive(Deserialize)]
-struct IdInput {
+pub(crate) struct IdInput {
     id: String,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct BatchRead {
+pub(crate) struct BatchRead {
     inputs: Vec<IdInput>,
     #[serde(default)]
     properties: Vec<String>,
@@ -690,10 +688,9 @@ pub async fn batch_read(
 pub async fn batch_archive(
     State(shared): State<Arc<Shared>>,
     Path(object): Path<String>,
-    body: Bytes,
+    Input(req): Input<Inputs<IdInput>>,
 ) -> ApiResult<Response> {
     let o = object_type(&object)?;
-    let req: Inputs<IdInput> = parse(&body)?;
     if req.inputs.len() > BATCH_LIMIT {
         return Err(too_many(req.inputs.len(), BATCH_LIMIT));
     }
@@ -791,7 +788,7 @@ pub async fn get(
 }
 
 #[derive(Deserialize)]
-struct PatchInput {
+pub(crate) struct PatchInput {
     #[serde(default)]
     properties: Map<String, Value>,
 }
@@ -801,10 +798,9 @@ pub async fn patch(
     State(shared): State<Arc<Shared>>,
     Path((object, id)): Path<(String, String)>,
     Query(q): Query<QueryPairs>,
-    body: Bytes,
+    Input(input): Input<PatchInput>,
 ) -> ApiResult<Response> {
     let o = object_type(&object)?;
-    let input: PatchInput = parse(&body)?;
     let mut s = shared.lock();
     let id_property = query_value(&q, "idProperty");
     if let Some(p) = id_property {

@@ -375,14 +375,14 @@ pub fn parse_datetime(raw: &str) -> Option<DateTime<Utc>> {
 const DEFAULTS_JSON: &str = include_str!("../data/default-properties.json");
 
 #[derive(Deserialize)]
-struct DefaultSet {
+pub(crate) struct DefaultSet {
     group: String,
     properties: Vec<DefaultProperty>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct DefaultProperty {
+pub(crate) struct DefaultProperty {
     name: String,
     label: String,
     #[serde(rename = "type")]
@@ -397,13 +397,13 @@ struct DefaultProperty {
 }
 
 #[derive(Deserialize)]
-struct DefaultOption {
+pub(crate) struct DefaultOption {
     value: String,
     label: String,
 }
 
 #[derive(Deserialize)]
-struct Defaults {
+pub(crate) struct Defaults {
     contacts: DefaultSet,
     companies: DefaultSet,
 }
@@ -472,7 +472,6 @@ mod default_tests {
 pub mod api {
     use std::sync::Arc;
 
-    use axum::body::Bytes;
     use axum::extract::{Path, State};
     use axum::http::StatusCode;
     use axum::response::{IntoResponse, Response};
@@ -480,7 +479,8 @@ pub mod api {
     use serde_json::{json, Value};
 
     use super::PropertyCreate;
-    use crate::errors::{parse, ApiError, ApiResult};
+    use crate::errors::{ApiError, ApiResult};
+    use crate::extract::{Input, Object};
     use crate::objects::object_type;
     use crate::Shared;
 
@@ -517,7 +517,7 @@ pub mod api {
 
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
-    struct GroupCreate {
+    pub(crate) struct GroupCreate {
         name: String,
         label: String,
         #[serde(default)]
@@ -541,11 +541,9 @@ pub mod api {
     /// `POST …/properties/{object}/groups`: 201, or 409 when the name is taken.
     pub async fn create_group(
         State(shared): State<Arc<Shared>>,
-        Path(object): Path<String>,
-        body: Bytes,
+        Object(o): Object,
+        Input(req): Input<GroupCreate>,
     ) -> ApiResult<Response> {
-        let o = object_type(&object)?;
-        let req: GroupCreate = parse(&body)?;
         let valid = !req.name.is_empty()
             && req
                 .name
@@ -589,11 +587,9 @@ pub mod api {
 
     pub async fn create(
         State(shared): State<Arc<Shared>>,
-        Path(object): Path<String>,
-        body: Bytes,
+        Object(o): Object,
+        Input(req): Input<PropertyCreate>,
     ) -> ApiResult<Response> {
-        let o = object_type(&object)?;
-        let req: PropertyCreate = parse(&body)?;
         let mut s = shared.lock();
         if s.defs(o).get(&req.name).is_some() {
             return Err(ApiError::conflict(format!(

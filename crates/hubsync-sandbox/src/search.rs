@@ -1,17 +1,17 @@
 //! `POST /crm/v3/objects/{object}/search`: filter groups, one sort, offset paging, 10,000 cap.
 
+use crate::extract::Object;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::errors::{parse, ApiError, ApiResult};
-use super::objects::object_type;
 use super::properties::{parse_date, parse_datetime, Property};
 use super::state::{Inner, ObjectType, Record};
 use super::Shared;
@@ -25,7 +25,7 @@ pub const MAX_BODY: usize = 3_000;
 
 #[derive(Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
-struct Filter {
+pub(crate) struct Filter {
     property_name: String,
     operator: String,
     #[serde(default)]
@@ -38,14 +38,14 @@ struct Filter {
 
 #[derive(Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
-struct FilterGroup {
+pub(crate) struct FilterGroup {
     #[serde(default)]
     filters: Vec<Filter>,
 }
 
 #[derive(Deserialize, Clone)]
 #[serde(untagged)]
-enum Sort {
+pub(crate) enum Sort {
     Text(String),
     Object {
         #[serde(rename = "propertyName")]
@@ -57,7 +57,7 @@ enum Sort {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SearchBody {
+pub(crate) struct SearchBody {
     #[serde(default)]
     filter_groups: Vec<FilterGroup>,
     #[serde(default)]
@@ -83,7 +83,7 @@ fn scalar(v: &Value) -> Option<String> {
 
 /// A comparable form of a stored or filter value for one property type.
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
-enum Key {
+pub(crate) enum Key {
     Num(f64),
     Text(String),
 }
@@ -143,7 +143,7 @@ fn contains_token(value: &str, token: &str) -> bool {
 }
 
 /// A filter checked once against the definitions, ready to match records.
-struct Compiled {
+pub(crate) struct Compiled {
     prop: String,
     op: String,
     def: Option<Property>,
@@ -381,10 +381,9 @@ fn run(
 /// `POST …/{object}/search`.
 pub async fn search(
     State(shared): State<Arc<Shared>>,
-    Path(object): Path<String>,
+    Object(o): Object,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let o = object_type(&object)?;
     if body.len() > MAX_BODY {
         return Err(ApiError::validation(format!(
             "Search request body is {} characters; the limit is {MAX_BODY}",

@@ -1,6 +1,7 @@
 //! The router: both path styles, the gate every API call passes (faults, auth, limits, the
 //! request log) and the `/__sandbox/...` controls.
 
+use crate::extract::Input;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -290,7 +291,7 @@ async fn log_only(State(shared): State<Arc<Shared>>, req: Request, next: Next) -
 
 /// A body that fails at once: the client gets the status line and headers, then a broken
 /// connection.
-struct BrokenBody;
+pub(crate) struct BrokenBody;
 
 impl axum::body::HttpBody for BrokenBody {
     type Data = Bytes;
@@ -468,7 +469,7 @@ async fn c_rate_limit(State(shared): State<Arc<Shared>>, body: Bytes) -> ApiResu
 }
 
 #[derive(Deserialize)]
-struct DailyLimit {
+pub(crate) struct DailyLimit {
     limit: Option<u64>,
 }
 
@@ -489,7 +490,7 @@ async fn c_revoke(State(shared): State<Arc<Shared>>) -> StatusCode {
 }
 
 #[derive(Deserialize)]
-struct StaticToken {
+pub(crate) struct StaticToken {
     token: String,
     #[serde(default)]
     scopes: Option<Vec<String>>,
@@ -518,10 +519,9 @@ fn control_object(object: &str) -> ApiResult<ObjectType> {
 async fn c_edit(
     State(shared): State<Arc<Shared>>,
     Path((object, id)): Path<(String, String)>,
-    body: Bytes,
+    Input(props): Input<serde_json::Map<String, Value>>,
 ) -> ApiResult<Json<Value>> {
     let o = control_object(&object)?;
-    let props: serde_json::Map<String, Value> = parse(&body)?;
     let id = parse_id(&id).ok_or_else(|| ApiError::not_found(format!("no record {id}")))?;
     let mut s = shared.lock();
     s.edit_as_user(o, id, &props)
@@ -543,7 +543,7 @@ async fn c_archive(
 }
 
 #[derive(Deserialize)]
-struct Merge {
+pub(crate) struct Merge {
     primary: String,
     secondary: String,
 }
@@ -551,10 +551,9 @@ struct Merge {
 async fn c_merge(
     State(shared): State<Arc<Shared>>,
     Path(object): Path<String>,
-    body: Bytes,
+    Input(m): Input<Merge>,
 ) -> ApiResult<StatusCode> {
     let o = control_object(&object)?;
-    let m: Merge = parse(&body)?;
     let (Some(p), Some(sec)) = (parse_id(&m.primary), parse_id(&m.secondary)) else {
         return Err(ApiError::validation(
             "primary and secondary must be record ids",
