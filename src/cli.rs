@@ -213,6 +213,12 @@ pub enum RecordsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum MapCommand {
+    /// Write the documented example mapping (the one this hubsync carries) to the mapping path
+    Init {
+        /// Replace a mapping file that exists
+        #[arg(long)]
+        force: bool,
+    },
     /// The mapping table: every mappable local field, its HubSpot property and status
     Show,
     /// Validate the mapping file against the cached HubSpot properties (exit 1 on problems)

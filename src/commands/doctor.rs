@@ -299,7 +299,7 @@ fn mapping_file_problem(ctx: &Context, mapping: &Result<Option<Mapping>, String>
         Ok(None) => Some(Check::problem(
             "mapping",
             format!("no mapping file at {path}"),
-            "copy mappings.example.yaml there (or set HUBSYNC_MAPPINGS) and edit it",
+            "`hubsync map init` writes the documented example there (or set HUBSYNC_MAPPINGS); edit it",
         )),
         Err(e) => Some(Check::problem(
             "mapping",

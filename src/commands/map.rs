@@ -16,12 +16,44 @@ use crate::store::{properties, Store};
 
 pub fn run(ctx: &Context, cmd: &MapCommand) -> Result<()> {
     match cmd {
+        MapCommand::Init { force } => init(ctx, *force),
         MapCommand::Show => show(ctx),
         MapCommand::Check => check_cmd(ctx),
         MapCommand::Refresh => refresh(ctx),
         MapCommand::Scaffold { fields } => scaffold(ctx, fields),
         MapCommand::Edit { fields } => edit(ctx, fields),
     }
+}
+
+/// `map init`: write the documented example mapping to the mapping path; an existing file is
+/// kept unless `force`.
+fn init(ctx: &Context, force: bool) -> Result<()> {
+    let path = &ctx.paths.mappings;
+    if path.exists() && !force {
+        return Err(Exit::Failed(format!(
+            "{} exists and was left alone; `hubsync map init --force` replaces it with the example",
+            path.display()
+        ))
+        .into());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Exit::Failed(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::write(path, crate::mapping::file::EXAMPLE)
+        .map_err(|e| Exit::Failed(format!("cannot write {}: {e}", path.display())))?;
+    if ctx.json() {
+        outln!(
+            "{}",
+            serde_json::json!({"written": path.display().to_string()})
+        );
+    } else {
+        outln!(
+            "wrote the documented example mapping to {}; edit it, then `hubsync map refresh` checks it against HubSpot",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// The property cache as `map check` sees it.
@@ -390,7 +422,7 @@ fn refresh(ctx: &Context) -> Result<()> {
     } else {
         if !ctx.json() {
             outln!(
-                "no mapping file at {}; copy mappings.example.yaml there to start",
+                "no mapping file at {}; `hubsync map init` writes the documented example there",
                 ctx.paths.mappings.display()
             );
         }

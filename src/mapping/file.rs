@@ -285,6 +285,10 @@ pub fn parse_period(text: &str) -> Result<std::time::Duration> {
     Ok(std::time::Duration::from_secs(secs))
 }
 
+/// The documented example mapping (`mappings.example.yaml`), carried by the binary so
+/// `hubsync map init` can write it for users who installed with `cargo install`.
+pub const EXAMPLE: &str = include_str!("../../mappings.example.yaml");
+
 /// A parsed mapping file together with its text (for line numbers in messages).
 #[derive(Debug, Clone, Default)]
 pub struct Mapping {
@@ -358,7 +362,7 @@ impl Mapping {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| {
             format!(
-                "cannot read the mapping file {}; copy mappings.example.yaml there or pass --mappings PATH",
+                "cannot read the mapping file {}; `hubsync map init` writes the documented example there (or pass --mappings PATH)",
                 path.display()
             )
         })?;

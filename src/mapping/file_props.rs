@@ -9,7 +9,7 @@ use super::*;
 use crate::mapping::check::{check, table, Properties};
 use crate::store::properties::CachedProperty;
 
-const EXAMPLE: &str = include_str!("../../mappings.example.yaml");
+use super::EXAMPLE;
 const ORIGIN: &str = "m.yaml";
 
 /// Lines that are valid, nearly valid or plainly wrong in a mapping file.

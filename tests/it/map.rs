@@ -428,3 +428,41 @@ fn edit_picks_properties_per_field_and_writes_the_file_back() {
         .find(|(k, _)| k == "identities.github");
     assert_eq!(github.map(|(_, s)| s.property()), Some("gitmesh_github"));
 }
+
+#[test]
+fn map_init_writes_the_example_and_refuses_to_overwrite_without_force() {
+    let env = Env::new();
+    let path = env.path("config/hubsync/mappings.yaml");
+    let example = std::fs::read_to_string(repo().join("mappings.example.yaml")).unwrap();
+    let init = |extra: &[&str]| {
+        env.cmd()
+            .env("HUBSYNC_MAPPINGS", &path)
+            .args(["map", "init"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = init(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), example);
+    std::fs::write(&path, "version: 1\n# mine\n").unwrap();
+    let out = init(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "version: 1\n# mine\n"
+    );
+    assert!(init(&["--force"]).status.success());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), example);
+    // And the file it wrote parses.
+    env.cmd()
+        .env("HUBSYNC_MAPPINGS", &path)
+        .args(["map", "show"])
+        .assert()
+        .success();
+}
