@@ -106,6 +106,9 @@ pub enum Command {
     /// Import local contacts or organizations from JSON, NDJSON or CSV (all or nothing)
     Import(ImportArgs),
 
+    /// Export local contacts or organizations (pulled values included) in the import formats
+    Export(ExportArgs),
+
     /// Local contacts with their HubSpot link and sync state
     #[command(subcommand)]
     Contacts(RecordsCommand),
@@ -198,6 +201,21 @@ pub struct ImportArgs {
     /// File format [default: from the extension: .json, .ndjson/.jsonl, .csv]
     #[arg(long, value_enum)]
     pub format: Option<ImportFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// What to export
+    #[arg(value_enum)]
+    pub entity: EntityKind,
+
+    /// Format: one JSON object per line, a JSON array, or CSV (lists joined with `;`)
+    #[arg(long, value_enum, default_value_t = ImportFormat::Ndjson)]
+    pub format: ImportFormat,
+
+    /// Write to FILE (replaced whole when the export succeeds) instead of stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,7 @@ pub mod connect;
 pub mod contacts;
 pub mod disconnect;
 pub mod doctor;
+pub mod export;
 pub mod history;
 pub mod import;
 pub mod lists;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> Result<()> {
     };
     match cli.command {
         Command::Import(args) => import::run(&ctx, &args),
+        Command::Export(args) => export::run(&ctx, &args),
         Command::Contacts(cmd) => contacts::run(&ctx, &cmd),
         Command::Organizations(cmd) => organizations::run(&ctx, &cmd),
         Command::Map(cmd) => map::run(&ctx, &cmd),

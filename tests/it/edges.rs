@@ -24,6 +24,8 @@ fn output_into_a_closed_pipe_ends_quietly() {
         &["contacts", "list"],
         &["automate", "list"],
         &["lists"],
+        &["export", "contacts"],
+        &["export", "contacts", "--format", "csv"],
     ] {
         // The reader is gone before hubsync writes a byte (as `| head` after its lines).
         let (reader, writer) = std::io::pipe().expect("pipe");
