@@ -27,13 +27,26 @@ pub struct Cli {
 
 /// Flags accepted before or after any subcommand.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Mapping file [default: $XDG_CONFIG_HOME/hubsync/mappings.yaml]
-    #[arg(long, global = true, env = "HUBSYNC_MAPPINGS", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "HUBSYNC_MAPPINGS",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub mappings: Option<PathBuf>,
 
     /// Local state store (SQLite) [default: $XDG_DATA_HOME/hubsync/hubsync.db]
-    #[arg(long, global = true, env = "HUBSYNC_DB", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "HUBSYNC_DB",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub db: Option<PathBuf>,
 
     /// HubSpot API base URL
@@ -41,6 +54,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "HUBSYNC_API_BASE",
+        hide_env_values = true,
         value_name = "URL",
         default_value = "https://api.hubapi.com"
     )]
@@ -51,6 +65,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "HUBSYNC_AUTH_BASE",
+        hide_env_values = true,
         value_name = "URL",
         default_value = "https://app.hubspot.com"
     )]
@@ -78,7 +93,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_enum,
-        env = "HUBSYNC_TOKEN_STORE",
+        env = "HUBSYNC_TOKEN_STORE", hide_env_values = true,
         default_value_t = TokenStoreKind::Keyring,
         value_name = "STORE"
     )]
@@ -273,13 +288,19 @@ pub const DEFAULT_CONNECT_PORT: u16 = 47321;
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     /// The OAuth app's client id (HubSpot developer account → your app → Auth)
-    #[arg(long, env = "HUBSYNC_CLIENT_ID", value_name = "ID")]
+    #[arg(
+        long,
+        env = "HUBSYNC_CLIENT_ID",
+        hide_env_values = true,
+        value_name = "ID"
+    )]
     pub client_id: Option<String>,
 
     /// The OAuth app's client secret; stored with the refresh token, never printed
     #[arg(
         long,
         env = "HUBSYNC_CLIENT_SECRET",
+        hide_env_values = true,
         hide_env_values = true,
         value_name = "SECRET"
     )]
@@ -326,6 +347,7 @@ pub struct PullArgs {
     #[arg(
         long,
         env = "HUBSYNC_PULL_OVERLAP",
+        hide_env_values = true,
         default_value_t = 120,
         value_name = "SECONDS"
     )]
