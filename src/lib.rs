@@ -7,6 +7,7 @@
 macro_rules! outln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
+        $crate::stdout_used();
         writeln!(std::io::stdout().lock(), $($arg)*)?
     }};
 }
@@ -15,8 +16,22 @@ macro_rules! outln {
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
+        $crate::stdout_used();
         write!(std::io::stdout().lock(), $($arg)*)?
     }};
+}
+
+static STDOUT_USED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Note that a command wrote its result to stdout (`main` then adds no JSON error document).
+pub fn stdout_used() {
+    STDOUT_USED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether a command wrote to stdout.
+#[must_use]
+pub fn wrote_stdout() -> bool {
+    STDOUT_USED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 pub mod cli;

@@ -1,4 +1,4 @@
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use clap::Parser as _;
@@ -10,20 +10,47 @@ fn main() -> ExitCode {
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
+            if code == 2 && std::env::args().any(|a| a == "--json") {
+                let message = e.kind().to_string();
+                print_json_error(&message, code);
+            }
             return ExitCode::from(code);
         }
     };
     init_tracing(&cli.global);
+    let json = cli.global.json;
     match hubsync::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of the output went away (`hubsync status | head`): nothing left to say.
         Err(err) if closed_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let code = hubsync::error::exit_code(&err);
-            eprintln!("error: {}", render(&err));
+            let message = render(&err);
+            eprintln!("error: {message}");
+            // A command that printed its document (a run's summary listing failures, doctor's
+            // report) has said it all.
+            if json && !hubsync::wrote_stdout() {
+                print_json_error(&message, code);
+            }
             ExitCode::from(code)
         }
     }
+}
+
+/// Under `--json`, an error is one JSON document on stdout too (SPEC §3).
+fn print_json_error(message: &str, code: u8) {
+    let hint = match code {
+        2 => Some("`hubsync --help` lists the commands and their flags"),
+        4 => Some("run `hubsync connect`"),
+        75 => Some("nothing is lost: the next run resumes"),
+        130 => Some("run the same command again to finish"),
+        _ => None,
+    };
+    let doc = serde_json::json!({
+        "error": {"message": message, "exit_code": code, "hint": hint}
+    });
+    // A closed stdout has nothing left to tell.
+    let _ = writeln!(std::io::stdout(), "{doc}");
 }
 
 /// Whether the error is a write to a closed stdout.

@@ -209,6 +209,7 @@ pub(super) fn print_lines(lines: &[impl AsRef<str>]) -> Result<()> {
 
 /// Write to a buffered stdout; a closed pipe (`| head`) ends the output quietly.
 fn write_stdout(f: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    crate::stdout_used();
     let mut out = BufWriter::new(std::io::stdout().lock());
     let result = f(&mut out).and_then(|()| Ok(out.flush()?));
     match result {

@@ -22,6 +22,7 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> Result<()> {
         ImportFormat::Csv => Format::Csv,
     };
     let Some(path) = &args.output else {
+        crate::stdout_used();
         let mut out = BufWriter::new(std::io::stdout().lock());
         export::export(&store, kind, format, &mut out)?;
         out.flush()?;

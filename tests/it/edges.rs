@@ -541,3 +541,33 @@ fn a_process_killed_during_a_refresh_leaves_a_working_connection_or_a_clear_4() 
     let env2 = connected(&sb);
     cmd(&env2, &sb).arg("lists").assert().success();
 }
+
+#[test]
+fn under_json_an_error_is_a_json_document_on_stdout() {
+    let env = Env::new();
+    for (args, code) in [
+        (&["--json", "contacts", "list"][..], 1),
+        (&["--json", "contacts", "lst"][..], 2),
+        (&["--json", "lists"][..], 4),
+    ] {
+        let out = env
+            .cmd()
+            .env_remove("HUBSYNC_TOKEN_STORE")
+            .env("HUBSYNC_TOKEN_STORE", "file")
+            .args(args)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e})"));
+        assert_eq!(doc["error"]["exit_code"], code, "{doc}");
+        assert!(doc["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+        if code == 4 {
+            assert!(doc["error"]["hint"]
+                .as_str()
+                .is_some_and(|h| h.contains("connect")));
+        }
+    }
+}
