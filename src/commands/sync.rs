@@ -85,7 +85,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
             progress,
         )
         .await?;
-        summary.merge(pulled);
+        summary.merge_phase("pull", pulled);
         let req = push::PushRequest {
             marked: true,
             remember_selected: true,
@@ -96,7 +96,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
         };
         let mut pushed = push::push(&client, &store, &mapping, &props, &req, progress).await?;
         let selected = std::sync::Arc::new(std::mem::take(&mut pushed.selected));
-        summary.merge(pushed);
+        summary.merge_phase("push", pushed);
         let cx = engine::Engine {
             client: &client,
             store: &store,
@@ -105,7 +105,24 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
             progress,
             pushed: Some(&selected),
         };
-        engine::run_all(&cx, &active, args.dry_run, &mut summary).await?;
+        // The automations count straight into the sync's summary: their phase is the rest.
+        let before = summary.counts.clone();
+        let ran = engine::run_all(&cx, &active, args.dry_run, &mut summary).await;
+        let mut added = std::collections::BTreeMap::new();
+        for (k, v) in &summary.counts {
+            let d = v.saturating_sub(before.get(k).copied().unwrap_or(0));
+            if d > 0 {
+                added.insert(k.clone(), d);
+            }
+        }
+        if !active.is_empty() {
+            summary.phases.push(crate::sync::summary::Phase {
+                name: "automations".into(),
+                run_id: 0,
+                counts: added,
+            });
+        }
+        ran?;
         Ok(())
     });
     if !args.dry_run {

@@ -33,13 +33,105 @@ pub struct Summary {
     /// The plan, for `--dry-run`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub plan: Vec<serde_json::Value>,
+    /// The parts of a `sync` (pull, push, automations) with their run ids and counts, for the
+    /// text output; the JSON document keeps the merged `counts`.
+    #[serde(skip)]
+    pub phases: Vec<Phase>,
     /// Push with `remember_selected` only: the records it selected, as `contact:ID` / `organization:ID`, so later steps of
     /// the same `sync` don't plan them again. Not merged, not printed.
     #[serde(skip)]
     pub selected: std::collections::HashSet<String>,
 }
 
+/// One part of a run that has several (`sync`): its name, its own run id (0 when it has none)
+/// and what it counted.
+#[derive(Debug, Clone, Default)]
+pub struct Phase {
+    pub name: String,
+    pub run_id: i64,
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// A counter in words: `contacts_created` 2 → "2 contacts created".
+#[must_use]
+pub fn phrase(key: &str, n: u64) -> String {
+    let pick = |one: &str, many: &str| {
+        if n == 1 {
+            one.to_owned()
+        } else {
+            many.to_owned()
+        }
+    };
+    let subject = match key.split_once('_') {
+        Some(("contacts", rest)) => Some((pick("contact", "contacts"), rest)),
+        Some(("organizations", rest)) => Some((pick("organization", "organizations"), rest)),
+        _ => None,
+    };
+    if let Some((subject, rest)) = subject {
+        let rest = match rest {
+            "to_create" => "to create",
+            "to_update" => "to update",
+            other => other,
+        };
+        return format!("{n} {subject} {rest}");
+    }
+    let words = match key {
+        "read" => pick("record read from HubSpot", "records read from HubSpot"),
+        "matched" => pick("matched to a local record", "matched to local records"),
+        "unmatched" => pick("not in the local store", "not in the local store"),
+        "changed" => pick("local record changed", "local records changed"),
+        "unchanged" => pick("local record unchanged", "local records unchanged"),
+        "fields_changed" => pick("field changed", "fields changed"),
+        "conflicts" => pick("conflict", "conflicts"),
+        "associations" => pick("association written", "associations written"),
+        "automation_matches" => pick(
+            "record matched by automations",
+            "records matched by automations",
+        ),
+        "list_additions" => pick("contact added to lists", "contacts added to lists"),
+        "list_additions_planned" => pick("contact to add to lists", "contacts to add to lists"),
+        other => other.replace('_', " "),
+    };
+    format!("{n} {words}")
+}
+
+/// Counters in words, joined with commas; "nothing to do" when there are none.
+fn sentence(counts: &BTreeMap<String, u64>) -> String {
+    if counts.is_empty() {
+        return "nothing to do".to_owned();
+    }
+    // In the order a run does things: read, match, change; then what was sent.
+    const ORDER: [&str; 9] = [
+        "read",
+        "matched",
+        "unmatched",
+        "changed",
+        "fields_changed",
+        "unchanged",
+        "conflicts",
+        "automation_matches",
+        "list_additions",
+    ];
+    let rank = |k: &str| ORDER.iter().position(|o| *o == k).unwrap_or(ORDER.len());
+    let mut keys: Vec<(&String, &u64)> = counts.iter().collect();
+    keys.sort_by_key(|(k, _)| rank(k));
+    keys.into_iter()
+        .map(|(k, v)| phrase(k, *v))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Summary {
+    /// Fold a part's summary into this one and remember it as a phase of the text output.
+    pub fn merge_phase(&mut self, name: &str, other: Summary) {
+        self.phases.push(Phase {
+            name: name.to_owned(),
+            run_id: other.run_id,
+            counts: other.counts.clone(),
+        });
+        self.merge(other);
+    }
+
     #[must_use]
     pub fn new(run_id: i64) -> Self {
         Self {
@@ -111,21 +203,32 @@ impl Summary {
     pub fn render(&self, what: &str) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
-        let counts: Vec<String> = self
-            .counts
-            .iter()
-            .map(|(k, v)| format!("{v} {k}"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "{what} (run {}): {}",
-            self.run_id,
-            if counts.is_empty() {
-                "nothing to do".to_owned()
+        let run = |id: i64| {
+            if id > 0 {
+                format!(" (run {id})")
             } else {
-                counts.join(", ")
+                String::new()
             }
-        );
+        };
+        if self.phases.is_empty() {
+            let _ = writeln!(
+                out,
+                "{what}{}: {}",
+                run(self.run_id),
+                sentence(&self.counts)
+            );
+        } else {
+            let _ = writeln!(out, "{what}{}:", run(self.run_id));
+            for p in &self.phases {
+                let _ = writeln!(
+                    out,
+                    "  {}{}: {}",
+                    p.name,
+                    run(p.run_id),
+                    sentence(&p.counts)
+                );
+            }
+        }
         for s in &self.skipped {
             let _ = writeln!(out, "  skipped {} {}: {}", s.entity, s.id, s.reason);
         }
@@ -140,5 +243,22 @@ impl Summary {
             let _ = writeln!(out, "  conflict: {text}");
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod phrase_tests {
+    use super::*;
+
+    #[test]
+    fn counters_read_as_words() {
+        assert_eq!(phrase("contacts_created", 2), "2 contacts created");
+        assert_eq!(
+            phrase("organizations_to_update", 1),
+            "1 organization to update"
+        );
+        assert_eq!(phrase("changed", 1), "1 local record changed");
+        assert_eq!(phrase("list_additions", 50), "50 contacts added to lists");
+        assert_eq!(phrase("something_new", 3), "3 something new");
     }
 }

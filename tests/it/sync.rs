@@ -267,3 +267,39 @@ fn a_record_hubspot_refuses_is_sent_once_per_sync_even_when_an_automation_select
     // The automation's other champions were pushed and listed.
     assert!(s["counts"]["list_additions"].as_u64().unwrap() > 10, "{s}");
 }
+
+#[test]
+fn sync_text_reads_as_a_sentence_per_phase_with_their_run_numbers() {
+    let (env, sb) = community(SandboxConfig::unlimited());
+    assert!(add_champions(&env, &sb, &["--no-run"]).status.success());
+    let out = hs(&env, &sb).arg("sync").output().unwrap();
+    assert!(out.status.success() || out.status.code() == Some(3));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("sync (run "), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("pull (run ")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("push (run ")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("automations:")
+                && l.contains("contacts added to lists")),
+        "{text}"
+    );
+    assert!(text.contains("records read from HubSpot"), "{text}");
+    // Words, not counter keys.
+    assert!(
+        !text.contains("contacts_created") && !text.contains("list_additions"),
+        "{text}"
+    );
+}
