@@ -4,16 +4,44 @@ use crate::common::{repo, Env};
 
 #[test]
 fn man_page_is_generated_from_the_cli() {
-    let rendered = hubsync::man::render().expect("render man page");
-    let path = repo().join("man/hubsync.1");
+    let pages = hubsync::man::pages().expect("render man pages");
+    let dir = repo().join("man");
     if std::env::var_os("HUBSYNC_UPDATE_MAN").is_some() {
-        std::fs::write(&path, &rendered).expect("write man page");
+        for entry in std::fs::read_dir(&dir).expect("man/") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "1") {
+                std::fs::remove_file(path).expect("remove an old page");
+            }
+        }
+        for (name, content) in &pages {
+            std::fs::write(dir.join(name), content).expect("write man page");
+        }
     }
-    let committed = std::fs::read(&path).unwrap_or_default();
+    let mut stale = Vec::new();
+    for (name, content) in &pages {
+        if std::fs::read(dir.join(name)).unwrap_or_default() != *content {
+            stale.push(name.clone());
+        }
+    }
+    let committed: Vec<String> = std::fs::read_dir(&dir)
+        .expect("man/")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".1"))
+        .collect();
+    for n in committed {
+        if !pages.iter().any(|(p, _)| *p == n) {
+            stale.push(format!("{n} (no such command)"));
+        }
+    }
     assert!(
-        committed == rendered,
-        "man/hubsync.1 is stale; regenerate it with `HUBSYNC_UPDATE_MAN=1 cargo test man_page`"
+        stale.is_empty(),
+        "man pages are stale ({stale:?}); regenerate them with `HUBSYNC_UPDATE_MAN=1 cargo test man_page`"
     );
+    let main = String::from_utf8_lossy(&pages[0].1).into_owned();
+    for section in ["EXIT STATUS", "ENVIRONMENT", "FILES", "hubsync-import"] {
+        assert!(main.contains(section), "the main page has {section}");
+    }
 }
 
 #[test]
