@@ -108,6 +108,15 @@ pub enum TokenStoreKind {
     File,
 }
 
+impl From<TokenStoreKind> for crate::hubspot::auth::StoreKind {
+    fn from(k: TokenStoreKind) -> Self {
+        match k {
+            TokenStoreKind::Keyring => Self::Keyring,
+            TokenStoreKind::File => Self::File,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     /// Human-readable lines

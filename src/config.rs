@@ -4,8 +4,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::GlobalArgs;
-
 /// Resolved paths and settings shared by every command.
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -14,14 +12,15 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// Resolve paths from flags (which already include `HUBSYNC_*` environment overrides).
-    pub fn resolve(global: &GlobalArgs) -> Result<Self> {
-        let mappings = match &global.mappings {
-            Some(p) => p.clone(),
+    /// Resolve paths from the given overrides (flags, which already include `HUBSYNC_*`
+    /// environment overrides), else the XDG defaults.
+    pub fn resolve(mappings: Option<&Path>, db: Option<&Path>) -> Result<Self> {
+        let mappings = match mappings {
+            Some(p) => p.to_path_buf(),
             None => xdg_dir("XDG_CONFIG_HOME", ".config")?.join("hubsync/mappings.yaml"),
         };
-        let db = match &global.db {
-            Some(p) => p.clone(),
+        let db = match db {
+            Some(p) => p.to_path_buf(),
             None => xdg_dir("XDG_DATA_HOME", ".local/share")?.join("hubsync/hubsync.db"),
         };
         Ok(Self { mappings, db })

@@ -88,9 +88,7 @@ fn add(ctx: &Context, args: &AutomateAddArgs) -> Result<()> {
     }
     let list = match &args.list {
         Some(spec) => Some(block_on(async {
-            let client =
-                crate::hubspot::connect_client(&ctx.global, &ctx.paths, mapping.file.api_version)
-                    .await?;
+            let client = ctx.client(mapping.file.api_version).await?;
             engine::resolve_list(&client, spec).await
         })?),
         None => None,
@@ -249,9 +247,7 @@ fn run_and_report(
         &crate::sync::progress::NoProgress
     };
     let result = block_on(async {
-        let client =
-            crate::hubspot::connect_client(&ctx.global, &ctx.paths, mapping.file.api_version)
-                .await?;
+        let client = ctx.client(mapping.file.api_version).await?;
         let cx = engine::Engine {
             client: &client,
             store,

@@ -30,7 +30,7 @@ pub fn run(ctx: &Context, args: &ConnectArgs) -> Result<()> {
             client_id,
             client_secret: Secret::new(client_secret),
         };
-        let store = auth::open_store(ctx.global.token_store, &ctx.paths);
+        let store = auth::open_store(ctx.token_store(), &ctx.paths);
         let opts = ConnectOptions {
             auth_base: ctx.global.auth_base.clone(),
             port: args.port,

@@ -8,7 +8,7 @@ use crate::hubspot::{Auth, Client};
 use crate::mapping::ApiVersion;
 
 pub fn run(ctx: &Context) -> Result<()> {
-    let store = auth::open_store(ctx.global.token_store, &ctx.paths);
+    let store = auth::open_store(ctx.token_store(), &ctx.paths);
     let location = store.location();
     let removed = block_on(async {
         let client = Client::new(&ctx.global.api_base, ApiVersion::default(), Auth::None)?;

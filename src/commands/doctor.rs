@@ -94,7 +94,7 @@ struct Report {
 
 pub fn run(ctx: &Context) -> Result<()> {
     // Read the token store before the async runtime starts (the keyring may be asked).
-    let connection = connection_status(&ctx.global, &ctx.paths);
+    let connection = connection_status(ctx.token_store(), &ctx.paths);
     let mapping = load_mapping(ctx);
     let store = Store::open(&ctx.paths.db);
 
@@ -193,7 +193,7 @@ fn remote_checks(
     }
 
     let outcome = block_on(async {
-        let client = crate::hubspot::connect_client(&ctx.global, &ctx.paths, version).await?;
+        let client = ctx.client(version).await?;
         let token = auth::verify_static(&client)
             .await
             .map_err(anyhow::Error::from);

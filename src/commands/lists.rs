@@ -24,8 +24,7 @@ pub fn run(ctx: &Context, args: &ListsArgs) -> Result<()> {
             let version = Mapping::load_optional(&ctx.paths.mappings)?
                 .map_or_else(ApiVersion::default, |m| m.file.api_version);
             let all = block_on(async {
-                let client =
-                    crate::hubspot::connect_client(&ctx.global, &ctx.paths, version).await?;
+                let client = ctx.client(version).await?;
                 Ok(lists::all(&client).await?)
             })?;
             let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

@@ -322,7 +322,7 @@ fn scaffold(ctx: &Context, fields: &[String]) -> Result<()> {
         Entity::Organizations => ObjectType::Companies,
     };
     let created = block_on(async {
-        let client = crate::hubspot::connect_client(&ctx.global, &ctx.paths, mapping.file.api_version).await?;
+        let client = ctx.client(mapping.file.api_version).await?;
         let mut created = 0usize;
         for entity in [Entity::Contacts, Entity::Organizations] {
             let todo: Vec<_> = planned.iter().filter(|p| p.entity == entity && !p.exists).collect();
@@ -399,7 +399,7 @@ fn refresh(ctx: &Context) -> Result<()> {
     let version = Mapping::load_optional(&ctx.paths.mappings)?
         .map_or_else(ApiVersion::default, |m| m.file.api_version);
     let (contacts, companies) = block_on(async {
-        let client = crate::hubspot::connect_client(&ctx.global, &ctx.paths, version).await?;
+        let client = ctx.client(version).await?;
         let contacts = hs_properties::list(&client, ObjectType::Contacts).await?;
         let companies = hs_properties::list(&client, ObjectType::Companies).await?;
         Ok((contacts, companies))

@@ -35,11 +35,38 @@ impl Context {
     pub fn json(&self) -> bool {
         self.global.json
     }
+
+    /// Where OAuth tokens are kept.
+    #[must_use]
+    pub fn token_store(&self) -> crate::hubspot::auth::StoreKind {
+        self.global.token_store.into()
+    }
+
+    /// A HubSpot client for the command's API base and token store; a bad API base is named
+    /// by its flag.
+    pub async fn client(
+        &self,
+        version: crate::mapping::ApiVersion,
+    ) -> Result<crate::hubspot::Client, crate::hubspot::Error> {
+        crate::hubspot::connect_client(
+            &self.global.api_base,
+            self.token_store(),
+            &self.paths,
+            version,
+        )
+        .await
+        .map_err(|e| match e {
+            crate::hubspot::Error::BadBase(why) => crate::hubspot::Error::Stop(
+                crate::error::Exit::Failed(format!("--api-base (or HUBSYNC_API_BASE): {why}")),
+            ),
+            e => e,
+        })
+    }
 }
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
-    let paths = Paths::resolve(&cli.global)?;
+    let paths = Paths::resolve(cli.global.mappings.as_deref(), cli.global.db.as_deref())?;
     let ctx = Context {
         global: cli.global,
         paths,

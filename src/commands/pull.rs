@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, args: &PullArgs) -> Result<()> {
     };
     let version = mapping.file.api_version;
     let summary = block_on(async {
-        let client = crate::hubspot::connect_client(&ctx.global, &ctx.paths, version).await?;
+        let client = ctx.client(version).await?;
         let bars = super::Bars::for_terminal(ctx);
         let progress: &dyn crate::sync::progress::Progress = if bars.enabled {
             &bars

@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
     let progress: &dyn Progress = if bars.enabled { &bars } else { &NoProgress };
     let version = mapping.file.api_version;
     let summary = block_on(async {
-        let client = crate::hubspot::connect_client(&ctx.global, &ctx.paths, version).await?;
+        let client = ctx.client(version).await?;
         push::push(&client, &store, &mapping, &props, &req, progress).await
     })?;
     if args.dry_run && !ctx.json() {

@@ -48,7 +48,7 @@ struct Status {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
-    let connection = connection_status(&ctx.global, &ctx.paths);
+    let connection = connection_status(ctx.token_store(), &ctx.paths);
     let store = Store::open(&ctx.paths.db)?;
     let mapping = mapping_status(ctx, &store);
     let failures = runs::failures(store.conn())?;

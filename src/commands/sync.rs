@@ -67,9 +67,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
         &push::NoProgress
     };
     let result = block_on(async {
-        let client =
-            crate::hubspot::connect_client(&ctx.global, &ctx.paths, mapping.file.api_version)
-                .await?;
+        let client = ctx.client(mapping.file.api_version).await?;
         let pulled = pull::run(
             &mut store,
             &client,

@@ -25,27 +25,23 @@ pub use error::{ApiError, Error};
 pub use paths::{ApiPaths, ObjectType};
 pub use secret::Secret;
 
-use crate::cli::GlobalArgs;
 use crate::config::Paths;
 use crate::mapping::ApiVersion;
 
-/// An authenticated client: `HUBSPOT_ACCESS_TOKEN` when set, otherwise the stored OAuth tokens
-/// (refreshed as needed). Not connected → exit 4 saying `hubsync connect`.
+/// An authenticated client for `api_base`: `HUBSPOT_ACCESS_TOKEN` when set, otherwise the
+/// OAuth tokens in `token_store` (refreshed as needed). A malformed or clear-text `api_base` is
+/// [`Error::BadBase`], before any token is read. Not connected → exit 4 saying `hubsync connect`.
 pub async fn connect_client(
-    global: &GlobalArgs,
+    api_base: &str,
+    token_store: auth::StoreKind,
     paths: &Paths,
     version: ApiVersion,
 ) -> Result<Client, Error> {
-    if let Err(why) = client::check_base(&global.api_base) {
-        // Checked before any token is read or sent.
-        return Err(Error::Stop(crate::error::Exit::Failed(format!(
-            "--api-base (or HUBSYNC_API_BASE): {why}"
-        ))));
-    }
+    client::check_base(api_base).map_err(Error::BadBase)?;
     if let Some(token) = auth::static_token() {
-        return Client::new(&global.api_base, version, Auth::Static(token));
+        return Client::new(api_base, version, Auth::Static(token));
     }
-    let store = auth::open_store(global.token_store, paths);
+    let store = auth::open_store(token_store, paths);
     let s = Arc::clone(&store);
     let creds = match auth::blocking(move || s.load()).await {
         Ok(c) => c,
@@ -60,16 +56,15 @@ pub async fn connect_client(
     match creds {
         Some(creds)
             if creds.api_base.as_deref().is_some_and(|b| {
-                b.trim_end_matches('/') != global.api_base.trim().trim_end_matches('/')
+                b.trim_end_matches('/') != api_base.trim().trim_end_matches('/')
             }) =>
         {
             Err(Error::auth(format!(
-                "the stored connection was made for the HubSpot API at {}, not {}; run `hubsync connect` for this one (or fix --api-base)",
+                "the stored connection was made for the HubSpot API at {}, not {api_base}; run `hubsync connect` for this one",
                 creds.api_base.as_deref().unwrap_or_default(),
-                global.api_base
             )))
         }
-        Some(creds) => Client::new(&global.api_base, version, Auth::OAuth { creds, store }),
+        Some(creds) => Client::new(api_base, version, Auth::OAuth { creds, store }),
         None => Err(Error::auth(format!(
             "not connected to HubSpot (no tokens in {}); run `hubsync connect`",
             store.location()

@@ -541,8 +541,8 @@ fn a_refresh_raced_by_another_process_takes_the_tokens_it_stored() {
 struct ReadOnlyStore(hubsync::hubspot::auth::store::FileStore);
 
 impl hubsync::hubspot::auth::TokenStore for ReadOnlyStore {
-    fn kind(&self) -> hubsync::cli::TokenStoreKind {
-        hubsync::cli::TokenStoreKind::File
+    fn kind(&self) -> hubsync::hubspot::auth::StoreKind {
+        hubsync::hubspot::auth::StoreKind::File
     }
     fn location(&self) -> String {
         "a read-only store".into()

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use serde::Serialize;
 use url::Url;
 
-use crate::cli::{GlobalArgs, TokenStoreKind};
 use crate::config::Paths;
 use crate::hubspot::client::{unix_now, Client, Request};
 use crate::hubspot::error::Error;
@@ -17,7 +16,7 @@ use crate::hubspot::secret::Secret;
 use crate::hubspot::ObjectType;
 
 pub use oauth::{OAuthApp, REQUIRED_SCOPES, SCAFFOLD_SCOPES};
-pub use store::{Credentials, TokenStore};
+pub use store::{Credentials, StoreKind, TokenStore};
 
 /// The environment variable holding a static (private-app) token; it wins over stored tokens.
 pub const STATIC_TOKEN_ENV: &str = "HUBSPOT_ACCESS_TOKEN";
@@ -192,7 +191,7 @@ pub struct ConnectionStatus {
 /// The connection as far as it can be known without asking HubSpot. Call it from synchronous
 /// code (not inside an async runtime): with the keyring store it talks to the keyring daemon.
 #[must_use]
-pub fn connection_status(global: &GlobalArgs, paths: &Paths) -> ConnectionStatus {
+pub fn connection_status(kind: StoreKind, paths: &Paths) -> ConnectionStatus {
     if static_token().is_some() {
         return ConnectionStatus {
             connected: true,
@@ -204,8 +203,8 @@ pub fn connection_status(global: &GlobalArgs, paths: &Paths) -> ConnectionStatus
             problem: None,
         };
     }
-    let store = store::open(global.token_store, paths);
-    let kind = store::kind_name(global.token_store).to_owned();
+    let store = store::open(kind, paths);
+    let kind = store::kind_name(kind).to_owned();
     match store.load() {
         Ok(Some(c)) => ConnectionStatus {
             connected: true,
@@ -245,7 +244,7 @@ pub fn connection_status(global: &GlobalArgs, paths: &Paths) -> ConnectionStatus
 
 /// Which token store a command uses, for the `--token-store` value given.
 #[must_use]
-pub fn open_store(kind: TokenStoreKind, paths: &Paths) -> Arc<dyn TokenStore> {
+pub fn open_store(kind: StoreKind, paths: &Paths) -> Arc<dyn TokenStore> {
     Arc::from(store::open(kind, paths))
 }
 
@@ -265,25 +264,14 @@ fn rfc3339(unix: i64) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser as _;
-
     use super::*;
-    use crate::cli::Cli;
 
-    fn setup(dir: &std::path::Path) -> (GlobalArgs, Paths) {
-        let db = dir.join("hubsync.db");
-        let cli = Cli::parse_from([
-            "hubsync",
-            "--db",
-            db.to_str().expect("utf-8 path"),
-            "--mappings",
-            "unused.yaml",
-            "--token-store",
-            "file",
-            "status",
-        ]);
-        let paths = Paths::resolve(&cli.global).expect("paths");
-        (cli.global, paths)
+    fn setup(dir: &std::path::Path) -> (StoreKind, Paths) {
+        let paths = Paths {
+            mappings: dir.join("unused.yaml"),
+            db: dir.join("hubsync.db"),
+        };
+        (StoreKind::File, paths)
     }
 
     #[test]
@@ -292,8 +280,8 @@ mod tests {
             return;
         }
         let dir = tempfile::tempdir().expect("tempdir");
-        let (global, paths) = setup(dir.path());
-        let s = connection_status(&global, &paths);
+        let (kind, paths) = setup(dir.path());
+        let s = connection_status(kind, &paths);
         assert!(!s.connected);
         assert_eq!(s.token_store, "file");
         assert!(s
@@ -309,7 +297,7 @@ mod tests {
             return;
         }
         let dir = tempfile::tempdir().expect("tempdir");
-        let (global, paths) = setup(dir.path());
+        let (kind, paths) = setup(dir.path());
         let creds = Credentials {
             client_id: "cid".into(),
             client_secret: Secret::new("client-secret-value"),
@@ -324,10 +312,10 @@ mod tests {
                 .collect(),
             api_base: None,
         };
-        store::open(TokenStoreKind::File, &paths)
+        store::open(StoreKind::File, &paths)
             .save(&creds)
             .expect("save");
-        let s = connection_status(&global, &paths);
+        let s = connection_status(kind, &paths);
         assert!(s.connected);
         assert_eq!(s.portal_id, Some(42));
         assert_eq!(s.expires_at.as_deref(), Some("2030-03-17T17:46:40Z"));

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::TokenStoreKind;
 use crate::config::Paths;
 use crate::hubspot::error::Error;
 use crate::hubspot::secret::{expose_serialize, Secret};
@@ -32,10 +31,19 @@ pub struct Credentials {
     pub api_base: Option<String>,
 }
 
+/// Where OAuth tokens are kept (the command line's `--token-store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// The OS keyring (service `hubsync`).
+    Keyring,
+    /// `credentials.json` beside the store, mode 0600.
+    File,
+}
+
 /// A place to keep [`Credentials`]. Calls may block (the keyring talks to a daemon); async
 /// code runs them on a blocking thread.
 pub trait TokenStore: Send + Sync + fmt::Debug {
-    fn kind(&self) -> TokenStoreKind;
+    fn kind(&self) -> StoreKind;
     /// Where, for messages: `OS keyring (service hubsync)` or the file path.
     fn location(&self) -> String;
     fn load(&self) -> Result<Option<Credentials>, Error>;
@@ -49,20 +57,20 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
 /// `--token-store file` is remembered: when its `credentials.json` exists beside the store, it
 /// is used whatever `--token-store` says (`disconnect` removes it).
 #[must_use]
-pub fn open(kind: TokenStoreKind, paths: &Paths) -> Box<dyn TokenStore> {
+pub fn open(kind: StoreKind, paths: &Paths) -> Box<dyn TokenStore> {
     let file = paths.data_dir().join("credentials.json");
     match kind {
-        TokenStoreKind::Keyring if !file.exists() => Box::new(KeyringStore::new(&paths.db)),
-        TokenStoreKind::File | TokenStoreKind::Keyring => Box::new(FileStore::new(file)),
+        StoreKind::Keyring if !file.exists() => Box::new(KeyringStore::new(&paths.db)),
+        StoreKind::File | StoreKind::Keyring => Box::new(FileStore::new(file)),
     }
 }
 
 /// The name a store has in `--token-store` and in `status`.
 #[must_use]
-pub fn kind_name(kind: TokenStoreKind) -> &'static str {
+pub fn kind_name(kind: StoreKind) -> &'static str {
     match kind {
-        TokenStoreKind::Keyring => "keyring",
-        TokenStoreKind::File => "file",
+        StoreKind::Keyring => "keyring",
+        StoreKind::File => "file",
     }
 }
 
@@ -94,8 +102,8 @@ impl FileStore {
 }
 
 impl TokenStore for FileStore {
-    fn kind(&self) -> TokenStoreKind {
-        TokenStoreKind::File
+    fn kind(&self) -> StoreKind {
+        StoreKind::File
     }
 
     fn location(&self) -> String {
@@ -204,8 +212,8 @@ fn keyring_error(e: &keyring::Error) -> Error {
 }
 
 impl TokenStore for KeyringStore {
-    fn kind(&self) -> TokenStoreKind {
-        TokenStoreKind::Keyring
+    fn kind(&self) -> StoreKind {
+        StoreKind::Keyring
     }
 
     fn location(&self) -> String {
