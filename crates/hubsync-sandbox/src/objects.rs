@@ -1,6 +1,6 @@
 //! Contacts and companies: list, get, create, update, archive and the batch endpoints.
 
-use crate::extract::Input;
+use crate::extract::{Input, Object};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -316,10 +316,9 @@ pub(crate) struct Inputs<T> {
 /// `objectWriteTraceId`: then good inputs are written and the answer is 207.
 pub async fn batch_create(
     State(shared): State<Arc<Shared>>,
-    Path(object): Path<String>,
+    Object(o): Object,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let o = object_type(&object)?;
     let req: Inputs<CreateInput> = parse(&body)?;
     super::errors::require_fields(&body, &[], &["associations"])?;
     if req.inputs.len() > BATCH_LIMIT {
@@ -372,10 +371,9 @@ pub async fn batch_create(
 /// `POST …/{object}`: create one record.
 pub async fn create(
     State(shared): State<Arc<Shared>>,
-    Path(object): Path<String>,
+    Object(o): Object,
     Input(input): Input<CreateInput>,
 ) -> ApiResult<Response> {
-    let o = object_type(&object)?;
     let mut s = shared.lock();
     let (values, assoc) = check_create(&s, o, &input, &mut EmailClaims::default())?;
     let id = s.create_record(o, values, None);
@@ -435,10 +433,9 @@ fn duplicates<'a>(ids: impl Iterator<Item = &'a str>) -> Option<String> {
 /// unknown ids are reported (207) and the others are written.
 pub async fn batch_update(
     State(shared): State<Arc<Shared>>,
-    Path(object): Path<String>,
+    Object(o): Object,
     Input(req): Input<Inputs<UpdateInput>>,
 ) -> ApiResult<Response> {
-    let o = object_type(&object)?;
     if req.inputs.len() > BATCH_LIMIT {
         return Err(too_many(req.inputs.len(), BATCH_LIMIT));
     }
@@ -506,10 +503,9 @@ pub(crate) struct UpsertInput {
 /// `POST …/{object}/batch/upsert`: update by a unique property, or create. All or nothing.
 pub async fn batch_upsert(
     State(shared): State<Arc<Shared>>,
-    Path(object): Path<String>,
+    Object(o): Object,
     Input(req): Input<Inputs<UpsertInput>>,
 ) -> ApiResult<Response> {
-    let o = object_type(&object)?;
     if req.inputs.len() > BATCH_LIMIT {
         return Err(too_many(req.inputs.len(), BATCH_LIMIT));
     }
@@ -617,11 +613,10 @@ pub(crate) struct BatchRead {
 /// `POST …/{object}/batch/read`: 207 when some ids are missing.
 pub async fn batch_read(
     State(shared): State<Arc<Shared>>,
-    Path(object): Path<String>,
+    Object(o): Object,
     Query(q): Query<QueryPairs>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let o = object_type(&object)?;
     let req: BatchRead = parse(&body)?;
     super::errors::require_fields(&body, &["propertiesWithHistory"], &[])?;
     let limit = if req.properties_with_history.is_empty() {
@@ -687,10 +682,9 @@ pub async fn batch_read(
 /// `POST …/{object}/batch/archive` → 204.
 pub async fn batch_archive(
     State(shared): State<Arc<Shared>>,
-    Path(object): Path<String>,
+    Object(o): Object,
     Input(req): Input<Inputs<IdInput>>,
 ) -> ApiResult<Response> {
-    let o = object_type(&object)?;
     if req.inputs.len() > BATCH_LIMIT {
         return Err(too_many(req.inputs.len(), BATCH_LIMIT));
     }
@@ -706,10 +700,9 @@ pub async fn batch_archive(
 /// `GET …/{object}?limit&after&properties&archived`: pages by record id.
 pub async fn list(
     State(shared): State<Arc<Shared>>,
-    Path(object): Path<String>,
+    Object(o): Object,
     Query(q): Query<QueryPairs>,
 ) -> ApiResult<Response> {
-    let o = object_type(&object)?;
     let limit = match query_value(&q, "limit") {
         None => 10,
         Some(v) => match v.parse::<usize>() {

@@ -487,11 +487,7 @@ pub mod api {
     /// At most this many custom unique-value properties per object.
     const MAX_UNIQUE: usize = 10;
 
-    pub async fn list(
-        State(shared): State<Arc<Shared>>,
-        Path(object): Path<String>,
-    ) -> ApiResult<Response> {
-        let o = object_type(&object)?;
+    pub async fn list(State(shared): State<Arc<Shared>>, Object(o): Object) -> ApiResult<Response> {
         let s = shared.lock();
         let results: Vec<Value> = s
             .defs(o)
@@ -527,9 +523,8 @@ pub mod api {
     /// `GET …/properties/{object}/groups`.
     pub async fn list_groups(
         State(shared): State<Arc<Shared>>,
-        Path(object): Path<String>,
+        Object(o): Object,
     ) -> ApiResult<Response> {
-        let o = object_type(&object)?;
         let s = shared.lock();
         let results: Vec<Value> = group_names(&s, o)
             .into_iter()

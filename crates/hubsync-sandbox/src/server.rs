@@ -274,14 +274,7 @@ async fn log_only(State(shared): State<Arc<Shared>>, req: Request, next: Next) -
         None
     };
     let resp = match fault {
-        Some(Fault::Applied { then }) => {
-            let r = next.run(req).await;
-            if r.status().is_success() {
-                fault_response(*then).await
-            } else {
-                r
-            }
-        }
+        Some(Fault::Applied { then }) => lose_answer(next.run(req).await, *then).await,
         Some(f) => fault_response(f).await,
         None => next.run(req).await,
     };
@@ -427,17 +420,21 @@ async fn gate_inner(
         Some(e) => e.into_response(),
         None => next.run(req).await,
     };
-    if let (Some(f), None) = (after, refused_status(&r)) {
-        // Done, but the answer is lost.
-        return fault_response(f).await;
-    }
     add_headers(&mut r, &headers, private_app);
-    r
+    match after {
+        Some(f) => lose_answer(r, f).await,
+        None => r,
+    }
 }
 
-/// `Some(status)` when the handler refused the request (nothing was applied).
-fn refused_status(r: &Response) -> Option<StatusCode> {
-    (!r.status().is_success()).then(|| r.status())
+/// `Fault::Applied`: a request the handler carried out gets `then` instead of its answer; one
+/// it refused (nothing applied) keeps its refusal.
+async fn lose_answer(r: Response, then: Fault) -> Response {
+    if r.status().is_success() {
+        fault_response(then).await
+    } else {
+        r
+    }
 }
 
 // ---- controls -------------------------------------------------------------------------------
