@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::import::{Format, Kind};
 use crate::model::{Contact, Organization, CONTACT_FIELDS, ORGANIZATION_FIELDS};
 use crate::store::{contacts, organizations, Store};
+use crate::sync::pull_plan::LocalRecord;
 
 /// Write every record of `kind` to `out` in `format`; returns how many.
 pub fn export(store: &Store, kind: Kind, format: Format, out: &mut dyn Write) -> Result<u64> {
@@ -92,33 +93,27 @@ fn csv(store: &Store, kind: Kind, out: &mut dyn Write) -> Result<u64> {
         Ok(())
     };
     match kind {
-        Kind::Contacts => contacts::each(store.conn(), |c: Contact| {
-            row(columns
-                .iter()
-                .map(|p| {
-                    if p == "id" {
-                        c.id.clone()
-                    } else {
-                        cell(c.field(p))
-                    }
-                })
-                .collect())
-        })?,
-        Kind::Organizations => organizations::each(store.conn(), |o: Organization| {
-            row(columns
-                .iter()
-                .map(|p| {
-                    if p == "id" {
-                        o.id.clone()
-                    } else {
-                        cell(o.field(p))
-                    }
-                })
-                .collect())
-        })?,
+        Kind::Contacts => contacts::each(store.conn(), |c: Contact| row(cells(&columns, &c)))?,
+        Kind::Organizations => {
+            organizations::each(store.conn(), |o: Organization| row(cells(&columns, &o)))?;
+        }
     }
     w.flush()?;
     Ok(n)
+}
+
+/// One record's cells, column by column.
+fn cells<R: LocalRecord>(columns: &[String], r: &R) -> Vec<String> {
+    columns
+        .iter()
+        .map(|p| {
+            if p == "id" {
+                r.id().to_owned()
+            } else {
+                cell(r.get(p))
+            }
+        })
+        .collect()
 }
 
 /// A CSV write error, with an I/O error (a closed pipe) kept as one.

@@ -111,18 +111,7 @@ pub(super) fn print_record(ctx: &Context, record: &Value) -> Result<()> {
     }
     fn scalar(v: &Value) -> String {
         match v {
-            // Values pulled from HubSpot (or imported) may hold control characters: shown
-            // escaped, so they can't move the cursor or recolour the terminal.
-            Value::String(s) => s
-                .chars()
-                .map(|c| {
-                    if c.is_control() {
-                        c.escape_default().to_string()
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect(),
+            Value::String(s) => super::escape_controls(s),
             v => v.to_string(),
         }
     }

@@ -195,6 +195,13 @@ fn escape(ch: char) -> String {
     }
 }
 
+/// A value with its control characters escaped (text from HubSpot or a file can't move the
+/// cursor or recolour the terminal).
+#[must_use]
+pub fn escape_controls(value: &str) -> String {
+    value.chars().map(escape).collect()
+}
+
 /// Print a run's summary to stdout (JSON or text) and turn failures into exit 3.
 pub fn print_summary(
     mut summary: crate::sync::summary::Summary,

@@ -52,6 +52,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     let store = Store::open(&ctx.paths.db)?;
     let mapping = mapping_status(ctx, &store);
     let failures = runs::failures(store.conn())?;
+    let recent = runs::recent(store.conn(), 10)?;
     let status = Status {
         connection,
         paths: Paths {
@@ -63,13 +64,13 @@ pub fn run(ctx: &Context) -> Result<()> {
         stale_runs: if RunLock::is_held(ctx.paths.data_dir()) {
             Vec::new()
         } else {
-            runs::recent(store.conn(), 10)?
-                .into_iter()
+            recent
+                .iter()
                 .filter(|r| r.status == "running")
                 .map(|r| r.id)
                 .collect()
         },
-        runs: runs::recent(store.conn(), 10)?,
+        runs: recent,
         pending_failures: failures.len(),
         failures,
         conflicts: history::recent_conflicts(store.conn(), 20)?,

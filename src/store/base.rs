@@ -45,58 +45,17 @@ pub fn some(
     Ok(out)
 }
 
-/// Both sides agree on `value` for `property` now.
-pub fn set(
-    conn: &Connection,
-    entity: Entity,
-    local_id: &str,
-    property: &str,
-    value: &str,
-) -> Result<()> {
-    set_all(
-        conn,
-        entity,
-        local_id,
-        &Base::from([(property.to_owned(), value.to_owned())]),
-    )
-}
-
-/// Both sides agree on every value of `values` now (the record's other values are kept).
-pub fn set_all(conn: &Connection, entity: Entity, local_id: &str, values: &Base) -> Result<()> {
-    if values.is_empty() {
-        return Ok(());
-    }
-    let mut b = get(conn, entity, local_id)?;
-    let before = b.len();
-    let mut changed = false;
-    for (k, v) in values {
-        if b.get(k) != Some(v) {
-            b.insert(k.clone(), v.clone());
-            changed = true;
-        }
-    }
-    if changed || b.len() != before {
-        write(conn, entity, local_id, &b)?;
-    }
-    Ok(())
-}
-
 /// Forget what was agreed for one property (HubSpot's value is no longer known).
 pub fn forget(conn: &Connection, entity: Entity, local_id: &str, property: &str) -> Result<()> {
     let mut b = get(conn, entity, local_id)?;
     if b.remove(property).is_some() {
-        write(conn, entity, local_id, &b)?;
+        replace(conn, entity, local_id, &b)?;
     }
     Ok(())
 }
 
-/// The record was written whole to a HubSpot record: `values` is what that record holds now,
-/// and nothing else is known.
+/// Both sides agree on exactly `values` now (nothing else is known).
 pub fn replace(conn: &Connection, entity: Entity, local_id: &str, values: &Base) -> Result<()> {
-    write(conn, entity, local_id, values)
-}
-
-fn write(conn: &Connection, entity: Entity, local_id: &str, values: &Base) -> Result<()> {
     if values.is_empty() {
         return clear(conn, entity, local_id);
     }
@@ -171,6 +130,13 @@ pub fn local_edit_ms(conn: &Connection, entity: Entity, local_id: &str) -> Resul
 mod tests {
     use super::*;
     use crate::store::{links, Store};
+
+    /// Both sides agree on `value` for `property` (the others are kept).
+    fn set(c: &Connection, e: Entity, id: &str, property: &str, value: &str) -> Result<()> {
+        let mut b = get(c, e, id)?;
+        b.insert(property.to_owned(), value.to_owned());
+        replace(c, e, id, &b)
+    }
 
     #[test]
     fn a_base_is_set_replaced_and_follows_the_link() {

@@ -34,6 +34,9 @@ pub struct PushItem {
     pub changed: Option<Vec<String>>,
     /// Mapped properties left out because the local value is empty.
     pub empty: Vec<String>,
+    /// With `changed`: the base the update was planned against (the rest of what both sides
+    /// agree on after it).
+    pub base: Option<Base>,
 }
 
 impl PushItem {
@@ -57,7 +60,9 @@ impl PushItem {
         let mut out = if whole {
             self.properties.clone()
         } else {
-            self.update_properties()
+            let mut out = self.base.clone().unwrap_or_default();
+            out.extend(self.update_properties());
+            out
         };
         if created {
             for p in &self.empty {
@@ -211,6 +216,7 @@ fn decide(
     let hash = content_hash(&properties, &companies);
     let hubspot_id = link.and_then(|l| l.hubspot_id.clone());
     let mut changed = None;
+    let mut planned_against = None;
     if hubspot_id.is_some() {
         match base.filter(|b| !b.is_empty()) {
             Some(b) => {
@@ -237,6 +243,7 @@ fn decide(
                         moved.extend(properties.keys().next().cloned());
                     }
                     changed = Some(moved);
+                    planned_against = Some(b.clone());
                 }
             }
             None => {
@@ -265,6 +272,7 @@ fn decide(
         hash,
         changed,
         empty,
+        base: planned_against,
     })
 }
 

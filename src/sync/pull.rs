@@ -820,14 +820,10 @@ fn apply_one<L: Local + Writable>(
         // value there is compared with it); what the survivor holds in the push-only
         // properties is not known, so push sends them again.
         let pulled: BTreeSet<&str> = fields.iter().map(|f| f.property.as_str()).collect();
-        let stale: Vec<String> = agreed
-            .keys()
-            .filter(|p| !pulled.contains(p.as_str()))
-            .cloned()
-            .collect();
-        for p in stale {
-            base::forget(tx, se, &t.local_id, &p)?;
-            agreed.remove(&p);
+        let before = agreed.len();
+        agreed.retain(|p, _| pulled.contains(p.as_str()));
+        if agreed.len() != before {
+            base::replace(tx, se, &t.local_id, &agreed)?;
         }
     }
     let newer = |p: &str| times.map(|t| t.get(p).copied().unwrap_or(false));
@@ -893,9 +889,16 @@ fn apply_one<L: Local + Writable>(
                 Some(&conflict_detail(c)),
             )?;
         }
-        let agreed_now: Base = plan.agreed.iter().cloned().collect();
-        if agreed_now.iter().any(|(k, v)| agreed.get(k) != Some(v)) {
-            base::set_all(tx, se, &t.local_id, &agreed_now)?;
+        // The base is in hand: write it whole when something changed (no second read).
+        let mut moved = false;
+        for (property, value) in plan.agreed {
+            if agreed.get(&property) != Some(&value) {
+                agreed.insert(property, value);
+                moved = true;
+            }
+        }
+        if moved {
+            base::replace(tx, se, &t.local_id, &agreed)?;
         }
         links::record_pull(tx, se, &t.local_id, &t.hubspot_id)?;
     }

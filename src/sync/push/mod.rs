@@ -405,11 +405,12 @@ impl Pusher<'_> {
             // sent only what moved (the rest already equals the base); any other write sent
             // the whole record, and HubSpot's other values are unknown.
             let partial = item.changed.is_some() && item.hubspot_id.as_ref() == Some(hubspot_id);
-            if partial {
-                base::set_all(&tx, entity, &item.local_id, &item.agreed(false, false))?;
-            } else {
-                base::replace(&tx, entity, &item.local_id, &item.agreed(true, *created))?;
-            }
+            base::replace(
+                &tx,
+                entity,
+                &item.local_id,
+                &item.agreed(!partial, *created && !partial),
+            )?;
             self.clear_failure(&tx, entity, &item.local_id)?;
             if entity == Entity::Contact && !item.companies.is_empty() {
                 self.written
