@@ -43,27 +43,10 @@ fn json_text(v: Option<&Value>) -> Result<Option<String>> {
     Ok(v.map(serde_json::to_string).transpose()?)
 }
 
-/// Record one change; call it in the transaction that makes the change.
-#[allow(clippy::too_many_arguments)]
-pub fn record(
-    conn: &Connection,
-    run_id: i64,
-    entity: Entity,
-    local_id: &str,
-    hubspot_id: Option<&str>,
-    field: &str,
-    old: Option<&Value>,
-    new: Option<&Value>,
-) -> Result<()> {
-    record_conflict(
-        conn, run_id, entity, local_id, hubspot_id, field, old, new, None,
-    )
-}
-
 /// Record one change, or a conflict (`conflict` set; `old` = `new` when the local value was
 /// kept); call it in the transaction that makes the change.
 #[allow(clippy::too_many_arguments)]
-pub fn record_conflict(
+pub fn record(
     conn: &Connection,
     run_id: i64,
     entity: Entity,
@@ -192,6 +175,7 @@ mod tests {
             "displayName",
             None,
             Some(&json!("Ada")),
+            None,
         )
         .unwrap();
         record(
@@ -203,6 +187,7 @@ mod tests {
             "employees",
             Some(&json!(10)),
             Some(&json!(12)),
+            None,
         )
         .unwrap();
         let all = list(c, &Filter::default()).unwrap();

@@ -195,6 +195,17 @@ pub fn local_id(conn: &Connection, entity: Entity, hubspot_id: &str) -> Result<O
         .optional()?)
 }
 
+/// Another local record linked to `hubspot_id` loses the link and its base (the HubSpot record
+/// is about to be `local_id`'s).
+fn take_over(conn: &Connection, entity: Entity, hubspot_id: &str, local_id: &str) -> Result<()> {
+    super::base::clear_others(conn, entity, hubspot_id, local_id)?;
+    conn.prepare_cached(
+        "UPDATE hubspot_links SET hubspot_id = NULL WHERE entity = ?1 AND hubspot_id = ?2 AND local_id <> ?3",
+    )?
+    .execute(params![entity.as_str(), hubspot_id, local_id])?;
+    Ok(())
+}
+
 /// Link a local record to a HubSpot id (or move the link, e.g. to a merge survivor).
 /// A link of another local record to the same HubSpot id is removed first.
 pub fn set_hubspot_id(
@@ -203,11 +214,7 @@ pub fn set_hubspot_id(
     local_id: &str,
     hubspot_id: &str,
 ) -> Result<()> {
-    super::base::clear_others(conn, entity, hubspot_id, local_id)?;
-    conn.prepare_cached(
-        "UPDATE hubspot_links SET hubspot_id = NULL WHERE entity = ?1 AND hubspot_id = ?2 AND local_id <> ?3",
-    )?
-    .execute(params![entity.as_str(), hubspot_id, local_id])?;
+    take_over(conn, entity, hubspot_id, local_id)?;
     conn.prepare_cached(
         "INSERT INTO hubspot_links (entity, local_id, hubspot_id, linked_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (entity, local_id) DO UPDATE SET hubspot_id = excluded.hubspot_id,
@@ -228,11 +235,7 @@ pub fn record_push(
     content_hash: &str,
     how: &Mark,
 ) -> Result<()> {
-    super::base::clear_others(conn, entity, hubspot_id, local_id)?;
-    conn.prepare_cached(
-        "UPDATE hubspot_links SET hubspot_id = NULL WHERE entity = ?1 AND hubspot_id = ?2 AND local_id <> ?3",
-    )?
-    .execute(params![entity.as_str(), hubspot_id, local_id])?;
+    take_over(conn, entity, hubspot_id, local_id)?;
     conn.prepare_cached(
         "INSERT INTO hubspot_links
              (entity, local_id, hubspot_id, linked_at, content_hash, last_pushed_at, marked_by, marked_at)

@@ -858,7 +858,7 @@ fn apply_one<L: Local + Writable>(
         L::write(writer, tx, &plan.updated, &current)?;
         for c in &plan.changes {
             let conflict = c.conflict.as_ref().map(conflict_detail);
-            history::record_conflict(
+            history::record(
                 tx,
                 run_id,
                 se,
@@ -877,7 +877,7 @@ fn apply_one<L: Local + Writable>(
         // Conflicts that kept the local value changed nothing locally; logged all the same.
         for c in plan.conflicts.iter().filter(|c| c.kept == Side::Local) {
             let value = current.get(&c.field);
-            history::record_conflict(
+            history::record(
                 tx,
                 run_id,
                 se,
@@ -1179,6 +1179,7 @@ pub fn undo(store: &mut Store, pull_run: i64) -> Result<UndoReport> {
                         &e.field,
                         now.as_ref(),
                         e.old.as_ref(),
+                        None,
                     )?;
                     history::mark_undone(&tx, e.row_id, run_id)?;
                     report.restored.push(e);
