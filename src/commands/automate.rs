@@ -241,11 +241,7 @@ fn run_and_report(
         summary.status = "dry-run".into();
     }
     let bars = super::Bars::for_terminal(ctx);
-    let progress: &dyn crate::sync::progress::Progress = if bars.enabled {
-        &bars
-    } else {
-        &crate::sync::progress::NoProgress
-    };
+    let progress = &bars;
     let result = block_on(async {
         let client = ctx.client(mapping.file.api_version).await?;
         let cx = engine::Engine {

@@ -231,8 +231,8 @@ pub fn print_summary(
 
 /// One indicatif bar per entity type, on stderr.
 pub(crate) struct Bars {
-    /// Drawn at all (stderr is a terminal and not `--quiet`).
-    pub(crate) enabled: bool,
+    /// Drawn at all (stderr is a terminal and not `--quiet`); otherwise reports go nowhere.
+    enabled: bool,
     bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
 }
 
@@ -249,6 +249,9 @@ impl Bars {
 
 impl crate::sync::progress::Progress for Bars {
     fn start(&self, what: &str, total: u64) {
+        if !self.enabled {
+            return;
+        }
         let bar = indicatif::ProgressBar::with_draw_target(
             Some(total),
             indicatif::ProgressDrawTarget::stderr(),

@@ -34,11 +34,7 @@ pub fn run(ctx: &Context, args: &PullArgs) -> Result<()> {
     let summary = block_on(async {
         let client = ctx.client(version).await?;
         let bars = super::Bars::for_terminal(ctx);
-        let progress: &dyn crate::sync::progress::Progress = if bars.enabled {
-            &bars
-        } else {
-            &crate::sync::progress::NoProgress
-        };
+        let progress = &bars;
         pull::run(&mut store, &client, &mapping, &props, &opts, progress).await
     })?;
     let what = if args.dry_run {

@@ -7,7 +7,7 @@ use crate::cli::PushArgs;
 use crate::mapping::Mapping;
 use crate::store::Store;
 use crate::sync::lock::RunLock;
-use crate::sync::push::{self, NoProgress, Progress, PushRequest};
+use crate::sync::push::{self, PushRequest};
 
 pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
     let mapping = Mapping::load(&ctx.paths.mappings)?;
@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
         Some(RunLock::acquire(ctx.paths.data_dir(), "push")?)
     };
     let bars = super::Bars::for_terminal(ctx);
-    let progress: &dyn Progress = if bars.enabled { &bars } else { &NoProgress };
+    let progress = &bars;
     let version = mapping.file.api_version;
     let summary = block_on(async {
         let client = ctx.client(version).await?;

@@ -61,11 +61,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
         .filter(|e| mapping.section(*e == Entity::Contacts).enabled)
         .collect();
     let bars = super::Bars::for_terminal(ctx);
-    let progress: &dyn crate::sync::progress::Progress = if bars.enabled {
-        &bars
-    } else {
-        &push::NoProgress
-    };
+    let progress = &bars;
     let result = block_on(async {
         let client = ctx.client(mapping.file.api_version).await?;
         let pulled = pull::run(
