@@ -8,7 +8,7 @@ macro_rules! outln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
         $crate::stdout_used();
-        writeln!(std::io::stdout().lock(), $($arg)*)?
+        writeln!($crate::output::stdout(), $($arg)*)?
     }};
 }
 
@@ -17,7 +17,15 @@ macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
         $crate::stdout_used();
-        write!(std::io::stdout().lock(), $($arg)*)?
+        write!($crate::output::stdout(), $($arg)*)?
+    }};
+}
+
+/// `eprintln!` through the colour-aware stderr; a failed write to stderr is not worth an error.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!($crate::output::stderr(), $($arg)*);
     }};
 }
 
@@ -44,5 +52,6 @@ pub mod import;
 pub mod man;
 pub mod mapping;
 pub mod model;
+pub mod output;
 pub mod store;
 pub mod sync;

@@ -1,4 +1,4 @@
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
@@ -17,6 +17,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    hubsync::output::set_color(cli.global.color.into());
     init_tracing(&cli.global);
     let json = cli.global.json;
     match hubsync::commands::run(cli) {
@@ -26,7 +27,12 @@ fn main() -> ExitCode {
         Err(err) => {
             let code = hubsync::error::exit_code(&err);
             let message = render(&err);
-            eprintln!("error: {message}");
+            let mut err_out = hubsync::output::stderr();
+            let _ = writeln!(
+                err_out,
+                "{} {message}",
+                hubsync::output::paint(hubsync::output::BAD, "error:")
+            );
             // A command that printed its document (a run's summary listing failures, doctor's
             // report) has said it all.
             if json && !hubsync::wrote_stdout() {
@@ -50,7 +56,8 @@ fn print_json_error(message: &str, code: u8) {
         "error": {"message": message, "exit_code": code, "hint": hint}
     });
     // A closed stdout has nothing left to tell.
-    let _ = writeln!(std::io::stdout(), "{doc}");
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| doc.to_string());
+    let _ = writeln!(std::io::stdout(), "{text}");
 }
 
 /// Whether the error is a write to a closed stdout.
@@ -96,7 +103,7 @@ fn init_tracing(global: &hubsync::cli::GlobalArgs) {
     match global.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder
-            .with_ansi(std::io::stderr().is_terminal())
+            .with_ansi(hubsync::output::stderr_colored())
             .without_time()
             .init(),
     }

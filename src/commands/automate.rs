@@ -21,6 +21,11 @@ pub fn run(ctx: &Context, cmd: &AutomateCommand) -> Result<()> {
             if !automations::remove(store.conn(), name)? {
                 bail!(unknown(name));
             }
+            if ctx.json() {
+                return super::print_json(
+                    &serde_json::json!({"automation": name, "status": "removed"}),
+                );
+            }
             outln!(
                 "removed automation `{name}`; records it pushed stay in HubSpot and in the list"
             );
@@ -40,6 +45,10 @@ fn set_paused(ctx: &Context, name: &str, paused: bool) -> Result<()> {
     let store = Store::open(&ctx.paths.db)?;
     if !automations::set_paused(store.conn(), name, paused)? {
         bail!(unknown(name));
+    }
+    if ctx.json() {
+        let status = if paused { "paused" } else { "active" };
+        return super::print_json(&serde_json::json!({"automation": name, "status": status}));
     }
     outln!(
         "automation `{name}` {}",
@@ -121,11 +130,16 @@ fn add(ctx: &Context, args: &AutomateAddArgs) -> Result<()> {
             ))
         );
     }
-    if args.no_run {
-        return Ok(());
-    }
     let a = automations::get(store.conn(), &args.name)?
         .ok_or_else(|| anyhow::anyhow!("automation vanished"))?;
+    if args.no_run {
+        // Under --json the new automation, as `automate show` prints it.
+        return if ctx.json() {
+            super::print_json(&a)
+        } else {
+            Ok(())
+        };
+    }
     let _lock = RunLock::acquire(ctx.paths.data_dir(), "automate")?;
     run_and_report(ctx, &store, &mapping, &[a], false)
 }
@@ -154,7 +168,7 @@ fn list(ctx: &Context) -> Result<()> {
     let store = Store::open_existing(&ctx.paths.db)?;
     let all = automations::all(store.conn())?;
     if ctx.json() {
-        outln!("{}", serde_json::to_string_pretty(&all)?);
+        super::print_json(&all)?;
         return Ok(());
     }
     if all.is_empty() {
@@ -195,7 +209,7 @@ fn show(ctx: &Context, name: &str) -> Result<()> {
     let store = Store::open_existing(&ctx.paths.db)?;
     let a = automations::get(store.conn(), name)?.ok_or_else(|| anyhow::anyhow!(unknown(name)))?;
     if ctx.json() {
-        outln!("{}", serde_json::to_string_pretty(&a)?);
+        super::print_json(&a)?;
         return Ok(());
     }
     outln!("name:          {}", a.name);

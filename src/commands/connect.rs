@@ -56,11 +56,11 @@ fn api_version(ctx: &Context) -> ApiVersion {
 }
 
 fn show_url(url: &str, no_browser: bool) {
-    eprintln!(
+    errln!(
         "Open this address in a browser to connect hubsync to HubSpot (waiting up to 5 minutes):\n\n  {url}\n"
     );
     if !no_browser && !open_browser(url) {
-        eprintln!("(could not open a browser; open the address above yourself)");
+        errln!("(could not open a browser; open the address above yourself)");
     }
 }
 
@@ -96,7 +96,7 @@ fn print(ctx: &Context, c: &Connected) -> Result<()> {
     if ctx.json() {
         let mut v = serde_json::to_value(c)?;
         v["status"] = serde_json::Value::String("connected".into());
-        outln!("{}", serde_json::to_string_pretty(&v)?);
+        super::print_json(&v)?;
         return Ok(());
     }
     let portal = c

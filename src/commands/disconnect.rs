@@ -15,17 +15,17 @@ pub fn run(ctx: &Context) -> Result<()> {
         Ok(auth::disconnect(&client, store).await?)
     })?;
     if ctx.json() {
-        outln!(
-            "{}",
-            serde_json::json!({"status": "disconnected", "removed": removed})
-        );
+        super::print_json(&serde_json::json!({"status": "disconnected", "removed": removed}))?;
     } else if removed {
         outln!("disconnected (tokens removed from {location})");
     } else {
         outln!("not connected: no tokens in {location}");
     }
     if auth::static_token().is_some() {
-        eprintln!("note: HUBSPOT_ACCESS_TOKEN is set and is still used until you unset it");
+        errln!(
+            "{} HUBSPOT_ACCESS_TOKEN is set and is still used until you unset it",
+            crate::output::paint(crate::output::WARN, "note:")
+        );
     }
     Ok(())
 }

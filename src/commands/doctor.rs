@@ -126,7 +126,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         checks,
     };
     if ctx.json() {
-        outln!("{}", serde_json::to_string_pretty(&report)?);
+        super::print_json(&report)?;
     } else {
         out!("{}", render(&report));
     }
@@ -509,10 +509,11 @@ fn lock(ctx: &Context) -> Check {
 fn render(r: &Report) -> String {
     let mut out = String::new();
     for c in &r.checks {
+        use crate::output::{paint, BAD, DIM, GOOD};
         let tag = match c.status {
-            Outcome::Ok => "ok     ",
-            Outcome::Problem => "PROBLEM",
-            Outcome::Skipped => "skipped",
+            Outcome::Ok => paint(GOOD, "ok     "),
+            Outcome::Problem => paint(BAD, "PROBLEM"),
+            Outcome::Skipped => paint(DIM, "skipped"),
         };
         let _ = writeln!(out, "{tag}  {}: {}", c.name, c.detail);
         for p in &c.problems {

@@ -52,10 +52,9 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> Result<()> {
         }
     };
     if ctx.json() {
-        outln!(
-            "{}",
-            serde_json::json!({"exported": n, "entity": kind.as_str(), "output": path.display().to_string()})
-        );
+        super::print_json(
+            &serde_json::json!({"exported": n, "entity": kind.as_str(), "output": path.display().to_string()}),
+        )?;
     } else {
         outln!("exported {n} {} to {}", kind.as_str(), path.display());
     }

@@ -20,7 +20,7 @@ pub fn run(ctx: &Context, args: &HistoryArgs) -> Result<()> {
     };
     let entries = history::list(store.conn(), &filter)?;
     if ctx.json() {
-        outln!("{}", serde_json::to_string_pretty(&entries)?);
+        super::print_json(&entries)?;
         return Ok(());
     }
     if entries.is_empty() {

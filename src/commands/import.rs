@@ -1,6 +1,6 @@
 //! `hubsync import contacts|organizations FILE [--format json|ndjson|csv]`.
 
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
@@ -55,12 +55,10 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<()> {
         "import finished"
     );
 
-    let mut out = std::io::stdout().lock();
     if ctx.json() {
-        serde_json::to_writer(&mut out, &summary)?;
-        writeln!(out)?;
+        super::print_json(&summary)?;
     } else {
-        writeln!(out, "{summary}")?;
+        outln!("{summary}");
     }
     Ok(())
 }

@@ -109,7 +109,7 @@ fn print(ctx: &Context, all: &[List], fetched_at: &str) -> Result<()> {
                 })
             })
             .collect();
-        outln!("{}", serde_json::to_string_pretty(&rows)?);
+        super::print_json(&rows)?;
         return Ok(());
     }
     if all.is_empty() {
@@ -139,7 +139,7 @@ fn print(ctx: &Context, all: &[List], fetched_at: &str) -> Result<()> {
             l.name
         );
     }
-    eprintln!(
+    errln!(
         "as of {fetched_at}; `hubsync lists --refresh` fetches them again. Automations can add \
          contacts only to static (MANUAL or SNAPSHOT) lists."
     );

@@ -43,10 +43,7 @@ fn init(ctx: &Context, force: bool) -> Result<()> {
     std::fs::write(path, crate::mapping::file::EXAMPLE)
         .map_err(|e| Exit::Failed(format!("cannot write {}: {e}", path.display())))?;
     if ctx.json() {
-        outln!(
-            "{}",
-            serde_json::json!({"written": path.display().to_string()})
-        );
+        super::print_json(&serde_json::json!({"written": path.display().to_string()}))?;
     } else {
         outln!(
             "wrote the documented example mapping to {}; edit it, then `hubsync map refresh` checks it against HubSpot",
@@ -108,7 +105,7 @@ fn show(ctx: &Context) -> Result<()> {
     let (mapping, props) = load(ctx)?;
     let rows = check::table(&mapping, &props);
     if ctx.json() {
-        outln!("{}", serde_json::to_string_pretty(&rows)?);
+        super::print_json(&rows)?;
         return Ok(());
     }
     let header = [
@@ -139,7 +136,7 @@ fn show(ctx: &Context) -> Result<()> {
     out!("{}", render_table(&header, &cells));
     let problems = check::check(&mapping, &props);
     for p in problems.iter().filter(|p| p.severity == Severity::Warning) {
-        eprintln!("{p}");
+        errln!("{p}");
     }
     outln!("→ = read-only locally: pushed to HubSpot, never pulled.");
     Ok(())
@@ -438,13 +435,10 @@ fn check_cmd(ctx: &Context) -> Result<()> {
         .filter(|p| p.severity == Severity::Error)
         .count();
     if ctx.json() {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "valid": errors == 0,
-                "problems": problems,
-            }))?
-        );
+        super::print_json(&serde_json::json!({
+            "valid": errors == 0,
+            "problems": problems,
+        }))?;
     } else {
         for p in &problems {
             outln!("{}: {p}", ctx.paths.mappings.display());

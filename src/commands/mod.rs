@@ -115,7 +115,7 @@ const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 async fn stop_on_signal() {
     signal().await;
     crate::sync::cancel::request();
-    eprintln!(
+    errln!(
         "stopping: saving what HubSpot has answered (at most {} s; press Ctrl-C again to quit at once)",
         STOP_GRACE.as_secs()
     );
@@ -123,7 +123,7 @@ async fn stop_on_signal() {
         () = signal() => {}
         () = tokio::time::sleep(STOP_GRACE) => {}
     }
-    eprintln!("stopped before the run could be closed; run the same command again to finish");
+    errln!("stopped before the run could be closed; run the same command again to finish");
     std::process::exit(130);
 }
 
@@ -213,9 +213,9 @@ pub fn print_summary(
         summary.status = summary.final_status().into();
     }
     if json {
-        outln!("{}", serde_json::to_string_pretty(&summary)?);
+        print_json(&summary)?;
     } else {
-        out!("{}", summary.render(what));
+        out!("{}", crate::output::summary::render(&summary, what));
     }
     if summary.failed.is_empty() {
         Ok(())
@@ -227,6 +227,12 @@ pub fn print_summary(
         ))
         .into())
     }
+}
+
+/// The one `--json` document a command prints: pretty, on stdout, newline-terminated (SPEC §7).
+pub(crate) fn print_json(doc: &impl serde::Serialize) -> Result<()> {
+    outln!("{}", serde_json::to_string_pretty(doc)?);
+    Ok(())
 }
 
 /// One indicatif bar per entity type, on stderr.
@@ -286,7 +292,7 @@ impl crate::sync::progress::Progress for Bars {
     fn finish(&self) {
         if let Ok(mut slot) = self.bar.lock() {
             if let Some(bar) = slot.take() {
-                bar.finish();
+                bar.finish_and_clear();
             }
         }
     }

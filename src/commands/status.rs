@@ -77,7 +77,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         automations: automations::all(store.conn())?,
     };
     if ctx.json() {
-        outln!("{}", serde_json::to_string_pretty(&status)?);
+        super::print_json(&status)?;
     } else {
         out!("{}", render(&status));
     }

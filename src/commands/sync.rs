@@ -26,10 +26,9 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
                 next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             );
             if ctx.json() {
-                outln!(
-                    "{}",
-                    serde_json::json!({"status": "not-due", "next_due_at": next, "message": msg})
-                );
+                super::print_json(
+                    &serde_json::json!({"status": "not-due", "next_due_at": next, "message": msg}),
+                )?;
             } else {
                 outln!("{msg}");
             }

@@ -22,15 +22,12 @@ pub fn run(ctx: &Context, args: &UndoArgs) -> Result<()> {
                 v
             })
             .collect();
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "run_id": report.run_id,
-                "undone_run": report.undone_run,
-                "restored": report.restored,
-                "left": left,
-            }))?
-        );
+        super::print_json(&serde_json::json!({
+            "run_id": report.run_id,
+            "undone_run": report.undone_run,
+            "restored": report.restored,
+            "left": left,
+        }))?;
         return Ok(());
     }
     outln!(

@@ -96,7 +96,7 @@ pub fn phrase(key: &str, n: u64) -> String {
 }
 
 /// Counters in words, joined with commas; "nothing to do" when there are none.
-fn sentence(counts: &BTreeMap<String, u64>) -> String {
+pub fn sentence(counts: &BTreeMap<String, u64>) -> String {
     if counts.is_empty() {
         return "nothing to do".to_owned();
     }
@@ -196,53 +196,6 @@ impl Summary {
             Err(e) => ("interrupted", Some(format!("{e:#}"))),
         };
         crate::store::runs::finish(conn, self.run_id, status, &self.counts, err.as_deref())
-    }
-
-    /// The human text: counters, then skipped, failed and conflicting records by id.
-    #[must_use]
-    pub fn render(&self, what: &str) -> String {
-        use std::fmt::Write as _;
-        let mut out = String::new();
-        let run = |id: i64| {
-            if id > 0 {
-                format!(" (run {id})")
-            } else {
-                String::new()
-            }
-        };
-        if self.phases.is_empty() {
-            let _ = writeln!(
-                out,
-                "{what}{}: {}",
-                run(self.run_id),
-                sentence(&self.counts)
-            );
-        } else {
-            let _ = writeln!(out, "{what}{}:", run(self.run_id));
-            for p in &self.phases {
-                let _ = writeln!(
-                    out,
-                    "  {}{}: {}",
-                    p.name,
-                    run(p.run_id),
-                    sentence(&p.counts)
-                );
-            }
-        }
-        for s in &self.skipped {
-            let _ = writeln!(out, "  skipped {} {}: {}", s.entity, s.id, s.reason);
-        }
-        for f in &self.failed {
-            let _ = writeln!(out, "  failed {} {}: {}", f.entity, f.id, f.error);
-        }
-        for c in &self.conflicts {
-            let text = c
-                .get("message")
-                .and_then(|m| m.as_str())
-                .map_or_else(|| c.to_string(), str::to_owned);
-            let _ = writeln!(out, "  conflict: {text}");
-        }
-        out
     }
 }
 

@@ -303,3 +303,169 @@ fn sync_text_reads_as_a_sentence_per_phase_with_their_run_numbers() {
         "{text}"
     );
 }
+
+#[test]
+fn colour_only_on_request_and_never_in_machine_output() {
+    const ESC: char = '\u{1b}';
+    let (env, sb) = community(SandboxConfig::unlimited());
+    // A pipe: no colour.
+    let plain = hs(&env, &sb).arg("sync").output().unwrap();
+    assert!(plain.status.success(), "{plain:?}");
+    let text = String::from_utf8_lossy(&plain.stdout).into_owned();
+    assert!(text.starts_with("sync (run "), "{text}");
+    assert!(!text.contains(ESC), "{text:?}");
+    // CLICOLOR_FORCE asks for it on a pipe; the words are the same once the escapes are gone.
+    let forced = hs(&env, &sb)
+        .arg("sync")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    let coloured = String::from_utf8_lossy(&forced.stdout).into_owned();
+    assert!(
+        coloured.starts_with("\u{1b}[1msync\u{1b}[0m"),
+        "{coloured:?}"
+    );
+    let stripped: String = {
+        let mut out = String::new();
+        let mut chars = coloured.chars();
+        while let Some(c) = chars.next() {
+            if c == ESC {
+                for c in chars.by_ref() {
+                    if c == 'm' {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    assert!(stripped.starts_with("sync (run "), "{stripped}");
+    assert!(stripped.contains("pull (run "), "{stripped}");
+    // NO_COLOR wins over CLICOLOR_FORCE; `--color always` wins over both.
+    let no_color = hs(&env, &sb)
+        .arg("sync")
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&no_color.stdout).contains(ESC));
+    let always = hs(&env, &sb)
+        .args(["sync", "--color", "always"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&always.stdout).contains(ESC));
+    // Machine output never carries escapes, whatever was asked.
+    let json = hs(&env, &sb)
+        .args(["sync", "--json", "--color", "always"])
+        .output()
+        .unwrap();
+    let doc = String::from_utf8_lossy(&json.stdout).into_owned();
+    assert!(!doc.contains(ESC), "{doc:?}");
+    serde_json::from_str::<serde_json::Value>(&doc).expect("one JSON document");
+    // Errors: `error:` is red when colour is asked for, plain otherwise.
+    let err = hs(&env, &sb)
+        .args(["contacts", "show", "nobody"])
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&err.stderr).into_owned();
+    assert!(stderr.contains("\u{1b}[1m\u{1b}[31merror:"), "{stderr:?}");
+    let err = hs(&env, &sb)
+        .args(["contacts", "show", "nobody"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&err.stderr).into_owned();
+    assert!(stderr.starts_with("error: "), "{stderr:?}");
+}
+
+/// Every command that answers (all but `connect`, `map edit` and `completions`, which talk to a
+/// person or a shell) prints one pretty JSON document under `--json`, and nothing else.
+#[test]
+fn every_command_answers_json_with_one_document() {
+    let (env, sb) = community(SandboxConfig::unlimited());
+    let other_mapping = env.path("other.yaml");
+    let export = env.path("out.ndjson");
+    let commands: Vec<Vec<String>> = [
+        "status",
+        "doctor",
+        "map show",
+        "map check",
+        "map refresh",
+        "contacts list",
+        "contacts show c-000001",
+        "organizations list",
+        "organizations show org-00001",
+        "lists",
+        "automate add champions --entity contacts --filter tags~champion --list Community_champions --no-run",
+        "automate list",
+        "automate show champions",
+        "automate pause champions",
+        "automate resume champions",
+        "automate run champions --dry-run",
+        "automate run champions",
+        "push --dry-run --marked",
+        "push --marked",
+        "pull",
+        "sync",
+        "history",
+        "undo --run 999",
+        "automate remove champions",
+        "sync --if-due",
+    ]
+    .iter()
+    .map(|c| c.split(' ').map(|a| a.replace('_', " ")).collect())
+    .chain([
+        vec![
+            "import".into(),
+            "contacts".into(),
+            repo()
+                .join("examples/data/contacts.json")
+                .display()
+                .to_string(),
+        ],
+        vec![
+            "export".into(),
+            "contacts".into(),
+            "--output".into(),
+            export.display().to_string(),
+        ],
+        vec![
+            "map".into(),
+            "init".into(),
+            "--mappings".into(),
+            other_mapping.display().to_string(),
+        ],
+        vec!["disconnect".into()],
+    ])
+    .collect();
+    for args in &commands {
+        let out = hs(&env, &sb).args(args).arg("--json").output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!(
+                "`{}` --json is not one JSON document ({e}): {stdout:?} {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        assert!(doc.is_object() || doc.is_array(), "{args:?}: {doc}");
+        // One style: pretty-printed, like SPEC §7's documents.
+        let empty = doc.as_object().is_some_and(|o| o.is_empty())
+            || doc.as_array().is_some_and(|a| a.is_empty());
+        assert!(
+            empty || stdout.contains("\n  "),
+            "{args:?} is not pretty-printed: {stdout}"
+        );
+        // An error is a document too, with the exit code the process returned.
+        if !out.status.success() && doc.get("status").is_none() {
+            assert_eq!(
+                doc["error"]["exit_code"].as_i64(),
+                out.status.code().map(i64::from),
+                "{args:?}: {doc}"
+            );
+        }
+    }
+}
