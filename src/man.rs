@@ -8,7 +8,7 @@ use crate::cli::Cli;
 
 /// Every page: (file name, content).
 pub fn pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
-    let cmd = Cli::command();
+    let cmd = command();
     let mut pages = vec![("hubsync.1".to_owned(), main_page(&cmd)?)];
     for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
         let name = format!("hubsync-{}", sub.get_name());
@@ -19,7 +19,12 @@ pub fn pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
 
 /// `hubsync.1` alone (the top-level page).
 pub fn render() -> std::io::Result<Vec<u8>> {
-    main_page(&Cli::command())
+    main_page(&command())
+}
+
+/// The CLI without clap's `help` subcommand, which has no page (`--help` is on every page).
+fn command() -> clap::Command {
+    Cli::command().disable_help_subcommand(true)
 }
 
 fn main_page(cmd: &clap::Command) -> std::io::Result<Vec<u8>> {

@@ -42,6 +42,24 @@ fn man_page_is_generated_from_the_cli() {
     for section in ["EXIT STATUS", "ENVIRONMENT", "FILES", "hubsync-import"] {
         assert!(main.contains(section), "the main page has {section}");
     }
+    // Every page the main page names exists.
+    let plain = main.replace("\\-", "-");
+    let mut named = 0;
+    for (at, _) in plain.match_indices("hubsync-") {
+        let rest = &plain[at..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .unwrap_or(rest.len());
+        if rest[end..].starts_with("(1)") || rest[end..].starts_with("\\fR(1)") {
+            named += 1;
+            let page = format!("{}.1", &rest[..end]);
+            assert!(
+                pages.iter().any(|(p, _)| *p == page),
+                "the main page names {page}, which does not exist"
+            );
+        }
+    }
+    assert!(named >= 17, "the main page names {named} pages");
 }
 
 #[test]
