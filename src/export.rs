@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::import::{Format, Kind};
 use crate::model::{Contact, Organization, CONTACT_FIELDS, ORGANIZATION_FIELDS};
 use crate::store::{contacts, organizations, Store};
-use crate::sync::pull_plan::LocalRecord;
+use crate::sync::pull::plan::LocalRecord;
 
 /// Write every record of `kind` to `out` in `format`; returns how many.
 pub fn export(store: &Store, kind: Kind, format: Format, out: &mut dyn Write) -> Result<u64> {

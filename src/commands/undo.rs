@@ -6,12 +6,11 @@ use super::Context;
 use crate::cli::UndoArgs;
 use crate::store::Store;
 use crate::sync::lock::RunLock;
-use crate::sync::pull;
 
 pub fn run(ctx: &Context, args: &UndoArgs) -> Result<()> {
     let mut store = Store::open_existing(&ctx.paths.db)?;
     let _lock = RunLock::acquire(ctx.paths.data_dir(), "undo")?;
-    let report = pull::undo(&mut store, args.run)?;
+    let report = crate::sync::undo::undo(&mut store, args.run)?;
     if ctx.json() {
         let left: Vec<_> = report
             .left

@@ -21,7 +21,7 @@ use crate::store::Store;
 mod csv;
 mod json;
 #[cfg(test)]
-mod props;
+mod proptests;
 mod records;
 
 /// What an import reads.

@@ -456,8 +456,8 @@ fn yaml_key(line: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
-#[path = "file_props.rs"]
-mod props;
+#[path = "file_proptests.rs"]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

@@ -223,8 +223,8 @@ fn parse_hubspot_instant(raw: &str) -> Result<DateTime<Utc>, FormatError> {
 }
 
 #[cfg(test)]
-#[path = "format_props.rs"]
-mod props;
+#[path = "format_proptests.rs"]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

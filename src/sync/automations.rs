@@ -4,7 +4,7 @@ use anyhow::{bail, Context as _, Result};
 use chrono::{DateTime, Utc};
 
 use super::filter::{self, Filter};
-use super::pull_plan::LocalRecord;
+use super::pull::plan::LocalRecord;
 use super::push::{self, Progress, PushRequest};
 use super::summary::Summary;
 use crate::error::Exit;

@@ -356,8 +356,8 @@ pub fn matches_all_or_any<'a>(
 }
 
 #[cfg(test)]
-#[path = "filter_props.rs"]
-mod props;
+#[path = "filter_proptests.rs"]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

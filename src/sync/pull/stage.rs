@@ -8,7 +8,7 @@
 use anyhow::{Context as _, Result};
 use rusqlite::{params, Connection, OptionalExtension as _};
 
-use super::pull_plan::{ClaimOn, Via};
+use super::plan::{ClaimOn, Via};
 use crate::hubspot::models::SimplePublicObject;
 
 /// Staged records and their claims.

@@ -1,0 +1,292 @@
+//! Data-in (SPEC §6): read HubSpot contacts and companies, plan (see [`plan`]), then
+//! apply the plan locally with history in the same transaction.
+//!
+//! Reading uses the search API for both passes, so properties travel in the request body and
+//! pages hold 200 records (list pages hold 100 and take properties in the URL). Every page is a
+//! fresh query keyed on the object id (`hs_object_id > last`, sorted by `hs_object_id`), so the
+//! 10,000-result cap of one search query never applies and a record modified while we read
+//! cannot shift another one out of view:
+//! - full pass: no other filter;
+//! - incremental: `lastmodifieddate` (contacts) / `hs_lastmodifieddate` (companies) `>=` the
+//!   watermark.
+//!
+//! The watermark saved after a pass is `min(newest modification read, read start - overlap)`,
+//! never earlier than the previous one: every record modified before it was read, and the
+//! overlap covers HubSpot's search index delay. It is saved in the transaction that applies
+//! the last changes, so it moves only after the local commit.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Result;
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use super::progress::Progress;
+use super::push;
+use super::summary::Summary;
+use super::three_way::{self};
+use crate::hubspot::{Client, ObjectType};
+use crate::mapping::check::Properties;
+use crate::mapping::{Entity, Mapping};
+use crate::model::{Contact, Organization};
+use crate::store::{runs, Store};
+use plan::PullField;
+use stage::Stage;
+
+mod apply;
+pub mod plan;
+mod read;
+pub mod stage;
+
+use apply::{apply, apply_deferred, Writable};
+use read::{verify, Echo, Local, Reader};
+
+/// Records per search page (HubSpot's maximum).
+pub const PAGE: u32 = 200;
+/// Matched records applied per transaction.
+const APPLY_BATCH: usize = 500;
+/// Staged records claimed (or verified) at a time.
+const STAGE_PAGE: usize = 1_000;
+/// Competing e-mails or names collected before they are looked up in HubSpot.
+const CONTEXT_BATCH: usize = 2_000;
+/// Search bodies above this size are refused by HubSpot (3,000 characters); past this estimate
+/// the properties are fetched with batch read instead.
+const SEARCH_BODY_BUDGET: usize = 2_600;
+/// The checkpoint kind of data-in.
+pub const CHECKPOINT_KIND: &str = "pull";
+/// Default overlap: how far before the last read each incremental pull starts again.
+pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(120);
+
+/// What to pull and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub entities: Vec<Entity>,
+    /// Read everything, not only what changed since the watermark.
+    pub full: bool,
+    /// Plan only: nothing is written anywhere.
+    pub dry_run: bool,
+    pub overlap: Duration,
+    /// The `sync` run this pull belongs to.
+    pub parent: Option<i64>,
+}
+
+/// The checkpoint key of an entity's watermark, e.g. `contacts.watermark`.
+#[must_use]
+pub fn watermark_key(entity: Entity) -> String {
+    format!("{}.watermark", entity.section())
+}
+
+fn object_type(entity: Entity) -> ObjectType {
+    match entity {
+        Entity::Contacts => ObjectType::Contacts,
+        Entity::Organizations => ObjectType::Companies,
+    }
+}
+
+/// The modification-date property HubSpot keeps per object type.
+#[must_use]
+pub fn modified_property(entity: Entity) -> &'static str {
+    match entity {
+        Entity::Contacts => "lastmodifieddate",
+        Entity::Organizations => "hs_lastmodifieddate",
+    }
+}
+
+fn identity_properties(entity: Entity) -> &'static [&'static str] {
+    match entity {
+        Entity::Contacts => &["email", "hs_additional_emails"],
+        Entity::Organizations => &["name"],
+    }
+}
+
+/// HubSpot timestamps: ISO 8601 or epoch milliseconds.
+fn millis(raw: &str) -> Option<i64> {
+    raw.trim().parse::<i64>().ok().or_else(|| {
+        DateTime::parse_from_rfc3339(raw.trim())
+            .ok()
+            .map(|t| t.timestamp_millis())
+    })
+}
+
+fn iso(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Pull every entity in `opts`; the summary of the whole run. `progress` hears of the records
+/// read.
+pub async fn run(
+    store: &mut Store,
+    client: &Client,
+    mapping: &Mapping,
+    props: &Properties,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<Summary> {
+    let run_id = if opts.dry_run {
+        0
+    } else {
+        runs::start(store.conn(), "pull", opts.parent)?
+    };
+    let mut summary = Summary::new(run_id);
+    if opts.dry_run {
+        summary.status = "dry-run".into();
+    }
+    for &entity in &opts.entities {
+        let one = pull_entity(
+            store,
+            client,
+            mapping,
+            props,
+            opts,
+            entity,
+            progress,
+            &mut summary,
+        );
+        if let Err(e) = one.await {
+            if !opts.dry_run {
+                let status = if matches!(crate::error::exit_code(&e), 75 | 130) {
+                    "interrupted"
+                } else {
+                    "failed"
+                };
+                let _ = runs::finish(
+                    store.conn(),
+                    run_id,
+                    status,
+                    &summary.counts,
+                    Some(&format!("{e:#}")),
+                );
+            }
+            return Err(e);
+        }
+    }
+    if !opts.dry_run {
+        runs::finish(
+            store.conn(),
+            run_id,
+            summary.final_status(),
+            &summary.counts,
+            None,
+        )?;
+    }
+    Ok(summary)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn pull_entity(
+    store: &mut Store,
+    client: &Client,
+    mapping: &Mapping,
+    props: &Properties,
+    opts: &Options,
+    entity: Entity,
+    progress: &dyn Progress,
+    summary: &mut Summary,
+) -> Result<()> {
+    let fields = plan::pull_fields(entity, mapping, props)?;
+    let key = watermark_key(entity);
+    let previous = runs::checkpoint(store.conn(), CHECKPOINT_KIND, &key)?
+        .as_deref()
+        .and_then(millis);
+    let since = if opts.full { None } else { previous };
+    let read_start = Utc::now().timestamp_millis();
+
+    let stage = Stage::new(store.conn())?;
+    progress.start(&format!("reading {}", object_type(entity).as_str()), 0);
+    let mut reader = Reader::new(client, entity, &fields, progress, &stage);
+    reader.read(since).await?;
+    progress.finish();
+    let max_ts = reader.max_ts;
+    let read = stage.count()?;
+    summary.add("read", read);
+    tracing::info!(
+        entity = entity.section(),
+        read,
+        full = since.is_none(),
+        "read HubSpot records"
+    );
+
+    let overlap_ms = i64::try_from(opts.overlap.as_millis()).unwrap_or(i64::MAX);
+    let safe = read_start.saturating_sub(overlap_ms);
+    let watermark = match (since, max_ts) {
+        (None, Some(m)) => m.min(safe),
+        (None, None) => safe,
+        (Some(old), Some(m)) => old.max(m.min(safe)),
+        (Some(old), None) => old,
+    };
+
+    let echo = Echo {
+        mapping,
+        props,
+        companies: match entity {
+            Entity::Contacts => push::company_ids(store.conn())?,
+            Entity::Organizations => HashMap::new(),
+        },
+    };
+    let pass = Pass {
+        store,
+        client,
+        echo: &echo,
+        stage: &stage,
+        entity,
+        fields: &fields,
+        opts,
+    };
+    let result = match entity {
+        Entity::Contacts => reconcile::<Contact>(&pass, since, summary).await,
+        Entity::Organizations => reconcile::<Organization>(&pass, since, summary).await,
+    };
+    if result.is_ok() && !opts.dry_run {
+        // The watermark moves only after every change read is committed.
+        runs::set_checkpoint(
+            store.conn(),
+            CHECKPOINT_KIND,
+            &watermark_key(entity),
+            &iso(watermark),
+            summary.run_id,
+        )?;
+    }
+    stage.clear()?;
+    result
+}
+
+/// What matching and applying one entity's staged records works with.
+struct Pass<'a> {
+    store: &'a Store,
+    client: &'a Client,
+    echo: &'a Echo<'a>,
+    stage: &'a Stage<'a>,
+    entity: Entity,
+    fields: &'a [PullField],
+    opts: &'a Options,
+}
+
+/// Match and apply what was staged: competing records looked up (incremental pulls), the plan
+/// applied, then the `newest` conflicts decided with HubSpot's timestamps.
+async fn reconcile<L: Local + Writable>(
+    p: &Pass<'_>,
+    since: Option<i64>,
+    summary: &mut Summary,
+) -> Result<()> {
+    if since.is_some() {
+        verify::<L>(p.store, p.client, p.entity, p.stage).await?;
+    }
+    let deferred = apply::<L>(p, summary)?;
+    apply_deferred::<L>(p, summary, deferred).await
+}
+
+/// Reads HubSpot records page by page into the stage.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_parse_in_both_forms() {
+        assert_eq!(millis("1709596800000"), Some(1_709_596_800_000));
+        assert_eq!(millis("2024-03-05T00:00:00.000Z"), Some(1_709_596_800_000));
+        assert_eq!(iso(1_709_596_800_000), "2024-03-05T00:00:00.000Z");
+        assert_eq!(millis("soon"), None);
+    }
+}
