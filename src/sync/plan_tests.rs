@@ -435,8 +435,7 @@ fn a_pull_only_field_is_never_sent() {
     let mut section = contact_section();
     for (path, spec) in &mut section.fields {
         if path == "displayName" {
-            *spec =
-                serde_yaml::from_str("{property: gitmesh_display_name, push: never}").unwrap();
+            *spec = serde_yaml::from_str("{property: gitmesh_display_name, push: never}").unwrap();
         }
     }
     let c = contact(json!({"id": "c1", "emails": ["a@x.io"], "displayName": "Ada"}));

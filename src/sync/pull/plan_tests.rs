@@ -2,8 +2,7 @@ use super::*;
 use serde_json::json;
 
 fn prop(name: &str, type_: &str, field_type: &str) -> CachedProperty {
-    serde_json::from_value(json!({"name": name, "type": type_, "fieldType": field_type}))
-        .unwrap()
+    serde_json::from_value(json!({"name": name, "type": type_, "fieldType": field_type})).unwrap()
 }
 
 fn field(path: &str, property: &str, ty: ValueType, policy: PullPolicy) -> PullField {
