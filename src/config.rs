@@ -42,3 +42,13 @@ fn xdg_dir(var: &str, fallback: &str) -> Result<PathBuf> {
     )?;
     Ok(PathBuf::from(home).join(fallback))
 }
+
+/// The mapping file's `api_version` picks the generation of HubSpot paths the client calls.
+impl From<crate::mapping::ApiVersion> for crate::hubspot::ApiVersion {
+    fn from(v: crate::mapping::ApiVersion) -> Self {
+        match v {
+            crate::mapping::ApiVersion::V2026_03 => Self::V2026_03,
+            crate::mapping::ApiVersion::V3 => Self::V3,
+        }
+    }
+}

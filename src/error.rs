@@ -37,6 +37,15 @@ impl Exit {
 #[must_use]
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     err.chain()
-        .find_map(|e| e.downcast_ref::<Exit>())
-        .map_or(1, Exit::code)
+        .find_map(|e| {
+            if let Some(exit) = e.downcast_ref::<Exit>() {
+                return Some(exit.code());
+            }
+            match e.downcast_ref::<crate::hubspot::Error>()? {
+                crate::hubspot::Error::Auth(_) => Some(4),
+                crate::hubspot::Error::TryLater(_) => Some(75),
+                _ => None,
+            }
+        })
+        .unwrap_or(1)
 }

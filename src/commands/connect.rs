@@ -12,10 +12,10 @@ pub fn run(ctx: &Context, args: &ConnectArgs) -> Result<()> {
     let version = api_version(ctx);
     let connected = block_on(async {
         if let Some(token) = auth::static_token() {
-            let client = Client::new(&ctx.global.api_base, version, Auth::Static(token))?;
+            let client = Client::new(&ctx.global.api_base, version.into(), Auth::Static(token))?;
             return Ok(auth::verify_static(&client).await?);
         }
-        let client = Client::new(&ctx.global.api_base, version, Auth::None)?;
+        let client = Client::new(&ctx.global.api_base, version.into(), Auth::None)?;
         let (Some(client_id), Some(client_secret)) = (
             args.client_id.clone().filter(|s| !s.is_empty()),
             args.client_secret.clone().filter(|s| !s.is_empty()),

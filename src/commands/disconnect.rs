@@ -4,8 +4,8 @@ use anyhow::Result;
 
 use super::{block_on, Context};
 use crate::hubspot::auth;
+use crate::hubspot::ApiVersion;
 use crate::hubspot::{Auth, Client};
-use crate::mapping::ApiVersion;
 
 pub fn run(ctx: &Context) -> Result<()> {
     let store = auth::open_store(ctx.token_store(), &ctx.paths);

@@ -47,19 +47,20 @@ impl Context {
     pub async fn client(
         &self,
         version: crate::mapping::ApiVersion,
-    ) -> Result<crate::hubspot::Client, crate::hubspot::Error> {
+    ) -> Result<crate::hubspot::Client> {
         crate::hubspot::connect_client(
             &self.global.api_base,
             self.token_store(),
             &self.paths,
-            version,
+            version.into(),
         )
         .await
         .map_err(|e| match e {
-            crate::hubspot::Error::BadBase(why) => crate::hubspot::Error::Stop(
-                crate::error::Exit::Failed(format!("--api-base (or HUBSYNC_API_BASE): {why}")),
-            ),
-            e => e,
+            crate::hubspot::Error::BadBase(why) => {
+                crate::error::Exit::Failed(format!("--api-base (or HUBSYNC_API_BASE): {why}"))
+                    .into()
+            }
+            e => e.into(),
         })
     }
 }

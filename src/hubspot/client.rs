@@ -17,7 +17,7 @@ use super::models::{decode, TokenResponse};
 use super::paths::ApiPaths;
 use super::retry::{self, Decision, Outcome, RetryPolicy};
 use super::secret::{redact, Secret};
-use crate::mapping::ApiVersion;
+use super::ApiVersion;
 
 /// Refresh an access token that has less than this left.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
@@ -324,7 +324,7 @@ impl Client {
                 tracing::info!(seconds_left = left, "refreshing the HubSpot access token");
                 let fresh = match self.refresh(&s.creds).await {
                     Ok(f) => f,
-                    Err(e @ Error::Stop(_)) => {
+                    Err(e) if e.stops() => {
                         // Another hubsync process may have refreshed (and rotated) the tokens
                         // since this one read them: take the stored ones when they are newer.
                         let store = Arc::clone(&s.store);
@@ -747,10 +747,7 @@ mod tests {
             None,
         );
         let e = final_error(api, 1);
-        assert!(
-            matches!(e, Error::Stop(crate::error::Exit::TryLater(_))),
-            "{e:?}"
-        );
+        assert!(matches!(e, Error::TryLater(_)), "{e:?}");
     }
 
     #[test]
@@ -761,7 +758,7 @@ mod tests {
             None,
         );
         let e = final_error(api, 1);
-        assert!(matches!(e, Error::Stop(crate::error::Exit::Auth(_))));
+        assert!(matches!(e, Error::Auth(_)));
         assert!(e.to_string().contains("crm.lists.write"));
     }
 }

@@ -1,12 +1,11 @@
-//! Typed errors of the HubSpot client. Conditions with their own exit code carry a
-//! [`crate::error::Exit`] as their source, so `main` finds it by downcasting.
+//! Typed errors of the HubSpot client. `Auth` (a person must connect again) and `TryLater`
+//! (waiting helps) are told apart so the caller can pick an exit code; this module knows
+//! nothing of processes.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
-
-use crate::error::Exit;
 
 /// Everything the HubSpot client can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -27,9 +26,12 @@ pub enum Error {
     /// The request could not be sent (bad base URL, TLS setup, …), not retried.
     #[error("cannot reach HubSpot at {base}: {message}")]
     Transport { base: String, message: String },
-    /// Authentication needed (exit 4) or try later (exit 75).
+    /// Authentication needed: not connected, the token was refused, a scope is missing.
     #[error("{0}")]
-    Stop(#[source] Exit),
+    Auth(String),
+    /// HubSpot asks to come back later: the daily limit, or still unavailable after retries.
+    #[error("{0}")]
+    TryLater(String),
     /// The token store failed.
     #[error("{0}")]
     Store(String),
@@ -37,11 +39,17 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn auth(msg: impl Into<String>) -> Self {
-        Error::Stop(Exit::Auth(msg.into()))
+        Error::Auth(msg.into())
     }
 
     pub(crate) fn try_later(msg: impl Into<String>) -> Self {
-        Error::Stop(Exit::TryLater(msg.into()))
+        Error::TryLater(msg.into())
+    }
+
+    /// Whether the run must stop here: a person must connect again, or waiting helps.
+    #[must_use]
+    pub fn stops(&self) -> bool {
+        matches!(self, Error::Auth(_) | Error::TryLater(_))
     }
 
     /// HubSpot's error, when this is one.

@@ -22,11 +22,10 @@ use std::sync::Arc;
 
 pub use client::{Auth, Client, Request};
 pub use error::{ApiError, Error};
-pub use paths::{ApiPaths, ObjectType};
+pub use paths::{ApiPaths, ApiVersion, ObjectType};
 pub use secret::Secret;
 
 use crate::config::Paths;
-use crate::mapping::ApiVersion;
 
 /// An authenticated client for `api_base`: `HUBSPOT_ACCESS_TOKEN` when set, otherwise the
 /// OAuth tokens in `token_store` (refreshed as needed). A malformed or clear-text `api_base` is

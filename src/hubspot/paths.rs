@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use crate::mapping::ApiVersion;
-
 /// The CRM object types hubsync works with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ObjectType {
@@ -35,6 +33,16 @@ impl fmt::Display for ObjectType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Which generation of HubSpot's paths to call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApiVersion {
+    /// Date-versioned paths, e.g. `/crm/objects/2026-03/contacts`.
+    #[default]
+    V2026_03,
+    /// Legacy paths, e.g. `/crm/v3/objects/contacts`.
+    V3,
 }
 
 /// Builds API paths for one path style. Nothing else in the crate writes a HubSpot path.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::catalogue::{self, Direction, Entity, Unmappable};
 use super::compat;
 use super::file::Mapping;
-use crate::store::properties::CachedProperty;
+use super::property::CachedProperty;
 
 /// HubSpot's properties per object type, as cached.
 #[derive(Debug, Default, Clone)]

@@ -1,7 +1,7 @@
 //! Which HubSpot property types a local type may map to (SPEC §4).
 
+use super::property::CachedProperty;
 use super::types::ValueType;
-use crate::store::properties::CachedProperty;
 
 /// Whether a local value of type `local` may be written to `prop`.
 #[must_use]

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::*;
 use crate::mapping::check::{check, table, Properties};
-use crate::store::properties::CachedProperty;
+use crate::mapping::property::CachedProperty;
 
 use super::EXAMPLE;
 const ORIGIN: &str = "m.yaml";

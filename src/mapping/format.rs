@@ -6,8 +6,8 @@
 use chrono::{DateTime, Datelike as _, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use serde_json::Value;
 
+use super::property::CachedProperty;
 use super::types::ValueType;
-use crate::store::properties::CachedProperty;
 
 /// Why a local value cannot be sent: the record fails with this reason, the rest go on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,6 +6,7 @@ pub mod compat;
 pub mod edit;
 pub mod file;
 pub mod format;
+pub mod property;
 pub mod scaffold;
 pub mod types;
 

@@ -2,62 +2,11 @@
 
 use anyhow::{Context as _, Result};
 use rusqlite::{params, Connection};
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
 
-/// An option of an enumeration property.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PropertyOption {
-    pub value: String,
-    #[serde(default)]
-    pub label: String,
-    #[serde(default)]
-    pub hidden: bool,
-}
-
-/// The parts of a HubSpot property definition that mapping and formatting need.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CachedProperty {
-    pub name: String,
-    #[serde(default)]
-    pub label: String,
-    #[serde(rename = "type")]
-    pub type_: String,
-    #[serde(default)]
-    pub field_type: String,
-    #[serde(default)]
-    pub options: Vec<PropertyOption>,
-    #[serde(default)]
-    pub calculated: bool,
-    #[serde(default)]
-    pub hubspot_defined: bool,
-    #[serde(default)]
-    pub modification_metadata: ModificationMetadata,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ModificationMetadata {
-    #[serde(default)]
-    pub read_only_value: bool,
-}
-
-impl CachedProperty {
-    /// HubSpot refuses writes to this property.
-    #[must_use]
-    pub fn read_only(&self) -> bool {
-        self.modification_metadata.read_only_value || self.calculated
-    }
-
-    /// Whether `value` is one of the property's option values.
-    #[must_use]
-    pub fn has_option(&self, value: &str) -> bool {
-        self.options.iter().any(|o| o.value == value)
-    }
-}
-
-/// The cached properties of `object_type` (`contacts` or `companies`), by name.
-pub fn load(conn: &Connection, object_type: &str) -> Result<Vec<CachedProperty>> {
+/// The cached properties of `object_type` (`contacts` or `companies`), by name, each decoded
+/// from HubSpot's JSON as `T` (the mapping's `CachedProperty`, or a plain JSON value).
+pub fn load<T: DeserializeOwned>(conn: &Connection, object_type: &str) -> Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(
         "SELECT name, json FROM property_cache WHERE object_type = ?1 ORDER BY name",
     )?;
@@ -67,7 +16,7 @@ pub fn load(conn: &Connection, object_type: &str) -> Result<Vec<CachedProperty>>
     let mut out = Vec::new();
     for row in rows {
         let (name, json) = row?;
-        let prop: CachedProperty = serde_json::from_str(&json).with_context(|| {
+        let prop: T = serde_json::from_str(&json).with_context(|| {
             format!("the cached HubSpot property `{name}` is unreadable; run `hubsync map refresh`")
         })?;
         out.push(prop);
@@ -102,14 +51,18 @@ pub fn replace(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for value in props {
-            let p: CachedProperty = serde_path_to_error::deserialize(value)
-                .context("HubSpot returned a property definition hubsync cannot read")?;
+            let text = |key: &str| value.get(key).and_then(serde_json::Value::as_str);
+            let (Some(name), Some(type_)) = (text("name"), text("type")) else {
+                anyhow::bail!(
+                    "HubSpot returned a property definition hubsync cannot read (no `name` or `type`)"
+                );
+            };
             ins.execute(params![
                 object_type,
-                p.name,
-                p.type_,
-                p.field_type,
-                p.label,
+                name,
+                type_,
+                text("fieldType").unwrap_or_default(),
+                text("label").unwrap_or_default(),
                 value.to_string(),
                 now
             ])?;

@@ -9,10 +9,10 @@ use sha2::{Digest as _, Sha256};
 use super::three_way;
 use crate::mapping::catalogue::{self, Entity};
 use crate::mapping::format::to_hubspot;
+use crate::mapping::property::CachedProperty;
 use crate::mapping::EntitySection;
 use crate::model::{normalize_email, Contact, Organization};
 use crate::store::base::{self, Base};
-use crate::store::properties::CachedProperty;
 use crate::store::Link;
 
 /// One record ready to send.

@@ -374,7 +374,7 @@ fn daily_limit_exits_75_without_retrying() {
 fn static_client(sb: &Sandbox) -> hubsync::hubspot::Client {
     hubsync::hubspot::Client::new(
         &sb.url(),
-        hubsync::mapping::ApiVersion::default(),
+        hubsync::hubspot::ApiVersion::default(),
         hubsync::hubspot::Auth::Static(hubsync::hubspot::Secret::new("pat-na1-static")),
     )
     .expect("client")
@@ -513,7 +513,7 @@ fn a_refresh_raced_by_another_process_takes_the_tokens_it_stored() {
     let client = |c: &hubsync::hubspot::auth::Credentials| {
         Client::new(
             &sb.url(),
-            hubsync::mapping::ApiVersion::default(),
+            hubsync::hubspot::ApiVersion::default(),
             Auth::OAuth {
                 creds: c.clone(),
                 store: store.clone(),
@@ -577,7 +577,7 @@ fn a_rotated_token_that_cannot_be_saved_keeps_the_run_going_and_the_next_says_co
     let store = Arc::new(ReadOnlyStore(FileStore::new(env.path("credentials.json"))));
     let client = Client::new(
         &sb.url(),
-        hubsync::mapping::ApiVersion::default(),
+        hubsync::hubspot::ApiVersion::default(),
         Auth::OAuth {
             creds,
             store: store.clone(),

@@ -11,6 +11,7 @@ mod doctor;
 mod edges;
 mod hardening;
 mod import;
+mod layers;
 mod map;
 mod pull;
 mod push;

@@ -372,11 +372,8 @@ fn one_value_hubspot_refuses_fails_that_contact_only_and_exit_3_names_it() {
     let (env, sb) = community(SandboxConfig::unlimited());
     // The cache believes `Wizard` is an option; HubSpot does not have it.
     let mut store = hubsync::store::Store::open(&env.db()).expect("store");
-    let mut props: Vec<Value> = hubsync::store::properties::load(store.conn(), "contacts")
-        .expect("cache")
-        .iter()
-        .map(|p| serde_json::to_value(p).expect("json"))
-        .collect();
+    let mut props: Vec<Value> =
+        hubsync::store::properties::load(store.conn(), "contacts").expect("cache");
     for p in &mut props {
         if p["name"] == json!("gitmesh_seniority") {
             p["options"]

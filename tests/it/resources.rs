@@ -8,10 +8,10 @@ use hubsync::hubspot::models::{
 };
 use hubsync::hubspot::objects::BatchWrite;
 use hubsync::hubspot::paging::collect_all;
+use hubsync::hubspot::ApiVersion;
 use hubsync::hubspot::{
     associations, lists, objects, properties, search, Auth, Client, ObjectType, Secret,
 };
-use hubsync::mapping::ApiVersion;
 use hubsync_sandbox::{Sandbox, SandboxConfig};
 
 const TOKEN: &str = "pat-na1-resources";

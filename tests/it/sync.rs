@@ -207,11 +207,8 @@ fn a_record_hubspot_refuses_is_sent_once_per_sync_even_when_an_automation_select
     let (env, sb) = community(SandboxConfig::unlimited());
     // The cache believes `Wizard` is a seniority; HubSpot refuses it.
     let mut store = hubsync::store::Store::open(&env.db()).expect("store");
-    let mut props: Vec<Value> = hubsync::store::properties::load(store.conn(), "contacts")
-        .expect("cache")
-        .iter()
-        .map(|p| serde_json::to_value(p).expect("json"))
-        .collect();
+    let mut props: Vec<Value> =
+        hubsync::store::properties::load(store.conn(), "contacts").expect("cache");
     for p in &mut props {
         if p["name"] == "gitmesh_seniority" {
             p["options"]

@@ -85,7 +85,7 @@ pub async fn connect_oauth(
     let tokens = oauth::exchange_code(client, app, &code, &redirect).await?;
     let (hub_id, scopes) = match oauth::token_info(client, &tokens.access_token).await {
         Ok(info) => (info.hub_id.or(tokens.hub_id), info.scopes),
-        Err(e @ Error::Stop(_)) => return Err(e),
+        Err(e) if e.stops() => return Err(e),
         Err(e) => {
             tracing::warn!(error = %e, "token info unavailable; using the token response");
             (tokens.hub_id, tokens.scopes.clone().unwrap_or_default())

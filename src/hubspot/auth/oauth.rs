@@ -408,10 +408,7 @@ mod tests {
             .wait_for_code("s", Duration::from_millis(100))
             .await
             .expect_err("times out");
-        assert!(
-            matches!(err, Error::Stop(crate::error::Exit::Auth(_))),
-            "{err:?}"
-        );
+        assert!(matches!(err, Error::Auth(_)), "{err:?}");
         assert!(err.to_string().contains("hubsync connect"));
     }
 

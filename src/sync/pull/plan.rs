@@ -17,10 +17,10 @@ use crate::hubspot::models::SimplePublicObject;
 use crate::mapping::catalogue::{self, Direction, Entity};
 use crate::mapping::check::Properties;
 use crate::mapping::format;
+use crate::mapping::property::CachedProperty;
 use crate::mapping::{Mapping, PullPolicy, ValueType};
 use crate::model::{self, normalize_email, normalize_name, Contact, FieldError, Organization};
 use crate::store::base::Base;
-use crate::store::properties::CachedProperty;
 
 use super::three_way::{self, Rule, Side};
 

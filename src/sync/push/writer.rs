@@ -434,7 +434,7 @@ pub(super) fn existing_id(e: &ApiError) -> Option<String> {
 pub(super) fn ambiguous(e: &Error) -> bool {
     match e {
         Error::Api(a) => a.status >= 500,
-        Error::Stop(Exit::TryLater(_)) => true,
+        Error::TryLater(_) => true,
         _ => false,
     }
 }
