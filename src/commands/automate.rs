@@ -245,15 +245,7 @@ fn run_and_report(
     dry_run: bool,
 ) -> Result<()> {
     let props = super::map::cached_properties(store)?;
-    let run_id = if dry_run {
-        0
-    } else {
-        crate::store::runs::start(store.conn(), "automate", None)?
-    };
-    let mut summary = crate::sync::summary::Summary::new(run_id);
-    if dry_run {
-        summary.status = "dry-run".into();
-    }
+    let mut summary = crate::sync::run::start(store.conn(), "automate", None, dry_run)?;
     let bars = super::Bars::for_terminal(ctx);
     let progress = &bars;
     let result = block_on(async {
@@ -268,9 +260,7 @@ fn run_and_report(
         };
         engine::run_all(&cx, chosen, dry_run, &mut summary).await
     });
-    if !dry_run {
-        summary.record(store.conn(), &result)?;
-    }
+    crate::sync::run::finish(store.conn(), &mut summary, &result)?;
     result?;
     let what = if dry_run {
         "automate run --dry-run"

@@ -209,9 +209,9 @@ pub fn print_summary(
     json: bool,
     what: &str,
 ) -> Result<()> {
-    if summary.status == "ok" {
+    if summary.status == crate::sync::run::Status::Ok {
         // `partial` when records failed.
-        summary.status = summary.final_status().into();
+        summary.status = summary.final_status();
     }
     if json {
         print_json(&summary)?;

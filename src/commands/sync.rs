@@ -9,7 +9,6 @@ use crate::cli::SyncArgs;
 use crate::mapping::{Entity, Mapping};
 use crate::store::{automations, runs, Mark, Store};
 use crate::sync::lock::RunLock;
-use crate::sync::summary::Summary;
 use crate::sync::{automations as engine, pull, push};
 
 /// Statuses of a sync that count as done for `--if-due`.
@@ -42,15 +41,8 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
     } else {
         Some(RunLock::acquire(ctx.paths.data_dir(), "sync")?)
     };
-    let run_id = if args.dry_run {
-        0
-    } else {
-        runs::start(store.conn(), "sync", None)?
-    };
-    let mut summary = Summary::new(run_id);
-    if args.dry_run {
-        summary.status = "dry-run".into();
-    }
+    let mut summary = crate::sync::run::start(store.conn(), "sync", None, args.dry_run)?;
+    let run_id = summary.run_id;
     let active: Vec<_> = automations::all(store.conn())?
         .into_iter()
         .filter(|a| !a.paused)
@@ -118,9 +110,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
         ran?;
         Ok(())
     });
-    if !args.dry_run {
-        summary.record(store.conn(), &result)?;
-    }
+    crate::sync::run::finish(store.conn(), &mut summary, &result)?;
     result?;
     super::print_summary(
         summary,

@@ -8,6 +8,7 @@ pub mod plan;
 pub mod progress;
 pub mod pull;
 pub mod push;
+pub mod run;
 pub mod summary;
 pub mod three_way;
 pub mod undo;

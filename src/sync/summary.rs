@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use super::run::Status;
+
 /// A record left out on purpose (no e-mail, no website), reported by id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Skipped {
@@ -24,8 +26,7 @@ pub struct Failed {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub run_id: i64,
-    /// `ok`, `partial` (some records failed), `dry-run`, or `interrupted` (exit 75).
-    pub status: String,
+    pub status: Status,
     pub counts: BTreeMap<String, u64>,
     pub skipped: Vec<Skipped>,
     pub failed: Vec<Failed>,
@@ -136,7 +137,7 @@ impl Summary {
     pub fn new(run_id: i64) -> Self {
         Self {
             run_id,
-            status: "ok".into(),
+            status: Status::Ok,
             ..Self::default()
         }
     }
@@ -173,29 +174,16 @@ impl Summary {
         self.plan.extend(other.plan);
     }
 
-    /// The status to record: `partial` when records failed.
+    /// The status of a run that got to its end: `partial` when records failed.
     #[must_use]
-    pub fn final_status(&self) -> &'static str {
-        if self.status == "dry-run" {
-            "dry-run"
+    pub fn final_status(&self) -> Status {
+        if self.status == Status::DryRun {
+            Status::DryRun
         } else if self.failed.is_empty() {
-            "ok"
+            Status::Ok
         } else {
-            "partial"
+            Status::Partial
         }
-    }
-
-    /// Record how the run `self.run_id` ended: its status, counts, and the error that stopped it.
-    pub fn record<T>(
-        &self,
-        conn: &rusqlite::Connection,
-        result: &anyhow::Result<T>,
-    ) -> anyhow::Result<()> {
-        let (status, err) = match result {
-            Ok(_) => (self.final_status(), None),
-            Err(e) => ("interrupted", Some(format!("{e:#}"))),
-        };
-        crate::store::runs::finish(conn, self.run_id, status, &self.counts, err.as_deref())
     }
 }
 

@@ -76,15 +76,16 @@ pub fn undo(store: &mut Store, pull_run: i64) -> Result<UndoReport> {
         let by = entries.iter().find_map(|e| e.undone_by).unwrap_or_default();
         anyhow::bail!("pull run {pull_run} was already undone by run {by}");
     }
-    let run_id = runs::start(store.conn(), "undo", None)?;
+    let mut summary = crate::sync::run::start(store.conn(), "undo", None, false)?;
+    let run_id = summary.run_id;
     let mut report = UndoReport {
         run_id,
         undone_run: pull_run,
         restored: Vec::new(),
         left: Vec::new(),
     };
-    let tx = store.conn_mut().transaction()?;
-    {
+    let apply = || -> Result<()> {
+        let tx = store.conn_mut().transaction()?;
         let mut writer = contacts::Writer::new(&tx)?;
         for e in pending {
             let later = history::changed_since(&tx, e.entity, &e.id, &e.field, e.row_id)?;
@@ -120,13 +121,14 @@ pub fn undo(store: &mut Store, pull_run: i64) -> Result<UndoReport> {
                 Err(reason) => report.left.push((e, reason)),
             }
         }
-    }
-    tx.commit().context("cannot save the undo in the store")?;
-    let mut counts = std::collections::BTreeMap::new();
-    counts.insert("restored".to_owned(), report.restored.len() as u64);
-    counts.insert("left_alone".to_owned(), report.left.len() as u64);
-    runs::finish(store.conn(), run_id, "ok", &counts, None)?;
-    Ok(report)
+        drop(writer);
+        tx.commit().context("cannot save the undo in the store")
+    };
+    let result = apply();
+    summary.add("restored", report.restored.len() as u64);
+    summary.add("left_alone", report.left.len() as u64);
+    crate::sync::run::finish(store.conn(), &mut summary, &result)?;
+    result.map(|()| report)
 }
 
 /// Put `e.old` back into the record when the field still holds `e.new`: `Ok(value replaced)`,

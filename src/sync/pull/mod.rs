@@ -124,17 +124,10 @@ pub async fn run(
     opts: &Options,
     progress: &dyn Progress,
 ) -> Result<Summary> {
-    let run_id = if opts.dry_run {
-        0
-    } else {
-        runs::start(store.conn(), "pull", opts.parent)?
-    };
-    let mut summary = Summary::new(run_id);
-    if opts.dry_run {
-        summary.status = "dry-run".into();
-    }
+    let mut summary = crate::sync::run::start(store.conn(), "pull", opts.parent, opts.dry_run)?;
+    let mut result = Ok(());
     for &entity in &opts.entities {
-        let one = pull_entity(
+        result = pull_entity(
             store,
             client,
             mapping,
@@ -143,35 +136,14 @@ pub async fn run(
             entity,
             progress,
             &mut summary,
-        );
-        if let Err(e) = one.await {
-            if !opts.dry_run {
-                let status = if matches!(crate::error::exit_code(&e), 75 | 130) {
-                    "interrupted"
-                } else {
-                    "failed"
-                };
-                let _ = runs::finish(
-                    store.conn(),
-                    run_id,
-                    status,
-                    &summary.counts,
-                    Some(&format!("{e:#}")),
-                );
-            }
-            return Err(e);
+        )
+        .await;
+        if result.is_err() {
+            break;
         }
     }
-    if !opts.dry_run {
-        runs::finish(
-            store.conn(),
-            run_id,
-            summary.final_status(),
-            &summary.counts,
-            None,
-        )?;
-    }
-    Ok(summary)
+    crate::sync::run::finish(store.conn(), &mut summary, &result)?;
+    result.map(|()| summary)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -109,15 +109,8 @@ pub async fn push(
     progress: &dyn Progress,
 ) -> Result<Summary> {
     let conn = store.conn();
-    let run_id = if req.dry_run {
-        0
-    } else {
-        runs::start(conn, "push", req.parent)?
-    };
-    let mut summary = Summary::new(run_id);
-    if req.dry_run {
-        summary.status = "dry-run".into();
-    }
+    let mut summary = crate::sync::run::start(conn, "push", req.parent, req.dry_run)?;
+    let run_id = summary.run_id;
     let mut pusher = Pusher {
         client,
         conn,
@@ -131,27 +124,8 @@ pub async fn push(
         failing: HashSet::new(),
     };
     let result = pusher.run().await;
-    if req.dry_run {
-        return result.map(|()| summary);
-    }
-    match result {
-        Ok(()) => {
-            let status = summary.final_status();
-            runs::finish(conn, run_id, status, &summary.counts, None)?;
-            Ok(summary)
-        }
-        Err(e) => {
-            summary.status = "interrupted".into();
-            runs::finish(
-                conn,
-                run_id,
-                "interrupted",
-                &summary.counts,
-                Some(&e.to_string()),
-            )?;
-            Err(e)
-        }
-    }
+    crate::sync::run::finish(conn, &mut summary, &result)?;
+    result.map(|()| summary)
 }
 
 struct Pusher<'a> {
