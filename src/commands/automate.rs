@@ -268,7 +268,7 @@ fn run_and_report(
         "automate run"
     };
     if dry_run && !ctx.json() {
-        super::push::print_plan(&summary.plan)?;
+        out!("{}", crate::output::plan::render(&summary.plan));
     }
     super::print_summary(summary, ctx.json(), what)
 }

@@ -43,22 +43,7 @@ pub fn run(ctx: &Context, args: &PullArgs) -> Result<()> {
         "pull"
     };
     if !ctx.json() && args.dry_run {
-        for p in &summary.plan {
-            outln!(
-                "would update {} {} from HubSpot {}:",
-                p["entity"].as_str().unwrap_or_default(),
-                p["id"].as_str().unwrap_or_default(),
-                p["hubspot_id"].as_str().unwrap_or_default()
-            );
-            for c in p["changes"].as_array().into_iter().flatten() {
-                outln!(
-                    "  {}: {} → {}",
-                    c["field"].as_str().unwrap_or_default(),
-                    c["old"],
-                    c["new"]
-                );
-            }
-        }
+        out!("{}", crate::output::plan::render(&summary.plan));
     }
     super::print_summary(summary, ctx.json(), what)
 }

@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
         push::push(&client, &store, &mapping, &props, &req, progress).await
     })?;
     if args.dry_run && !ctx.json() {
-        print_plan(&summary.plan)?;
+        out!("{}", crate::output::plan::render(&summary.plan));
     }
     super::print_summary(
         summary,
@@ -47,35 +47,4 @@ pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
             "push"
         },
     )
-}
-
-/// The dry-run plan as text: one line per record, then its field changes.
-pub fn print_plan(plan: &[serde_json::Value]) -> Result<()> {
-    for entry in plan {
-        let s = |k: &str| entry[k].as_str().unwrap_or("").to_owned();
-        let target = entry["hubspot_id"]
-            .as_str()
-            .map_or_else(String::new, |h| format!(" (HubSpot {h})"));
-        outln!("{} {} {}{}", s("action"), s("entity"), s("id"), target);
-        for c in entry["changes"].as_array().into_iter().flatten() {
-            let new = c["new"].as_str().unwrap_or("");
-            match c["old"].as_str() {
-                Some(old) => outln!(
-                    "    {}: {old} → {new}",
-                    c["property"].as_str().unwrap_or("")
-                ),
-                None => outln!("    {}: {new}", c["property"].as_str().unwrap_or("")),
-            }
-        }
-        let companies: Vec<&str> = entry["companies"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.as_str())
-            .collect();
-        if !companies.is_empty() {
-            outln!("    associated to companies {}", companies.join(", "));
-        }
-    }
-    Ok(())
 }

@@ -112,6 +112,9 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
     });
     crate::sync::run::finish(store.conn(), &mut summary, &result)?;
     result?;
+    if args.dry_run && !ctx.json() {
+        out!("{}", crate::output::plan::render(&summary.plan));
+    }
     super::print_summary(
         summary,
         ctx.json(),

@@ -55,4 +55,5 @@ pub fn stderr_colored() -> bool {
     stderr().current_choice() != ColorChoice::Never
 }
 
+pub mod plan;
 pub mod summary;

@@ -59,11 +59,7 @@ pub fn render(summary: &Summary, what: &str) -> String {
         );
     }
     for c in &summary.conflicts {
-        let text = c
-            .get("message")
-            .and_then(|m| m.as_str())
-            .map_or_else(|| c.to_string(), str::to_owned);
-        let _ = writeln!(out, "  {} {text}", paint(WARN, "conflict:"));
+        let _ = writeln!(out, "  {} {}", paint(WARN, "conflict:"), c.message);
     }
     out
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::filter::{self, Filter};
 use super::pull::plan::LocalRecord;
 use super::push::{self, Progress, PushRequest};
-use super::summary::Summary;
+use super::summary::{Planned, Summary};
 use crate::error::Exit;
 use crate::hubspot::models::List;
 use crate::hubspot::{lists, Client};
@@ -283,10 +283,14 @@ pub async fn run_one(
     if dry_run {
         summary.add("list_additions_planned", to_add.len() as u64);
         for (id, hs) in &to_add {
-            summary.plan.push(serde_json::json!({
-                "action": format!("add to list `{}`:", a.list_name), "entity": "contact", "id": id,
-                "hubspot_id": hs, "list": a.list_name, "list_id": a.list_id,
-            }));
+            summary.plan.push(Planned::ListAddition {
+                action: format!("add to list `{}`:", a.list_name),
+                entity: "contact",
+                id: id.clone(),
+                hubspot_id: hs.clone(),
+                list: a.list_name.clone(),
+                list_id: a.list_id.clone(),
+            });
         }
         return Ok(());
     }

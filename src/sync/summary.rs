@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::three_way::Side;
+
 pub use super::run::Status;
 
 /// A record left out on purpose (no e-mail, no website), reported by id.
@@ -22,6 +24,65 @@ pub struct Failed {
     pub error: String,
 }
 
+/// A conflict a run reports (SPEC §7 `conflicts`): a field edited on both sides since they
+/// last agreed, or a key claimed by several records. A key conflict has `field` null and
+/// lists every id involved (`key`, `local_ids`, `hubspot_ids`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub entity: String,
+    /// The local record (the first one, for a key several local records claim).
+    pub id: String,
+    pub hubspot_id: Option<String>,
+    pub field: Option<String>,
+    /// The values, as HubSpot property values: here, in HubSpot, last agreed.
+    pub local: Option<String>,
+    pub hubspot: Option<String>,
+    pub base: Option<String>,
+    /// Which side's value both now hold.
+    pub kept: Option<Side>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub local_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hubspot_ids: Vec<String>,
+    /// The sentence the text output prints.
+    pub message: String,
+}
+
+/// One entry of a dry run's plan (`--json` `plan`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Planned {
+    /// Push would create (`create`) or update (`update`) this HubSpot record.
+    Push {
+        entity: String,
+        id: String,
+        action: &'static str,
+        hubspot_id: Option<String>,
+        changes: Vec<super::plan::Change>,
+        companies: Vec<String>,
+    },
+    /// Pull would change this local record (`action` is `update local`).
+    Pull {
+        action: &'static str,
+        entity: String,
+        id: String,
+        hubspot_id: String,
+        matched_by: super::pull::plan::Via,
+        changes: Vec<super::pull::plan::Change>,
+    },
+    /// An automation would add this contact to a list (`action` names the list).
+    ListAddition {
+        action: String,
+        entity: &'static str,
+        id: String,
+        hubspot_id: String,
+        list: String,
+        list_id: String,
+    },
+}
+
 /// The `--json` document of SPEC §7 for `push`, `pull`, `automate run` and `sync`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
@@ -30,10 +91,10 @@ pub struct Summary {
     pub counts: BTreeMap<String, u64>,
     pub skipped: Vec<Skipped>,
     pub failed: Vec<Failed>,
-    pub conflicts: Vec<serde_json::Value>,
+    pub conflicts: Vec<Conflict>,
     /// The plan, for `--dry-run`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub plan: Vec<serde_json::Value>,
+    pub plan: Vec<Planned>,
     /// The parts of a `sync` (pull, push, automations) with their run ids and counts, for the
     /// text output; the JSON document keeps the merged `counts`.
     #[serde(skip)]

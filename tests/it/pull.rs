@@ -156,6 +156,13 @@ fn pull_writes_mapped_fields_matches_emails_and_reports_duplicate_names() {
         .find(|c| c["local_ids"] == json!(["o-init", "o-init2"]))
         .expect("Initech conflict");
     assert_eq!(init["hubspot_ids"], json!(["9002"]));
+    // SPEC §7: a matching conflict has `field` null, names a local id and lists every id.
+    assert_eq!(init["field"], Value::Null, "{init}");
+    assert_eq!(init["id"], "o-init", "{init}");
+    assert_eq!(init["hubspot_id"], "9002", "{init}");
+    for key in ["entity", "local", "hubspot", "base", "kept", "message"] {
+        assert!(init.get(key).is_some(), "{key} missing: {init}");
+    }
     let glob = conflicts
         .iter()
         .find(|c| c["local_ids"] == json!(["o-glob"]))

@@ -466,3 +466,31 @@ fn every_command_answers_json_with_one_document() {
         }
     }
 }
+
+#[test]
+fn sync_dry_run_prints_its_plan_and_changes_nothing() {
+    let (env, sb) = community(SandboxConfig::unlimited());
+    assert!(add_champions(&env, &sb, &["--no-run"]).status.success());
+    let before = sb.requests().len();
+    let out = hs(&env, &sb).args(["sync", "--dry-run"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // The plan first, one line per record, then the summary.
+    assert!(
+        text.lines().any(|l| l.starts_with("create contact c-")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("add to list `Community champions`: contact c-")),
+        "{text}"
+    );
+    assert!(text.contains("sync --dry-run"), "{text}");
+    let writes = sb.requests()[before..]
+        .iter()
+        .filter(|r| {
+            r.method != "GET" && !r.path.contains("/search") && !r.path.contains("/batch/read")
+        })
+        .count();
+    assert_eq!(writes, 0, "a dry run wrote to HubSpot");
+}

@@ -14,7 +14,7 @@ use crate::hubspot::objects;
 use crate::model::{Contact, Organization};
 use crate::store::base::{self};
 use crate::store::{contacts, history, links, organizations, Entity as StoreEntity};
-use crate::sync::summary::Summary;
+use crate::sync::summary::{Conflict, Planned, Summary};
 use crate::sync::three_way::{self, Side};
 
 /// Plan the staged records page by page and, unless dry-running, apply the plan with history.
@@ -60,7 +60,7 @@ pub(super) fn apply<L: Local + Writable>(
                     )),
                     Claimed::Conflict(c) if apply => {
                         summary.add("conflicts", 1);
-                        summary.conflicts.push(serde_json::to_value(&c)?);
+                        summary.conflicts.push(c.into());
                     }
                     Claimed::Unmatched if apply => summary.add("unmatched", 1),
                     Claimed::Conflict(_) | Claimed::Unmatched => {}
@@ -86,7 +86,7 @@ pub(super) fn apply<L: Local + Writable>(
             let (winner, conflicts) = plan::resolve(entity, &local_id, &claims, linked.as_deref());
             for c in &conflicts {
                 summary.add("conflicts", 1);
-                summary.conflicts.push(serde_json::to_value(c)?);
+                summary.conflicts.push(c.clone().into());
             }
             if let Some(w) = winner {
                 winners.push((local_id.clone(), w.hubspot_id.clone(), w.via));
@@ -196,14 +196,14 @@ pub(super) fn apply_one<L: Local + Writable>(
         summary.add("unchanged", 1);
     } else if opts.dry_run {
         summary.add("changed", 1);
-        summary.plan.push(json!({
-            "action": "update local",
-            "entity": se.as_str(),
-            "id": t.local_id,
-            "hubspot_id": t.hubspot_id,
-            "matched_by": t.via,
-            "changes": plan.changes,
-        }));
+        summary.plan.push(Planned::Pull {
+            action: "update local",
+            entity: se.as_str().to_owned(),
+            id: t.local_id.clone(),
+            hubspot_id: t.hubspot_id.clone(),
+            matched_by: t.via,
+            changes: plan.changes,
+        });
     } else {
         L::write(writer, tx, &plan.updated, &current)?;
         for c in &plan.changes {
@@ -261,22 +261,18 @@ pub(super) fn conflict_detail(c: &plan::FieldConflict) -> serde_json::Value {
 }
 
 /// A field conflict as a run reports it (SPEC §7 `conflicts`).
-pub(super) fn conflict_json(
-    se: StoreEntity,
-    t: &Target,
-    c: &plan::FieldConflict,
-) -> serde_json::Value {
+pub(super) fn conflict_json(se: StoreEntity, t: &Target, c: &plan::FieldConflict) -> Conflict {
     let show = |v: Option<&str>| v.map_or_else(|| "(empty)".to_owned(), |v| format!("{v:?}"));
-    json!({
-        "entity": se.as_str(),
-        "id": t.local_id,
-        "hubspot_id": t.hubspot_id,
-        "field": c.field,
-        "local": c.local,
-        "hubspot": c.hubspot,
-        "base": c.base,
-        "kept": c.kept,
-        "message": format!(
+    Conflict {
+        entity: se.as_str().to_owned(),
+        id: t.local_id.clone(),
+        hubspot_id: Some(t.hubspot_id.clone()),
+        field: Some(c.field.clone()),
+        local: c.local.clone(),
+        hubspot: Some(c.hubspot.clone()),
+        base: c.base.clone(),
+        kept: Some(c.kept),
+        message: format!(
             "{} {} field {}: edited on both sides (here {}, in HubSpot {}, last agreed {}); kept the {} value",
             se.as_str(),
             t.local_id,
@@ -289,7 +285,8 @@ pub(super) fn conflict_json(
                 Side::Local => "local",
             }
         ),
-    })
+        ..Conflict::default()
+    }
 }
 
 /// Decide the `newest` conflicts: read HubSpot's property timestamps for those records only

@@ -259,6 +259,25 @@ pub struct Conflict {
     pub message: String,
 }
 
+impl From<Conflict> for crate::sync::summary::Conflict {
+    /// A key claimed by several records, as a run reports it: `field` null, every id listed.
+    fn from(c: Conflict) -> Self {
+        Self {
+            entity: c.entity.to_owned(),
+            id: c.local_ids.first().cloned().unwrap_or_default(),
+            hubspot_id: match c.hubspot_ids.as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
+            },
+            key: Some(c.key),
+            local_ids: c.local_ids,
+            hubspot_ids: c.hubspot_ids,
+            message: c.message,
+            ..Self::default()
+        }
+    }
+}
+
 /// The whole plan for one batch of HubSpot records.
 #[derive(Debug, Clone)]
 pub struct Plan<L> {

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use rusqlite::Connection;
-use serde_json::json;
 
 mod send_contacts;
 mod send_organizations;

@@ -2,6 +2,7 @@
 //! a create whose answer is lost is looked up by domain before it is sent again.
 
 use super::*;
+use crate::sync::summary::Conflict;
 
 impl Pusher<'_> {
     pub(super) async fn organizations(&mut self, ids: &[String]) -> Result<()> {
@@ -62,14 +63,19 @@ impl Pusher<'_> {
                             if companies.len() > 1 {
                                 let ids: Vec<&str> =
                                     companies.iter().map(|c| c.id.as_str()).collect();
-                                self.summary.conflicts.push(json!({
-                                    "entity": "organization",
-                                    "id": items[i].local_id,
-                                    "message": format!(
+                                self.summary.conflicts.push(Conflict {
+                                    entity: "organization".into(),
+                                    id: items[i].local_id.clone(),
+                                    hubspot_id: Some(chosen.clone()),
+                                    key: Some(items[i].key.clone()),
+                                    local_ids: vec![items[i].local_id.clone()],
+                                    hubspot_ids: ids.iter().map(|&s| s.to_owned()).collect(),
+                                    message: format!(
                                         "organization {}: HubSpot has {} companies with domain {} ({}); pushed to the oldest, {}",
                                         items[i].local_id, companies.len(), items[i].key, ids.join(", "), chosen
                                     ),
-                                }));
+                                    ..Conflict::default()
+                                });
                             }
                             items[i].hubspot_id = Some(chosen);
                             to_update.push(i);

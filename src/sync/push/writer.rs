@@ -4,6 +4,7 @@
 
 use super::send_organizations::oldest;
 use super::*;
+use crate::sync::summary::Planned;
 
 impl Pusher<'_> {
     /// Write `which` items with `op` in batches of ≤100, splitting rejected batches, committing
@@ -237,14 +238,14 @@ impl Pusher<'_> {
                 ),
             };
             self.count(entity, &format!("to_{action}"), 1);
-            self.summary.plan.push(json!({
-                "entity": entity.as_str(),
-                "id": item.local_id,
-                "action": action,
-                "hubspot_id": hubspot_id,
-                "changes": changes,
-                "companies": item.companies,
-            }));
+            self.summary.plan.push(Planned::Push {
+                entity: entity.as_str().to_owned(),
+                id: item.local_id.clone(),
+                action,
+                hubspot_id,
+                changes,
+                companies: item.companies.clone(),
+            });
         }
         self.progress.advance(which.len() as u64);
         Ok(())
