@@ -519,3 +519,12 @@ impl From<ColorWhen> for anstream::ColorChoice {
         }
     }
 }
+
+impl From<EntityKind> for crate::model::Entity {
+    fn from(kind: EntityKind) -> Self {
+        match kind {
+            EntityKind::Contacts => Self::Contact,
+            EntityKind::Organizations => Self::Organization,
+        }
+    }
+}

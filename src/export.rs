@@ -7,27 +7,27 @@ use std::io::Write;
 use anyhow::Result;
 use serde_json::Value;
 
-use crate::import::{Format, Kind};
+use crate::import::{Entity, Format};
 use crate::model::{Contact, Organization, CONTACT_FIELDS, ORGANIZATION_FIELDS};
 use crate::store::{contacts, organizations, Store};
 use crate::sync::pull::plan::LocalRecord;
 
 /// Write every record of `kind` to `out` in `format`; returns how many.
-pub fn export(store: &Store, kind: Kind, format: Format, out: &mut dyn Write) -> Result<u64> {
+pub fn export(store: &Store, kind: Entity, format: Format, out: &mut dyn Write) -> Result<u64> {
     match format {
         Format::Ndjson | Format::Json => json(store, kind, format == Format::Json, out),
         Format::Csv => csv(store, kind, out),
     }
 }
 
-fn each(store: &Store, kind: Kind, mut f: impl FnMut(Value) -> Result<()>) -> Result<()> {
+fn each(store: &Store, kind: Entity, mut f: impl FnMut(Value) -> Result<()>) -> Result<()> {
     match kind {
-        Kind::Contacts => contacts::each(store.conn(), |c| f(serde_json::to_value(&c)?)),
-        Kind::Organizations => organizations::each(store.conn(), |o| f(serde_json::to_value(&o)?)),
+        Entity::Contact => contacts::each(store.conn(), |c| f(serde_json::to_value(&c)?)),
+        Entity::Organization => organizations::each(store.conn(), |o| f(serde_json::to_value(&o)?)),
     }
 }
 
-fn json(store: &Store, kind: Kind, array: bool, out: &mut dyn Write) -> Result<u64> {
+fn json(store: &Store, kind: Entity, array: bool, out: &mut dyn Write) -> Result<u64> {
     let mut n = 0u64;
     if array {
         out.write_all(b"[")?;
@@ -64,11 +64,11 @@ fn cell(v: Option<Value>) -> String {
     }
 }
 
-fn csv(store: &Store, kind: Kind, out: &mut dyn Write) -> Result<u64> {
+fn csv(store: &Store, kind: Entity, out: &mut dyn Write) -> Result<u64> {
     // The columns: the fixed fields, then every identity and attribute some contact has.
     let mut columns: Vec<String> = vec!["id".to_owned()];
     match kind {
-        Kind::Contacts => {
+        Entity::Contact => {
             columns.extend(CONTACT_FIELDS.iter().map(|(p, _)| (*p).to_owned()));
             let mut identities = BTreeSet::new();
             let mut attributes = BTreeSet::new();
@@ -80,7 +80,7 @@ fn csv(store: &Store, kind: Kind, out: &mut dyn Write) -> Result<u64> {
             columns.extend(identities.into_iter().map(|k| format!("identities.{k}")));
             columns.extend(attributes.into_iter().map(|k| format!("attributes.{k}")));
         }
-        Kind::Organizations => {
+        Entity::Organization => {
             columns.extend(ORGANIZATION_FIELDS.iter().map(|(p, _)| (*p).to_owned()));
         }
     }
@@ -93,8 +93,8 @@ fn csv(store: &Store, kind: Kind, out: &mut dyn Write) -> Result<u64> {
         Ok(())
     };
     match kind {
-        Kind::Contacts => contacts::each(store.conn(), |c: Contact| row(cells(&columns, &c)))?,
-        Kind::Organizations => {
+        Entity::Contact => contacts::each(store.conn(), |c: Contact| row(cells(&columns, &c)))?,
+        Entity::Organization => {
             organizations::each(store.conn(), |o: Organization| row(cells(&columns, &o)))?;
         }
     }

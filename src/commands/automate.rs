@@ -4,7 +4,7 @@ use anyhow::{bail, Result};
 
 use super::map::render_table;
 use super::{block_on, Context};
-use crate::cli::{AutomateAddArgs, AutomateCommand, EntityKind, MatchMode};
+use crate::cli::{AutomateAddArgs, AutomateCommand, MatchMode};
 use crate::mapping::{Entity, Mapping};
 use crate::store::automations::{self, Automation, NewAutomation};
 use crate::store::Store;
@@ -59,17 +59,14 @@ fn set_paused(ctx: &Context, name: &str, paused: bool) -> Result<()> {
 
 fn add(ctx: &Context, args: &AutomateAddArgs) -> Result<()> {
     let mapping = Mapping::load(&ctx.paths.mappings)?;
-    let entity = match args.entity {
-        EntityKind::Contacts => Entity::Contacts,
-        EntityKind::Organizations => Entity::Organizations,
-    };
+    let entity = Entity::from(args.entity);
     if args.name.trim().is_empty() {
         bail!("the automation needs a name");
     }
-    if args.sync_contacts && entity == Entity::Contacts {
+    if args.sync_contacts && entity == Entity::Contact {
         bail!("--sync-contacts is for organization automations: contacts go to the list already");
     }
-    if !mapping.section(entity == Entity::Contacts).enabled {
+    if !mapping.section(entity == Entity::Contact).enabled {
         bail!(
             "{} are not enabled in the mapping file {}; set `{}.enabled: true`",
             entity.section(),
@@ -79,7 +76,7 @@ fn add(ctx: &Context, args: &AutomateAddArgs) -> Result<()> {
     }
     // Refuse bad filters before anything else: nothing is stored.
     let parsed = engine::filters(&mapping, entity, &args.filters)?;
-    let needs_list = entity == Entity::Contacts || args.sync_contacts;
+    let needs_list = entity == Entity::Contact || args.sync_contacts;
     if needs_list && args.list.is_none() {
         bail!("--list is required: the HubSpot static contact list that matching contacts are added to");
     }
@@ -104,7 +101,7 @@ fn add(ctx: &Context, args: &AutomateAddArgs) -> Result<()> {
     };
     let new = NewAutomation {
         name: &args.name,
-        entity: entity.into(),
+        entity,
         match_all: args.match_mode == MatchMode::All,
         filters: &args.filters,
         list_id: list.as_ref().map_or("", |l| l.list_id.as_str()),

@@ -5,17 +5,14 @@ use std::io::{BufWriter, Write as _};
 use anyhow::{Context as _, Result};
 
 use super::Context;
-use crate::cli::{EntityKind, ExportArgs, ImportFormat};
+use crate::cli::{ExportArgs, ImportFormat};
 use crate::export;
-use crate::import::{Format, Kind};
+use crate::import::{Entity, Format};
 use crate::store::Store;
 
 pub fn run(ctx: &Context, args: &ExportArgs) -> Result<()> {
     let store = Store::open_existing(&ctx.paths.db)?;
-    let kind = match args.entity {
-        EntityKind::Contacts => Kind::Contacts,
-        EntityKind::Organizations => Kind::Organizations,
-    };
+    let kind = Entity::from(args.entity);
     let format = match args.format {
         ImportFormat::Json => Format::Json,
         ImportFormat::Ndjson => Format::Ndjson,
@@ -53,10 +50,10 @@ pub fn run(ctx: &Context, args: &ExportArgs) -> Result<()> {
     };
     if ctx.json() {
         super::print_json(
-            &serde_json::json!({"exported": n, "entity": kind.as_str(), "output": path.display().to_string()}),
+            &serde_json::json!({"exported": n, "entity": kind.section(), "output": path.display().to_string()}),
         )?;
     } else {
-        outln!("exported {n} {} to {}", kind.as_str(), path.display());
+        outln!("exported {n} {} to {}", kind.section(), path.display());
     }
     Ok(())
 }

@@ -4,17 +4,14 @@ use anyhow::Result;
 
 use super::map::render_table;
 use super::Context;
-use crate::cli::{EntityKind, HistoryArgs};
+use crate::cli::HistoryArgs;
 use crate::store::history::{self, Entry, Filter};
 use crate::store::{Entity, Store};
 
 pub fn run(ctx: &Context, args: &HistoryArgs) -> Result<()> {
     let store = Store::open_existing(&ctx.paths.db)?;
     let filter = Filter {
-        entity: args.entity.map(|e| match e {
-            EntityKind::Contacts => Entity::Contact,
-            EntityKind::Organizations => Entity::Organization,
-        }),
+        entity: args.entity.map(Entity::from),
         local_id: args.id.clone(),
         run_id: args.run,
     };

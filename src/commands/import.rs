@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 
 use super::Context;
-use crate::cli::{EntityKind, ImportArgs, ImportFormat};
-use crate::import::{self, Format, Kind};
+use crate::cli::{ImportArgs, ImportFormat};
+use crate::import::{self, Entity, Format};
 use crate::mapping::Mapping;
 use crate::store::Store;
 use crate::sync::lock::RunLock;
@@ -28,10 +28,7 @@ pub fn run(ctx: &Context, args: &ImportArgs) -> Result<()> {
             )
         })?,
     };
-    let kind = match args.entity {
-        EntityKind::Contacts => Kind::Contacts,
-        EntityKind::Organizations => Kind::Organizations,
-    };
+    let kind = Entity::from(args.entity);
     // Declared attribute types come from the mapping file; import works without one.
     let mapping = Mapping::load_optional(&ctx.paths.mappings)?;
     let attributes = mapping

@@ -160,8 +160,8 @@ fn edit(ctx: &Context, fields: &[String]) -> Result<()> {
         .into());
     }
     let mut todo = Vec::new();
-    for entity in [Entity::Contacts, Entity::Organizations] {
-        let section = mapping.section(entity == Entity::Contacts);
+    for entity in [Entity::Contact, Entity::Organization] {
+        let section = mapping.section(entity == Entity::Contact);
         for f in catalogue::fields(entity, section) {
             let qualified = format!("{}.{}", entity.section(), f.path);
             let wanted = if fields.is_empty() {
@@ -184,7 +184,7 @@ fn edit(ctx: &Context, fields: &[String]) -> Result<()> {
     let mut changed = 0usize;
     'fields: for (entity, field) in todo {
         let current = Mapping::parse(&text, "mapping")?;
-        let section = current.section(entity == Entity::Contacts);
+        let section = current.section(entity == Entity::Contact);
         let now = section
             .fields
             .iter()
@@ -314,14 +314,11 @@ fn scaffold(ctx: &Context, fields: &[String]) -> Result<()> {
         outln!("every field of the enabled entities is mapped; nothing to scaffold");
         return Ok(());
     }
-    let object = |e: Entity| match e {
-        Entity::Contacts => ObjectType::Contacts,
-        Entity::Organizations => ObjectType::Companies,
-    };
+    let object = ObjectType::from;
     let created = block_on(async {
         let client = ctx.client(mapping.file.api_version).await?;
         let mut created = 0usize;
-        for entity in [Entity::Contacts, Entity::Organizations] {
+        for entity in [Entity::Contact, Entity::Organization] {
             let todo: Vec<_> = planned.iter().filter(|p| p.entity == entity && !p.exists).collect();
             if todo.is_empty() {
                 continue;

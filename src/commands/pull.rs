@@ -50,14 +50,11 @@ pub fn run(ctx: &Context, args: &PullArgs) -> Result<()> {
 
 /// The entities to pull: the one asked for (it must be enabled), or every enabled one.
 fn entities(mapping: &Mapping, asked: Option<EntityKind>) -> Result<Vec<Entity>> {
-    let enabled = |e: Entity| mapping.section(e == Entity::Contacts).enabled;
-    let all = [Entity::Contacts, Entity::Organizations];
+    let enabled = |e: Entity| mapping.section(e == Entity::Contact).enabled;
+    let all = [Entity::Contact, Entity::Organization];
     let out: Vec<Entity> = match asked {
         Some(kind) => {
-            let e = match kind {
-                EntityKind::Contacts => Entity::Contacts,
-                EntityKind::Organizations => Entity::Organizations,
-            };
+            let e = Entity::from(kind);
             if !enabled(e) {
                 anyhow::bail!(
                     "{} are not enabled in the mapping file; set `{}: enabled: true` in {}",

@@ -47,9 +47,9 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
         .into_iter()
         .filter(|a| !a.paused)
         .collect();
-    let entities: Vec<Entity> = [Entity::Contacts, Entity::Organizations]
+    let entities: Vec<Entity> = [Entity::Contact, Entity::Organization]
         .into_iter()
-        .filter(|e| mapping.section(*e == Entity::Contacts).enabled)
+        .filter(|e| mapping.section(*e == Entity::Contact).enabled)
         .collect();
     let bars = super::Bars::for_terminal(ctx);
     let progress = &bars;

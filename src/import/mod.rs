@@ -24,29 +24,7 @@ mod json;
 mod proptests;
 mod records;
 
-/// What an import reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Contacts,
-    Organizations,
-}
-
-impl Kind {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Contacts => "contacts",
-            Kind::Organizations => "organizations",
-        }
-    }
-
-    fn singular(self) -> &'static str {
-        match self {
-            Kind::Contacts => "contact",
-            Kind::Organizations => "organization",
-        }
-    }
-}
+pub use crate::model::Entity;
 
 /// Input format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +114,7 @@ pub(crate) trait Sink {
 /// mapping file declares, with their types.
 pub fn import(
     store: &mut Store,
-    kind: Kind,
+    kind: Entity,
     format: Format,
     input: &mut dyn BufRead,
     attributes: &BTreeMap<String, ValueType>,
@@ -154,7 +132,7 @@ pub fn import(
 
 fn import_in_transaction(
     store: &mut Store,
-    kind: Kind,
+    kind: Entity,
     format: Format,
     input: &mut dyn BufRead,
     attributes: &BTreeMap<String, ValueType>,
@@ -164,20 +142,20 @@ fn import_in_transaction(
         .transaction_with_behavior(TransactionBehavior::Immediate)?;
     let counts = {
         let mut sink: Box<dyn SinkCounts> = match kind {
-            Kind::Contacts => Box::new(records::Contacts::new(&tx, attributes)?),
-            Kind::Organizations => Box::new(records::Organizations::new(&tx)),
+            Entity::Contact => Box::new(records::Contacts::new(&tx, attributes)?),
+            Entity::Organization => Box::new(records::Organizations::new(&tx)),
         };
         let read = match format {
-            Format::Json => json::read_array(input, kind.singular(), sink.as_sink()),
+            Format::Json => json::read_array(input, kind.as_str(), sink.as_sink()),
             Format::Ndjson => json::read_lines(input, sink.as_sink()),
-            Format::Csv => csv::read(input, kind.singular(), sink.as_sink()),
+            Format::Csv => csv::read(input, kind.as_str(), sink.as_sink()),
         };
         read?;
         sink.counts()
     };
     tx.commit()?;
     Ok(Summary {
-        entity: kind.as_str(),
+        entity: kind.section(),
         imported: counts.0 + counts.1,
         created: counts.0,
         updated: counts.1,

@@ -32,7 +32,7 @@ fn declared() -> BTreeMap<String, ValueType> {
 
 fn run(
     store: &mut Store,
-    kind: Kind,
+    kind: Entity,
     format: Format,
     bytes: &[u8],
     buffer: usize,
@@ -76,7 +76,7 @@ fn seeded() -> Store {
     let mut store = Store::open_in_memory().unwrap();
     let orgs =
         br#"[{"id":"o1","name":"Acme","website":"https://acme.io"},{"id":"o2","name":"Beta"}]"#;
-    run(&mut store, Kind::Organizations, Format::Json, orgs, 64).unwrap();
+    run(&mut store, Entity::Organization, Format::Json, orgs, 64).unwrap();
     let people = concat!(
         r#"{"id":"c1","emails":["ada@example.com"],"displayName":"Ada","organizations":["o1"],"attributes":{"level":3}}"#,
         "\n",
@@ -84,7 +84,7 @@ fn seeded() -> Store {
     );
     run(
         &mut store,
-        Kind::Contacts,
+        Entity::Contact,
         Format::Ndjson,
         people.as_bytes(),
         64,
@@ -116,7 +116,7 @@ fn assert_located(e: &anyhow::Error) -> Result<(), TestCaseError> {
 /// Import into a seeded store: either it succeeds or it is refused with a located error and the
 /// store is exactly as before.
 fn import_or_refuse(
-    kind: Kind,
+    kind: Entity,
     format: Format,
     bytes: &[u8],
     buffer: usize,
@@ -383,7 +383,7 @@ proptest! {
         contacts in any::<bool>(),
         buffer in 1usize..64,
     ) {
-        let kind = if contacts { Kind::Contacts } else { Kind::Organizations };
+        let kind = if contacts { Entity::Contact } else { Entity::Organization };
         import_or_refuse(kind, format, &bytes, buffer)?;
     }
 
@@ -394,7 +394,7 @@ proptest! {
         contacts in any::<bool>(),
         l in layout(),
     ) {
-        let kind = if contacts { Kind::Contacts } else { Kind::Organizations };
+        let kind = if contacts { Entity::Contact } else { Entity::Organization };
         let bytes = encode(format, &records, &l);
         if let Some(summary) = import_or_refuse(kind, format, &bytes, l.buffer)? {
             if format != Format::Csv {
@@ -752,7 +752,7 @@ proptest! {
         let mut store = Store::open_in_memory().unwrap();
         let org_records: Vec<_> = orgs.iter().map(|(m, _)| m.clone()).collect();
         let bytes = encode_valid(org_format, &org_records, &l);
-        match run(&mut store, Kind::Organizations, org_format, &bytes, l.buffer) {
+        match run(&mut store, Entity::Organization, org_format, &bytes, l.buffer) {
             Ok(s) => prop_assert_eq!(s.created, orgs.len() as u64),
             // A CSV of no records has no header row to read.
             Err(e) if org_format == Format::Csv && orgs.is_empty() => {
@@ -767,7 +767,7 @@ proptest! {
 
         let records: Vec<_> = people.iter().map(|(m, _)| m.clone()).collect();
         let bytes = encode_valid(format, &records, &l);
-        match run(&mut store, Kind::Contacts, format, &bytes, l.buffer) {
+        match run(&mut store, Entity::Contact, format, &bytes, l.buffer) {
             Ok(s) => prop_assert_eq!(s.created, people.len() as u64),
             Err(e) if format == Format::Csv && people.is_empty() => {
                 let msg = format!("{e:#}");
@@ -782,7 +782,7 @@ proptest! {
         // The same input again updates every record and changes nothing.
         let before = contacts::all(store.conn()).unwrap();
         if !records.is_empty() {
-            let s = run(&mut store, Kind::Contacts, format, &bytes, l.buffer).unwrap();
+            let s = run(&mut store, Entity::Contact, format, &bytes, l.buffer).unwrap();
             prop_assert_eq!((s.created, s.updated), (0, records.len() as u64));
         }
         prop_assert_eq!(contacts::all(store.conn()).unwrap(), before);
@@ -798,7 +798,7 @@ fn a_byte_order_mark_is_accepted_by_every_format_and_any_buffer() {
     ] {
         for buffer in [1, 2, 3, 64] {
             let mut store = Store::open_in_memory().unwrap();
-            let s = run(&mut store, Kind::Contacts, format, text.as_bytes(), buffer)
+            let s = run(&mut store, Entity::Contact, format, text.as_bytes(), buffer)
                 .unwrap_or_else(|e| panic!("{format:?}, buffer {buffer}: {e:#}"));
             assert_eq!(s.created, 1);
         }
@@ -811,7 +811,7 @@ fn numbers_keep_every_digit() {
     let text = r#"[{"id":"a","score":-3.8315253975704855e70,"attributes":{"level":-3.8315253975704855e70}}]"#;
     run(
         &mut store,
-        Kind::Contacts,
+        Entity::Contact,
         Format::Json,
         text.as_bytes(),
         64,
@@ -837,7 +837,7 @@ fn a_record_much_longer_than_the_read_buffer_is_read_in_linear_time() {
     let started = std::time::Instant::now();
     run(
         &mut store,
-        Kind::Contacts,
+        Entity::Contact,
         Format::Json,
         text.as_bytes(),
         64,
@@ -866,7 +866,14 @@ fn a_record_over_the_record_limit_is_refused_before_it_is_held_whole() {
         ),
     ] {
         let mut store = Store::open_in_memory().unwrap();
-        let err = run(&mut store, Kind::Contacts, format, text.as_bytes(), 1 << 16).unwrap_err();
+        let err = run(
+            &mut store,
+            Entity::Contact,
+            format,
+            text.as_bytes(),
+            1 << 16,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("longer than 1 MiB"), "{err}");
         assert!(contacts::get(store.conn(), "a").unwrap().is_none());
     }
@@ -976,7 +983,7 @@ proptest! {
             (want, words)
         };
         let mut store = Store::open_in_memory().unwrap();
-        let e = match run(&mut store, Kind::Contacts, format, &bytes, l.buffer) {
+        let e = match run(&mut store, Entity::Contact, format, &bytes, l.buffer) {
             Ok(_) => return Err(TestCaseError::fail(format!("imported:\n{}", String::from_utf8_lossy(&bytes)))),
             Err(e) => format!("{e:#}"),
         };
@@ -999,13 +1006,13 @@ fn csv_errors_name_the_line_an_editor_shows_whatever_the_line_ends() {
         ]
         .join(nl);
         let mut store = Store::open_in_memory().unwrap();
-        let e = run(&mut store, Kind::Contacts, Format::Csv, text.as_bytes(), 7).unwrap_err();
+        let e = run(&mut store, Entity::Contact, Format::Csv, text.as_bytes(), 7).unwrap_err();
         assert!(
             format!("{e:#}").starts_with("line 4: field `score`"),
             "{nl:?}: {e:#}"
         );
         let text = text.replace("lots", "2");
-        let e = run(&mut store, Kind::Contacts, Format::Csv, text.as_bytes(), 7).unwrap_err();
+        let e = run(&mut store, Entity::Contact, Format::Csv, text.as_bytes(), 7).unwrap_err();
         assert!(
             format!("{e:#}").starts_with("line 5: has 4 cells"),
             "{nl:?}: {e:#}"

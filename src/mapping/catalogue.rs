@@ -22,41 +22,7 @@ impl Direction {
     }
 }
 
-/// Contacts or organizations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Entity {
-    Contacts,
-    Organizations,
-}
-
-impl Entity {
-    /// The section name in the mapping file.
-    #[must_use]
-    pub fn section(self) -> &'static str {
-        match self {
-            Entity::Contacts => "contacts",
-            Entity::Organizations => "organizations",
-        }
-    }
-
-    /// The HubSpot object type (`contacts` / `companies`).
-    #[must_use]
-    pub fn hubspot_object(self) -> &'static str {
-        match self {
-            Entity::Contacts => "contacts",
-            Entity::Organizations => "companies",
-        }
-    }
-
-    /// HubSpot properties that hubsync itself sets from identity fields; never mappable.
-    #[must_use]
-    pub fn identity_properties(self) -> &'static [&'static str] {
-        match self {
-            Entity::Contacts => &["email"],
-            Entity::Organizations => &["domain", "name"],
-        }
-    }
-}
+pub use crate::model::Entity;
 
 /// A mappable local field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +96,7 @@ pub fn fields(entity: Entity, section: &EntitySection) -> Vec<LocalField> {
     use Direction::{Both, OutOnly};
     let mut out = Vec::new();
     match entity {
-        Entity::Contacts => {
+        Entity::Contact => {
             out.push(LocalField::new("displayName", ValueType::String, Both));
             for p in KNOWN_PLATFORMS {
                 out.push(LocalField::new(
@@ -159,7 +125,7 @@ pub fn fields(entity: Entity, section: &EntitySection) -> Vec<LocalField> {
             }
             out.push(LocalField::new("tags", ValueType::List, OutOnly));
         }
-        Entity::Organizations => {
+        Entity::Organization => {
             for f in ORG_BOTH_STRINGS {
                 out.push(LocalField::new(f, ValueType::String, Both));
             }
@@ -191,29 +157,29 @@ pub fn lookup(
 ) -> Result<LocalField, Unmappable> {
     match (entity, path) {
         (_, "id") => return Err(Unmappable::Reserved("the local id is the key, not a field")),
-        (Entity::Contacts, "emails") => {
+        (Entity::Contact, "emails") => {
             return Err(Unmappable::Reserved(
                 "e-mails are the contact's identity and are always sent as HubSpot `email`",
             ))
         }
-        (Entity::Contacts, "organizations") => {
+        (Entity::Contact, "organizations") => {
             return Err(Unmappable::Reserved(
                 "organizations are sent as associations to companies",
             ))
         }
-        (Entity::Organizations, "name") => {
+        (Entity::Organization, "name") => {
             return Err(Unmappable::Reserved(
                 "the name is always sent as HubSpot `name`",
             ))
         }
-        (Entity::Organizations, "website") => {
+        (Entity::Organization, "website") => {
             return Err(Unmappable::Reserved(
                 "the website is always sent as HubSpot `domain`",
             ))
         }
         _ => {}
     }
-    if entity == Entity::Contacts {
+    if entity == Entity::Contact {
         if let Some(platform) = path.strip_prefix("identities.") {
             if is_name(platform) {
                 return Ok(LocalField::new(path, ValueType::String, Direction::Both));
@@ -250,28 +216,28 @@ mod tests {
     #[test]
     fn catalogue_directions_follow_the_spec() {
         let s = EntitySection::default();
-        let f = lookup(Entity::Contacts, &s, "score").unwrap();
+        let f = lookup(Entity::Contact, &s, "score").unwrap();
         assert_eq!((f.ty, f.direction), (ValueType::Number, Direction::OutOnly));
-        let f = lookup(Entity::Contacts, &s, "identities.mastodon").unwrap();
+        let f = lookup(Entity::Contact, &s, "identities.mastodon").unwrap();
         assert_eq!(f.direction, Direction::Both);
-        let f = lookup(Entity::Organizations, &s, "employees").unwrap();
+        let f = lookup(Entity::Organization, &s, "employees").unwrap();
         assert_eq!((f.ty, f.direction), (ValueType::Number, Direction::Both));
-        let f = lookup(Entity::Organizations, &s, "tags").unwrap();
+        let f = lookup(Entity::Organization, &s, "tags").unwrap();
         assert_eq!((f.ty, f.direction), (ValueType::List, Direction::OutOnly));
         assert_eq!(
-            lookup(Entity::Contacts, &s, "attributes.level"),
+            lookup(Entity::Contact, &s, "attributes.level"),
             Err(Unmappable::UndeclaredAttribute)
         );
         assert!(matches!(
-            lookup(Entity::Contacts, &s, "emails"),
+            lookup(Entity::Contact, &s, "emails"),
             Err(Unmappable::Reserved(_))
         ));
         assert_eq!(
-            lookup(Entity::Contacts, &s, "nickname"),
+            lookup(Entity::Contact, &s, "nickname"),
             Err(Unmappable::Unknown)
         );
         assert_eq!(
-            lookup(Entity::Organizations, &s, "identities.github"),
+            lookup(Entity::Organization, &s, "identities.github"),
             Err(Unmappable::Unknown)
         );
     }
@@ -280,9 +246,9 @@ mod tests {
     fn declared_attributes_carry_their_type() {
         let mut s = EntitySection::default();
         s.attributes.insert("isHiring".into(), ValueType::Bool);
-        let f = lookup(Entity::Contacts, &s, "attributes.isHiring").unwrap();
+        let f = lookup(Entity::Contact, &s, "attributes.isHiring").unwrap();
         assert_eq!(f.ty, ValueType::Bool);
-        assert!(fields(Entity::Contacts, &s)
+        assert!(fields(Entity::Contact, &s)
             .iter()
             .any(|f| f.path == "attributes.isHiring"));
     }

@@ -29,8 +29,8 @@ impl Properties {
     #[must_use]
     pub fn of(&self, entity: Entity) -> &HashMap<String, CachedProperty> {
         match entity {
-            Entity::Contacts => &self.contacts,
-            Entity::Organizations => &self.companies,
+            Entity::Contact => &self.contacts,
+            Entity::Organization => &self.companies,
         }
     }
 }
@@ -115,7 +115,7 @@ pub struct Row {
 #[must_use]
 pub fn check(mapping: &Mapping, props: &Properties) -> Vec<Problem> {
     let mut problems = Vec::new();
-    for entity in [Entity::Contacts, Entity::Organizations] {
+    for entity in [Entity::Contact, Entity::Organization] {
         check_entity(mapping, props, entity, &mut problems);
     }
     problems.sort_by_key(|p| (p.severity != Severity::Error, p.line.unwrap_or(usize::MAX)));
@@ -123,7 +123,7 @@ pub fn check(mapping: &Mapping, props: &Properties) -> Vec<Problem> {
 }
 
 fn check_entity(mapping: &Mapping, props: &Properties, entity: Entity, out: &mut Vec<Problem>) {
-    let section = mapping.section(entity == Entity::Contacts);
+    let section = mapping.section(entity == Entity::Contact);
     let name = entity.section();
     let cached = props.of(entity);
     let line = |field: &str| mapping.line_of(name, "fields", field);
@@ -137,7 +137,7 @@ fn check_entity(mapping: &Mapping, props: &Properties, entity: Entity, out: &mut
         });
     };
 
-    if entity == Entity::Organizations && !section.attributes.is_empty() {
+    if entity == Entity::Organization && !section.attributes.is_empty() {
         for attr in section.attributes.keys() {
             push(
                 Severity::Error,
@@ -314,8 +314,8 @@ fn check_entity(mapping: &Mapping, props: &Properties, entity: Entity, out: &mut
 #[must_use]
 pub fn table(mapping: &Mapping, props: &Properties) -> Vec<Row> {
     let mut rows = Vec::new();
-    for entity in [Entity::Contacts, Entity::Organizations] {
-        let section = mapping.section(entity == Entity::Contacts);
+    for entity in [Entity::Contact, Entity::Organization] {
+        let section = mapping.section(entity == Entity::Contact);
         let cached = props.of(entity);
         let mut catalogue = catalogue::fields(entity, section);
         for (field, _) in &section.fields {

@@ -90,9 +90,9 @@ mod tests {
 
     #[test]
     fn replacing_keeps_comments_and_long_forms() {
-        let out = set_property(SRC, Entity::Contacts, "displayName", Some("b"));
+        let out = set_property(SRC, Entity::Contact, "displayName", Some("b"));
         assert!(out.contains("    displayName: b   # shown\n"), "{out}");
-        let out = set_property(SRC, Entity::Contacts, "attributes.jobTitle", Some("title2"));
+        let out = set_property(SRC, Entity::Contact, "attributes.jobTitle", Some("title2"));
         assert!(
             out.contains("      property: title2\n      pull: fill-empty\n"),
             "{out}"
@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn removing_and_adding() {
-        let out = set_property(SRC, Entity::Contacts, "attributes.jobTitle", None);
+        let out = set_property(SRC, Entity::Contact, "attributes.jobTitle", None);
         assert!(
             !out.contains("jobtitle") && !out.contains("fill-empty"),
             "{out}"
@@ -111,7 +111,7 @@ mod tests {
         assert!(out.contains("    score: s\n"));
         let out = set_property(
             &out,
-            Entity::Organizations,
+            Entity::Organization,
             "employees",
             Some("numberofemployees"),
         );

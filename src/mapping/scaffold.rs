@@ -82,10 +82,10 @@ pub fn hubspot_type(ty: ValueType) -> (&'static str, &'static str) {
 /// every unmapped field of the enabled entities.
 pub fn plan(mapping: &Mapping, props: &Properties, requested: &[String]) -> Result<Vec<Planned>> {
     let mut wanted: Vec<(Entity, LocalField)> = Vec::new();
-    let entities = [Entity::Contacts, Entity::Organizations];
+    let entities = [Entity::Contact, Entity::Organization];
     if requested.is_empty() {
         for entity in entities {
-            let section = mapping.section(entity == Entity::Contacts);
+            let section = mapping.section(entity == Entity::Contact);
             if !section.enabled {
                 continue;
             }
@@ -98,8 +98,8 @@ pub fn plan(mapping: &Mapping, props: &Properties, requested: &[String]) -> Resu
     } else {
         for name in requested {
             let (only, field) = match name.split_once('.') {
-                Some(("contacts", f)) => (Some(Entity::Contacts), f),
-                Some(("organizations", f)) => (Some(Entity::Organizations), f),
+                Some(("contacts", f)) => (Some(Entity::Contact), f),
+                Some(("organizations", f)) => (Some(Entity::Organization), f),
                 _ => (None, name.as_str()),
             };
             let mut found = false;
@@ -107,7 +107,7 @@ pub fn plan(mapping: &Mapping, props: &Properties, requested: &[String]) -> Resu
                 if only.is_some_and(|o| o != entity) {
                     continue;
                 }
-                let section = mapping.section(entity == Entity::Contacts);
+                let section = mapping.section(entity == Entity::Contact);
                 if let Ok(f) = catalogue::lookup(entity, section, field) {
                     if section.fields.iter().any(|(k, _)| *k == f.path) {
                         bail!("`{}.{field}` is mapped already; remove its line from the mapping file to scaffold it", entity.section());
@@ -154,7 +154,7 @@ pub fn plan(mapping: &Mapping, props: &Properties, requested: &[String]) -> Resu
 #[must_use]
 pub fn add_mappings(source: &str, planned: &[Planned]) -> String {
     let mut text = source.to_owned();
-    for entity in [Entity::Contacts, Entity::Organizations] {
+    for entity in [Entity::Contact, Entity::Organization] {
         let lines: Vec<String> = planned
             .iter()
             .filter(|p| p.entity == entity)
@@ -283,8 +283,8 @@ mod tests {
         let out = add_mappings(
             src,
             &[
-                planned(Entity::Contacts, "score"),
-                planned(Entity::Organizations, "employees"),
+                planned(Entity::Contact, "score"),
+                planned(Entity::Organization, "employees"),
             ],
         );
         assert_eq!(
@@ -298,7 +298,7 @@ mod tests {
 
     #[test]
     fn a_missing_section_is_appended() {
-        let out = add_mappings("version: 1\n", &[planned(Entity::Contacts, "score")]);
+        let out = add_mappings("version: 1\n", &[planned(Entity::Contact, "score")]);
         let parsed = Mapping::parse(&out, "t").unwrap();
         assert!(parsed.file.contacts.enabled);
         assert_eq!(parsed.file.contacts.fields[0].1.property(), "hubsync_score");

@@ -10,59 +10,7 @@ use serde::Serialize;
 
 use super::{now, Store};
 
-/// The kind of local record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Entity {
-    Contact,
-    Organization,
-}
-
-impl Entity {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Entity::Contact => "contact",
-            Entity::Organization => "organization",
-        }
-    }
-}
-
-impl Entity {
-    /// Parse the stored form (`contact` / `organization`).
-    #[must_use]
-    pub fn from_db(s: &str) -> Entity {
-        if s == "organization" {
-            Entity::Organization
-        } else {
-            Entity::Contact
-        }
-    }
-}
-
-impl From<crate::mapping::Entity> for Entity {
-    fn from(e: crate::mapping::Entity) -> Self {
-        match e {
-            crate::mapping::Entity::Contacts => Entity::Contact,
-            crate::mapping::Entity::Organizations => Entity::Organization,
-        }
-    }
-}
-
-impl From<Entity> for crate::mapping::Entity {
-    fn from(e: Entity) -> Self {
-        match e {
-            Entity::Contact => crate::mapping::Entity::Contacts,
-            Entity::Organization => crate::mapping::Entity::Organizations,
-        }
-    }
-}
-
-impl fmt::Display for Entity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::model::Entity;
 
 /// Why a record is synced every run.
 #[derive(Debug, Clone, PartialEq, Eq)]

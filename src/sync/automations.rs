@@ -16,7 +16,7 @@ use crate::store::{self, Mark, Store};
 
 /// The automation's filters, checked against the current mapping (declared attributes).
 pub fn filters(mapping: &Mapping, entity: Entity, exprs: &[String]) -> Result<Vec<Filter>> {
-    let section = mapping.section(entity == Entity::Contacts);
+    let section = mapping.section(entity == Entity::Contact);
     let mut out = Vec::with_capacity(exprs.len());
     let mut errors = Vec::new();
     for e in exprs {
@@ -39,7 +39,7 @@ pub fn check_attribute_names(
     entity: Entity,
     filters: &[Filter],
 ) -> Result<()> {
-    if entity != Entity::Contacts {
+    if entity != Entity::Contact {
         return Ok(());
     }
     let section = mapping.section(true);
@@ -122,7 +122,7 @@ fn matching_ids<R: LocalRecord>(
     now: DateTime<Utc>,
     scan: impl FnOnce(&mut dyn FnMut(R) -> Result<()>) -> Result<()>,
 ) -> Result<Vec<String>> {
-    let fs = filters(mapping, Entity::from(a.entity), &a.filters)?;
+    let fs = filters(mapping, a.entity, &a.filters)?;
     let all = a.match_mode == "all";
     let mut out = Vec::new();
     scan(&mut |r: R| {

@@ -83,8 +83,8 @@ pub struct FilterError {
 /// The type of a field a filter may name: every field of SPEC §4, read-only ones included.
 fn field_type(entity: Entity, section: &EntitySection, field: &str) -> Option<ValueType> {
     match (entity, field) {
-        (_, "id") | (Entity::Organizations, "name" | "website") => Some(ValueType::String),
-        (Entity::Contacts, "emails" | "organizations") => Some(ValueType::List),
+        (_, "id") | (Entity::Organization, "name" | "website") => Some(ValueType::String),
+        (Entity::Contact, "emails" | "organizations") => Some(ValueType::List),
         _ => match catalogue::lookup(entity, section, field) {
             Ok(f) => Some(f.ty),
             // Undeclared attributes are kept with their JSON type: compare them as text.
@@ -373,7 +373,7 @@ mod tests {
     }
 
     fn c(text: &str) -> Result<Filter, FilterError> {
-        parse(Entity::Contacts, &section(), text)
+        parse(Entity::Contact, &section(), text)
     }
 
     fn now() -> DateTime<Utc> {
@@ -423,7 +423,7 @@ mod tests {
             let e = c(text).unwrap_err();
             assert!(e.to_string().contains(want), "{text}: {e}");
         }
-        let e = parse(Entity::Organizations, &EntitySection::default(), "score>1").unwrap_err();
+        let e = parse(Entity::Organization, &EntitySection::default(), "score>1").unwrap_err();
         assert!(e.reason.contains("unknown organization field"), "{e}");
     }
 

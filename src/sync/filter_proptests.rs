@@ -241,7 +241,7 @@ proptest! {
 
     #[test]
     fn any_text_parses_or_is_refused_with_a_reason(text in any::<String>()) {
-        for entity in [Entity::Contacts, Entity::Organizations] {
+        for entity in [Entity::Contact, Entity::Organization] {
             if let Err(e) = parse(entity, &section(), &text) {
                 check_error(&text, &e);
             }
@@ -250,21 +250,21 @@ proptest! {
 
     #[test]
     fn text_after_a_known_field_parses_or_is_refused_with_a_reason(text in near_miss()) {
-        if let Err(e) = parse(Entity::Contacts, &section(), &text) {
+        if let Err(e) = parse(Entity::Contact, &section(), &text) {
             check_error(&text, &e);
         }
     }
 
     #[test]
     fn well_formed_filters_parse_to_what_was_written((text, field, ty, op, operand) in well_formed()) {
-        let f = parse(Entity::Contacts, &section(), &text)
+        let f = parse(Entity::Contact, &section(), &text)
             .map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
         prop_assert_eq!(&f.field, field);
         prop_assert_eq!(f.ty, ty);
         prop_assert_eq!(f.op, op);
         prop_assert_eq!(&f.operand, &operand);
         // What is shown (and stored with an automation) parses back to the same filter.
-        let again = parse(Entity::Contacts, &section(), &f.to_string())
+        let again = parse(Entity::Contact, &section(), &f.to_string())
             .map_err(|e| TestCaseError::fail(format!("{}: {e}", f)))?;
         prop_assert_eq!(again, f);
     }
@@ -276,7 +276,7 @@ proptest! {
         present in any::<bool>(),
         now in any_now(),
     ) {
-        let f = parse(Entity::Contacts, &section(), &text)
+        let f = parse(Entity::Contact, &section(), &text)
             .map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
         let value = present.then_some(&value);
         let _ = f.matches(value, now);
@@ -291,7 +291,7 @@ proptest! {
         value in json_value(),
         now in any_now(),
     ) {
-        if let Ok(f) = parse(Entity::Contacts, &section(), &text) {
+        if let Ok(f) = parse(Entity::Contact, &section(), &text) {
             let _ = f.matches(Some(&value), now);
             let _ = matches_all_or_any(std::slice::from_ref(&f), false, now, |_| Some(&value));
         }
@@ -308,7 +308,7 @@ proptest! {
         } else {
             format!("{field} {} {value}", op.as_str())
         };
-        if let Err(e) = parse(Entity::Contacts, &section(), &text) {
+        if let Err(e) = parse(Entity::Contact, &section(), &text) {
             check_error(&text, &e);
         }
     }
@@ -326,7 +326,7 @@ fn relative_dates_beyond_the_calendar_mean_its_ends() {
         ("joinedAt > -2562047788015h", true),
         ("joinedAt > -153722867280912m", true),
     ] {
-        let f = parse(Entity::Contacts, &section(), text).unwrap();
+        let f = parse(Entity::Contact, &section(), text).unwrap();
         assert_eq!(f.matches(Some(&old), now), want, "{text}");
     }
     for text in [
@@ -334,7 +334,7 @@ fn relative_dates_beyond_the_calendar_mean_its_ends() {
         "joinedAt > -5é",
         "joinedAt > -é",
     ] {
-        let e = parse(Entity::Contacts, &section(), text).unwrap_err();
+        let e = parse(Entity::Contact, &section(), text).unwrap_err();
         assert!(e.reason.contains("is not a date"), "{e}");
     }
 }
@@ -347,10 +347,10 @@ fn multi_byte_text_near_the_operators_is_refused_not_a_panic() {
         "joinedAt > -5é",
         "joinedAt>+😀",
     ] {
-        let e = parse(Entity::Contacts, &section(), text).unwrap_err();
+        let e = parse(Entity::Contact, &section(), text).unwrap_err();
         check_error(text, &e);
     }
-    let f = parse(Entity::Contacts, &section(), "displayName = Ü is sét").unwrap();
+    let f = parse(Entity::Contact, &section(), "displayName = Ü is sét").unwrap();
     assert_eq!(
         (f.op, f.operand),
         (Op::Eq, Operand::Text("ü is sét".into()))

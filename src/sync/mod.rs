@@ -12,3 +12,14 @@ pub mod run;
 pub mod summary;
 pub mod three_way;
 pub mod undo;
+
+/// The HubSpot object a local record kind is kept in: contacts in contacts, organizations in
+/// companies.
+impl From<crate::model::Entity> for crate::hubspot::ObjectType {
+    fn from(entity: crate::model::Entity) -> Self {
+        match entity {
+            crate::model::Entity::Contact => Self::Contacts,
+            crate::model::Entity::Organization => Self::Companies,
+        }
+    }
+}

@@ -292,7 +292,7 @@ pub fn plan_contacts(
     companies: &HashMap<String, String>,
     opts: PlanOptions,
 ) -> Vec<PushOp> {
-    let fields = pushable(Entity::Contacts, section, props);
+    let fields = pushable(Entity::Contact, section, props);
     let mut out = Vec::with_capacity(contacts.len());
     for c in contacts {
         let email = c
@@ -364,7 +364,7 @@ pub fn plan_organizations(
     props: &HashMap<String, CachedProperty>,
     opts: PlanOptions,
 ) -> Vec<PushOp> {
-    let fields = pushable(Entity::Organizations, section, props);
+    let fields = pushable(Entity::Organization, section, props);
     let mut out = Vec::with_capacity(orgs.len());
     for o in orgs {
         let Some(domain) = o.domain() else {

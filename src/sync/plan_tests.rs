@@ -1,6 +1,6 @@
 use super::*;
 use crate::mapping::{FieldSpec, ValueType};
-use crate::store::Entity as LinkEntity;
+use crate::model::Entity;
 use serde_json::json;
 
 fn prop(name: &str, type_: &str, field_type: &str, options: &[&str]) -> CachedProperty {
@@ -59,7 +59,7 @@ fn contact(v: Value) -> Contact {
 
 fn link(id: &str, hubspot: Option<&str>, hash: Option<&str>) -> Link {
     Link {
-        entity: LinkEntity::Contact,
+        entity: Entity::Contact,
         local_id: id.into(),
         hubspot_id: hubspot.map(Into::into),
         content_hash: hash.map(Into::into),

@@ -3,8 +3,9 @@
 use anyhow::{Context as _, Result};
 
 use super::pull::plan::LocalRecord;
+use crate::model::Entity;
 use crate::store::base;
-use crate::store::{contacts, history, organizations, runs, Entity as StoreEntity, Store};
+use crate::store::{contacts, history, organizations, runs, Store};
 
 /// What `undo --run N` did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -90,11 +91,11 @@ pub fn undo(store: &mut Store, pull_run: i64) -> Result<UndoReport> {
         for e in pending {
             let later = history::changed_since(&tx, e.entity, &e.id, &e.field, e.row_id)?;
             let outcome = match e.entity {
-                StoreEntity::Contact => {
+                Entity::Contact => {
                     let current = writer.get(&e.id)?;
                     restore(current, &e, later, |c| writer.upsert(c.0, Some(c.1)))?
                 }
-                StoreEntity::Organization => {
+                Entity::Organization => {
                     let current = organizations::get(&tx, &e.id)?;
                     restore(current, &e, later, |c| organizations::upsert(&tx, c.0))?
                 }

@@ -11,9 +11,10 @@ use super::read::{page_index, Local};
 use super::stage::Cursor;
 use super::{object_type, Pass, APPLY_BATCH, STAGE_PAGE};
 use crate::hubspot::objects;
+use crate::model::Entity;
 use crate::model::{Contact, Organization};
 use crate::store::base::{self};
-use crate::store::{contacts, history, links, organizations, Entity as StoreEntity};
+use crate::store::{contacts, history, links, organizations};
 use crate::sync::summary::{Conflict, Planned, Summary};
 use crate::sync::three_way::{self, Side};
 
@@ -32,7 +33,6 @@ pub(super) fn apply<L: Local + Writable>(
         opts,
         ..
     } = *p;
-    let se = StoreEntity::from(entity);
     let mut deferred = Vec::new();
     // 1. Claims, in read order: records to apply first, then the context.
     let mut seq = 0u64;
@@ -82,7 +82,7 @@ pub(super) fn apply<L: Local + Writable>(
         let mut winners: Vec<(String, String, plan::Via)> = Vec::new();
         for local_id in locals {
             let claims = stage.claims_on(&local_id)?;
-            let linked = links::get(store.conn(), se, &local_id)?.and_then(|l| l.hubspot_id);
+            let linked = links::get(store.conn(), entity, &local_id)?.and_then(|l| l.hubspot_id);
             let (winner, conflicts) = plan::resolve(entity, &local_id, &claims, linked.as_deref());
             for c in &conflicts {
                 summary.add("conflicts", 1);
@@ -150,7 +150,6 @@ pub(super) fn apply_one<L: Local + Writable>(
         opts,
         ..
     } = *p;
-    let se = StoreEntity::from(entity);
     let run_id = summary.run_id;
     let Some(hs) = stage.get(&t.hubspot_id)? else {
         return Ok(None);
@@ -158,10 +157,10 @@ pub(super) fn apply_one<L: Local + Writable>(
     let Some(current) = L::read(writer, tx, &t.local_id)? else {
         return Ok(None);
     };
-    let mut agreed = base::get(tx, se, &t.local_id)?;
+    let mut agreed = base::get(tx, entity, &t.local_id)?;
     if agreed.is_empty() {
-        if let Some(derived) = echo.legacy_base(tx, se, &t.hubspot_id, &current)? {
-            base::replace(tx, se, &t.local_id, &derived)?;
+        if let Some(derived) = echo.legacy_base(tx, entity, &t.hubspot_id, &current)? {
+            base::replace(tx, entity, &t.local_id, &derived)?;
             agreed = derived;
         }
     }
@@ -173,7 +172,7 @@ pub(super) fn apply_one<L: Local + Writable>(
         let before = agreed.len();
         agreed.retain(|p, _| pulled.contains(p.as_str()));
         if agreed.len() != before {
-            base::replace(tx, se, &t.local_id, &agreed)?;
+            base::replace(tx, entity, &t.local_id, &agreed)?;
         }
     }
     let newer = |p: &str| times.map(|t| t.get(p).copied().unwrap_or(false));
@@ -186,11 +185,11 @@ pub(super) fn apply_one<L: Local + Writable>(
     }
     summary.add("matched", 1);
     for p in &plan.problems {
-        summary.skip(se.as_str(), &t.local_id, format!("field {p}"));
+        summary.skip(entity.as_str(), &t.local_id, format!("field {p}"));
     }
     for c in &plan.conflicts {
         summary.add("conflicts", 1);
-        summary.conflicts.push(conflict_json(se, t, c));
+        summary.conflicts.push(conflict_json(entity, t, c));
     }
     if plan.changes.is_empty() {
         summary.add("unchanged", 1);
@@ -198,7 +197,7 @@ pub(super) fn apply_one<L: Local + Writable>(
         summary.add("changed", 1);
         summary.plan.push(Planned::Pull {
             action: "update local",
-            entity: se.as_str().to_owned(),
+            entity: entity.as_str().to_owned(),
             id: t.local_id.clone(),
             hubspot_id: t.hubspot_id.clone(),
             matched_by: t.via,
@@ -211,7 +210,7 @@ pub(super) fn apply_one<L: Local + Writable>(
             history::record(
                 tx,
                 run_id,
-                se,
+                entity,
                 &t.local_id,
                 Some(&t.hubspot_id),
                 &c.field,
@@ -230,7 +229,7 @@ pub(super) fn apply_one<L: Local + Writable>(
             history::record(
                 tx,
                 run_id,
-                se,
+                entity,
                 &t.local_id,
                 Some(&t.hubspot_id),
                 &c.field,
@@ -248,9 +247,9 @@ pub(super) fn apply_one<L: Local + Writable>(
             }
         }
         if moved {
-            base::replace(tx, se, &t.local_id, &agreed)?;
+            base::replace(tx, entity, &t.local_id, &agreed)?;
         }
-        links::record_pull(tx, se, &t.local_id, &t.hubspot_id)?;
+        links::record_pull(tx, entity, &t.local_id, &t.hubspot_id)?;
     }
     Ok(None)
 }
@@ -261,10 +260,10 @@ pub(super) fn conflict_detail(c: &plan::FieldConflict) -> serde_json::Value {
 }
 
 /// A field conflict as a run reports it (SPEC §7 `conflicts`).
-pub(super) fn conflict_json(se: StoreEntity, t: &Target, c: &plan::FieldConflict) -> Conflict {
+pub(super) fn conflict_json(entity: Entity, t: &Target, c: &plan::FieldConflict) -> Conflict {
     let show = |v: Option<&str>| v.map_or_else(|| "(empty)".to_owned(), |v| format!("{v:?}"));
     Conflict {
-        entity: se.as_str().to_owned(),
+        entity: entity.as_str().to_owned(),
         id: t.local_id.clone(),
         hubspot_id: Some(t.hubspot_id.clone()),
         field: Some(c.field.clone()),
@@ -274,7 +273,7 @@ pub(super) fn conflict_json(se: StoreEntity, t: &Target, c: &plan::FieldConflict
         kept: Some(c.kept),
         message: format!(
             "{} {} field {}: edited on both sides (here {}, in HubSpot {}, last agreed {}); kept the {} value",
-            se.as_str(),
+            entity.as_str(),
             t.local_id,
             c.field,
             show(c.local.as_deref()),
@@ -307,7 +306,6 @@ pub(super) async fn apply_deferred<L: Local + Writable>(
         opts,
         ..
     } = *p;
-    let se = StoreEntity::from(entity);
     let object = object_type(entity);
     let mut times: HashMap<String, HashMap<String, bool>> = HashMap::new();
     for chunk in deferred.chunks(objects::HISTORY_BATCH_LIMIT) {
@@ -319,7 +317,7 @@ pub(super) async fn apply_deferred<L: Local + Writable>(
             .await
             .with_context(|| format!("cannot read the history of HubSpot {object}"))?;
         for d in chunk {
-            let local_ms = base::local_edit_ms(store.conn(), se, &d.target.local_id)?;
+            let local_ms = base::local_edit_ms(store.conn(), entity, &d.target.local_id)?;
             let record = resp.results.iter().find(|r| r.id == d.target.hubspot_id);
             let per: HashMap<String, bool> = d
                 .properties

@@ -77,25 +77,22 @@ pub fn watermark_key(entity: Entity) -> String {
 }
 
 fn object_type(entity: Entity) -> ObjectType {
-    match entity {
-        Entity::Contacts => ObjectType::Contacts,
-        Entity::Organizations => ObjectType::Companies,
-    }
+    entity.into()
 }
 
 /// The modification-date property HubSpot keeps per object type.
 #[must_use]
 pub fn modified_property(entity: Entity) -> &'static str {
     match entity {
-        Entity::Contacts => "lastmodifieddate",
-        Entity::Organizations => "hs_lastmodifieddate",
+        Entity::Contact => "lastmodifieddate",
+        Entity::Organization => "hs_lastmodifieddate",
     }
 }
 
 fn identity_properties(entity: Entity) -> &'static [&'static str] {
     match entity {
-        Entity::Contacts => &["email", "hs_additional_emails"],
-        Entity::Organizations => &["name"],
+        Entity::Contact => &["email", "hs_additional_emails"],
+        Entity::Organization => &["name"],
     }
 }
 
@@ -193,8 +190,8 @@ async fn pull_entity(
         mapping,
         props,
         companies: match entity {
-            Entity::Contacts => push::company_ids(store.conn())?,
-            Entity::Organizations => HashMap::new(),
+            Entity::Contact => push::company_ids(store.conn())?,
+            Entity::Organization => HashMap::new(),
         },
     };
     let pass = Pass {
@@ -207,8 +204,8 @@ async fn pull_entity(
         opts,
     };
     let result = match entity {
-        Entity::Contacts => reconcile::<Contact>(&pass, since, summary).await,
-        Entity::Organizations => reconcile::<Organization>(&pass, since, summary).await,
+        Entity::Contact => reconcile::<Contact>(&pass, since, summary).await,
+        Entity::Organization => reconcile::<Organization>(&pass, since, summary).await,
     };
     if result.is_ok() && !opts.dry_run {
         // The watermark moves only after every change read is committed.

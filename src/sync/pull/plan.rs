@@ -43,7 +43,7 @@ pub fn pull_fields(
     mapping: &Mapping,
     props: &Properties,
 ) -> Result<Vec<PullField>> {
-    let section = mapping.section(entity == Entity::Contacts);
+    let section = mapping.section(entity == Entity::Contact);
     let cached = props.of(entity);
     let mut out = Vec::new();
     let mut missing = Vec::new();
@@ -123,7 +123,7 @@ impl LocalRecord for Organization {
 pub fn hubspot_keys(entity: Entity, r: &SimplePublicObject) -> Vec<String> {
     let mut keys = Vec::new();
     match entity {
-        Entity::Contacts => {
+        Entity::Contact => {
             if let Some(e) = r.prop("email") {
                 keys.push(normalize_email(e));
             }
@@ -131,7 +131,7 @@ pub fn hubspot_keys(entity: Entity, r: &SimplePublicObject) -> Vec<String> {
                 keys.extend(extra.split(';').map(normalize_email));
             }
         }
-        Entity::Organizations => {
+        Entity::Organization => {
             if let Some(n) = r.prop("name") {
                 keys.push(normalize_name(n));
             }
@@ -299,22 +299,22 @@ impl<L> Default for Plan<L> {
 
 fn local_word(entity: Entity) -> &'static str {
     match entity {
-        Entity::Contacts => "contact",
-        Entity::Organizations => "organization",
+        Entity::Contact => "contact",
+        Entity::Organization => "organization",
     }
 }
 
 fn hubspot_word(entity: Entity) -> &'static str {
     match entity {
-        Entity::Contacts => "contact",
-        Entity::Organizations => "company",
+        Entity::Contact => "contact",
+        Entity::Organization => "company",
     }
 }
 
 fn key_word(entity: Entity) -> &'static str {
     match entity {
-        Entity::Contacts => "e-mail",
-        Entity::Organizations => "name",
+        Entity::Contact => "e-mail",
+        Entity::Organization => "name",
     }
 }
 

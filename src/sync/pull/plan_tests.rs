@@ -109,7 +109,7 @@ fn contacts_match_by_any_email_ignoring_case_and_by_additional_emails() {
         ),
         hs("3", &[("email", "nobody@example.com"), ("dn", "Nobody")]),
     ];
-    let p = plan(Entity::Contacts, &display(), &recs, &[], &idx);
+    let p = plan(Entity::Contact, &display(), &recs, &[], &idx);
     let got: Vec<(&str, &str, Via, bool)> = p
         .matches
         .iter()
@@ -134,7 +134,7 @@ fn two_local_contacts_sharing_an_email_conflict_and_nothing_is_touched() {
         &[],
     );
     let p = plan(
-        Entity::Contacts,
+        Entity::Contact,
         &display(),
         &[hs("1", &[("email", "same@example.com"), ("dn", "X")])],
         &[],
@@ -150,7 +150,7 @@ fn two_local_contacts_sharing_an_email_conflict_and_nothing_is_touched() {
 fn one_local_contact_claimed_by_two_hubspot_contacts_is_a_conflict() {
     let idx = contacts_index(vec![contact("a", &["one@x.io", "two@x.io"])], &[]);
     let p = plan(
-        Entity::Contacts,
+        Entity::Contact,
         &display(),
         &[hs("1", &[("email", "one@x.io"), ("dn", "One")])],
         &[hs("2", &[("email", "two@x.io")])],
@@ -179,7 +179,7 @@ fn a_stored_link_wins_and_a_merge_moves_it_to_the_survivor() {
             ],
         ),
     ];
-    let p = plan(Entity::Contacts, &display(), &recs, &[], &idx);
+    let p = plan(Entity::Contact, &display(), &recs, &[], &idx);
     let got: Vec<(&str, &str, Via, bool)> = p
         .matches
         .iter()
@@ -195,7 +195,7 @@ fn a_stored_link_wins_and_a_merge_moves_it_to_the_survivor() {
 fn a_key_match_on_a_record_linked_elsewhere_is_a_conflict() {
     let idx = contacts_index(vec![contact("a", &["a@x.io"])], &[("a", "10")]);
     let p = plan(
-        Entity::Contacts,
+        Entity::Contact,
         &display(),
         &[hs("11", &[("email", "a@x.io"), ("dn", "A2")])],
         &[],
@@ -233,7 +233,7 @@ fn organizations_match_normalised_names_and_duplicates_on_either_side_conflict()
         hs("3", &[("name", "Globex"), ("description", "G1")]),
         hs("4", &[("name", "globex"), ("description", "G2")]),
     ];
-    let p = plan(Entity::Organizations, &f, &recs, &[], &idx);
+    let p = plan(Entity::Organization, &f, &recs, &[], &idx);
     assert_eq!(p.matches.len(), 1);
     assert_eq!(
         (

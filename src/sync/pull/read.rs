@@ -20,7 +20,7 @@ use crate::mapping::check::Properties;
 use crate::mapping::{Entity, Mapping};
 use crate::model::{normalize_email, Contact, Organization};
 use crate::store::base::Base;
-use crate::store::{contacts, links, organizations, Entity as StoreEntity, Link, Store};
+use crate::store::{contacts, links, organizations, Link, Store};
 use crate::sync::plan::{self as push_plan, PlanOptions, PushOp};
 use crate::sync::progress::Progress;
 
@@ -194,7 +194,7 @@ impl Echo<'_> {
     pub(super) fn legacy_base<L: Local>(
         &self,
         conn: &rusqlite::Connection,
-        entity: StoreEntity,
+        entity: Entity,
         hubspot_id: &str,
         record: &L,
     ) -> Result<Option<Base>> {
@@ -235,7 +235,7 @@ impl Local for Contact {
             &HashMap::from([(self.id.clone(), link.clone())]),
             &HashMap::new(),
             &echo.mapping.file.contacts,
-            echo.props.of(Entity::Contacts),
+            echo.props.of(Entity::Contact),
             &echo.companies,
             PlanOptions::default(),
         ))
@@ -263,7 +263,7 @@ impl Local for Organization {
             &HashMap::from([(self.id.clone(), link.clone())]),
             &HashMap::new(),
             &echo.mapping.file.organizations,
-            echo.props.of(Entity::Organizations),
+            echo.props.of(Entity::Organization),
             PlanOptions::default(),
         ))
     }
@@ -276,14 +276,13 @@ pub(super) fn page_index<L: Local>(
     entity: Entity,
     records: &[SimplePublicObject],
 ) -> Result<LocalIndex<L>> {
-    let se = StoreEntity::from(entity);
     let mut idx = LocalIndex::default();
     for r in records {
         for id in std::iter::once(&r.id).chain(merged_ids(r).iter()) {
             if idx.links.contains_key(id) {
                 continue;
             }
-            if let Some(l) = links::local_id(store.conn(), se, id)? {
+            if let Some(l) = links::local_id(store.conn(), entity, id)? {
                 idx.links.insert(id.clone(), l);
             }
         }
@@ -307,7 +306,6 @@ pub(super) async fn verify<L: Local>(
     entity: Entity,
     stage: &Stage<'_>,
 ) -> Result<()> {
-    let se = StoreEntity::from(entity);
     let mut values: BTreeSet<String> = BTreeSet::new();
     let mut cursor = Cursor::default();
     loop {
@@ -318,7 +316,7 @@ pub(super) async fn verify<L: Local>(
         for r in &records {
             let mut linked = false;
             for id in std::iter::once(&r.id).chain(merged_ids(r).iter()) {
-                if links::local_id(store.conn(), se, id)?.is_some() {
+                if links::local_id(store.conn(), entity, id)?.is_some() {
                     linked = true;
                     break;
                 }
@@ -333,7 +331,7 @@ pub(super) async fn verify<L: Local>(
                         continue;
                     };
                     for lk in local.keys() {
-                        if entity == Entity::Organizations || !keys.contains(&lk) {
+                        if entity == Entity::Organization || !keys.contains(&lk) {
                             values.insert(lk.to_lowercase());
                         }
                     }
@@ -359,8 +357,8 @@ pub(super) async fn search_context(
         return Ok(());
     }
     let property = match entity {
-        Entity::Contacts => "email",
-        Entity::Organizations => "name",
+        Entity::Contact => "email",
+        Entity::Organization => "name",
     };
     let object = object_type(entity);
     let props: Vec<String> = ["hs_object_id", "hs_merged_object_ids"]

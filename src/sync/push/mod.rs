@@ -30,7 +30,7 @@ use crate::hubspot::models::{
 use crate::hubspot::objects::{self, BatchWrite, BATCH_LIMIT};
 use crate::hubspot::{associations, search, ApiError, Client, Error, ObjectType};
 use crate::mapping::check::Properties;
-use crate::mapping::{Entity as MapEntity, Mapping};
+use crate::mapping::Mapping;
 use crate::store::{base, contacts, links, organizations, runs, Entity, Mark, Store};
 
 /// The failure-log operation of push.
@@ -235,8 +235,7 @@ impl Pusher<'_> {
 
     /// The ids to push: those named, plus (with `--marked`) marked and previously failed ones.
     fn select(&self, entity: Entity, named: &[String]) -> Result<Vec<String>> {
-        let map_entity = MapEntity::from(entity);
-        let section = self.mapping.section(map_entity == MapEntity::Contacts);
+        let section = self.mapping.section(entity == Entity::Contact);
         for id in named {
             let exists = match entity {
                 Entity::Contact => contacts::exists(self.conn, id)?,
@@ -254,7 +253,7 @@ impl Pusher<'_> {
             return Err(Exit::Failed(format!(
                 "{} are not enabled in the mapping file; set `{}: enabled: true` there",
                 entity_name(entity),
-                map_entity.section()
+                entity.section()
             ))
             .into());
         }

@@ -47,7 +47,7 @@ impl Pusher<'_> {
             &links::some(self.conn, entity, ids)?,
             &base::some(self.conn, entity, ids)?,
             &self.mapping.file.contacts,
-            self.props.of(MapEntity::Contacts),
+            self.props.of(Entity::Contact),
             companies,
             PlanOptions {
                 force: self.req.force,

@@ -33,7 +33,7 @@ impl Pusher<'_> {
             &links::some(self.conn, entity, ids)?,
             &base::some(self.conn, entity, ids)?,
             &self.mapping.file.organizations,
-            self.props.of(MapEntity::Organizations),
+            self.props.of(Entity::Organization),
             PlanOptions {
                 force: self.req.force,
             },
