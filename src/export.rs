@@ -69,7 +69,7 @@ fn csv(store: &Store, kind: Entity, out: &mut dyn Write) -> Result<u64> {
     let mut columns: Vec<String> = vec!["id".to_owned()];
     match kind {
         Entity::Contact => {
-            columns.extend(CONTACT_FIELDS.iter().map(|(p, _)| (*p).to_owned()));
+            columns.extend(CONTACT_FIELDS.iter().map(|f| f.path.to_owned()));
             let mut identities = BTreeSet::new();
             let mut attributes = BTreeSet::new();
             contacts::each(store.conn(), |c: Contact| {
@@ -81,7 +81,7 @@ fn csv(store: &Store, kind: Entity, out: &mut dyn Write) -> Result<u64> {
             columns.extend(attributes.into_iter().map(|k| format!("attributes.{k}")));
         }
         Entity::Organization => {
-            columns.extend(ORGANIZATION_FIELDS.iter().map(|(p, _)| (*p).to_owned()));
+            columns.extend(ORGANIZATION_FIELDS.iter().map(|f| f.path.to_owned()));
         }
     }
     let mut w = ::csv::Writer::from_writer(out);

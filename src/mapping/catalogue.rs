@@ -3,25 +3,7 @@
 use super::file::EntitySection;
 use super::types::ValueType;
 
-/// Which way a local field travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// Pushed to HubSpot and pulled back (data-in writes it).
-    Both,
-    /// Read-only locally (calculated): pushed, never pulled. Shown as `→`.
-    OutOnly,
-}
-
-impl Direction {
-    #[must_use]
-    pub fn arrow(self) -> &'static str {
-        match self {
-            Direction::Both => "↔",
-            Direction::OutOnly => "→",
-        }
-    }
-}
-
+pub use crate::model::fields::{Direction, Field, Role, BUILTIN_ATTRIBUTES, KNOWN_PLATFORMS};
 pub use crate::model::Entity;
 
 /// A mappable local field.
@@ -42,43 +24,6 @@ impl LocalField {
     }
 }
 
-/// Identity platforms listed by `map show` even when not mapped. Any `identities.<name>` maps.
-pub const KNOWN_PLATFORMS: &[&str] = &["github", "twitter", "linkedin", "discord"];
-
-/// Built-in contact attributes (strings).
-pub const BUILTIN_ATTRIBUTES: &[&str] = &["jobTitle", "bio", "location", "url"];
-
-const CONTACT_NUMBERS: &[&str] = &[
-    "score",
-    "reach",
-    "activityCount",
-    "activeDaysCount",
-    "averageSentiment",
-    "numberOfOpenSourceContributions",
-];
-const CONTACT_DATETIMES: &[&str] = &["joinedAt", "lastActive", "createdAt"];
-
-const ORG_BOTH_STRINGS: &[&str] = &[
-    "description",
-    "location",
-    "logo",
-    "headline",
-    "size",
-    "url",
-    "industry",
-    "type",
-];
-const ORG_BOTH_NUMBERS: &[&str] = &["employees", "founded"];
-const ORG_OUT_STRINGS: &[&str] = &["github", "twitter", "linkedin", "crunchbase"];
-const ORG_OUT_NUMBERS: &[&str] = &[
-    "revenueRangeMin",
-    "revenueRangeMax",
-    "memberCount",
-    "activityCount",
-];
-const ORG_OUT_DATETIMES: &[&str] = &["joinedAt", "lastActive"];
-const ORG_OUT_LISTS: &[&str] = &["tags", "emails"];
-
 /// Why a local field name cannot be mapped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unmappable {
@@ -90,62 +35,44 @@ pub enum Unmappable {
     UndeclaredAttribute,
 }
 
-/// Every mappable field of the entity, in catalogue order, plus declared attributes.
+/// Every mappable field of the entity, in catalogue order: the fields that travel both ways,
+/// then (contacts) identities and attributes, built-in and declared, then the push-only ones.
 #[must_use]
 pub fn fields(entity: Entity, section: &EntitySection) -> Vec<LocalField> {
-    use Direction::{Both, OutOnly};
-    let mut out = Vec::new();
-    match entity {
-        Entity::Contact => {
-            out.push(LocalField::new("displayName", ValueType::String, Both));
-            for p in KNOWN_PLATFORMS {
-                out.push(LocalField::new(
-                    &format!("identities.{p}"),
-                    ValueType::String,
-                    Both,
-                ));
-            }
-            for a in BUILTIN_ATTRIBUTES {
-                out.push(LocalField::new(
-                    &format!("attributes.{a}"),
-                    ValueType::String,
-                    Both,
-                ));
-            }
-            for (name, ty) in &section.attributes {
-                if !BUILTIN_ATTRIBUTES.contains(&name.as_str()) {
-                    out.push(LocalField::new(&format!("attributes.{name}"), *ty, Both));
-                }
-            }
-            for f in CONTACT_NUMBERS {
-                out.push(LocalField::new(f, ValueType::Number, OutOnly));
-            }
-            for f in CONTACT_DATETIMES {
-                out.push(LocalField::new(f, ValueType::Datetime, OutOnly));
-            }
-            out.push(LocalField::new("tags", ValueType::List, OutOnly));
+    let table = crate::model::fields::of(entity);
+    let mapped = |dir: Direction| {
+        table.iter().filter_map(move |f| match f.role {
+            Role::Mapped(d) if d == dir => Some(LocalField::new(f.path, f.ty, d)),
+            _ => None,
+        })
+    };
+    let mut out: Vec<LocalField> = mapped(Direction::Both).collect();
+    if entity == Entity::Contact {
+        for p in KNOWN_PLATFORMS {
+            out.push(LocalField::new(
+                &format!("identities.{p}"),
+                ValueType::String,
+                Direction::Both,
+            ));
         }
-        Entity::Organization => {
-            for f in ORG_BOTH_STRINGS {
-                out.push(LocalField::new(f, ValueType::String, Both));
-            }
-            for f in ORG_BOTH_NUMBERS {
-                out.push(LocalField::new(f, ValueType::Number, Both));
-            }
-            for f in ORG_OUT_STRINGS {
-                out.push(LocalField::new(f, ValueType::String, OutOnly));
-            }
-            for f in ORG_OUT_NUMBERS {
-                out.push(LocalField::new(f, ValueType::Number, OutOnly));
-            }
-            for f in ORG_OUT_DATETIMES {
-                out.push(LocalField::new(f, ValueType::Datetime, OutOnly));
-            }
-            for f in ORG_OUT_LISTS {
-                out.push(LocalField::new(f, ValueType::List, OutOnly));
+        for a in BUILTIN_ATTRIBUTES {
+            out.push(LocalField::new(
+                &format!("attributes.{a}"),
+                ValueType::String,
+                Direction::Both,
+            ));
+        }
+        for (name, ty) in &section.attributes {
+            if !BUILTIN_ATTRIBUTES.contains(&name.as_str()) {
+                out.push(LocalField::new(
+                    &format!("attributes.{name}"),
+                    *ty,
+                    Direction::Both,
+                ));
             }
         }
     }
+    out.extend(mapped(Direction::OutOnly));
     out
 }
 
@@ -155,29 +82,15 @@ pub fn lookup(
     section: &EntitySection,
     path: &str,
 ) -> Result<LocalField, Unmappable> {
-    match (entity, path) {
-        (_, "id") => return Err(Unmappable::Reserved("the local id is the key, not a field")),
-        (Entity::Contact, "emails") => {
-            return Err(Unmappable::Reserved(
-                "e-mails are the contact's identity and are always sent as HubSpot `email`",
-            ))
-        }
-        (Entity::Contact, "organizations") => {
-            return Err(Unmappable::Reserved(
-                "organizations are sent as associations to companies",
-            ))
-        }
-        (Entity::Organization, "name") => {
-            return Err(Unmappable::Reserved(
-                "the name is always sent as HubSpot `name`",
-            ))
-        }
-        (Entity::Organization, "website") => {
-            return Err(Unmappable::Reserved(
-                "the website is always sent as HubSpot `domain`",
-            ))
-        }
-        _ => {}
+    if path == "id" {
+        return Err(Unmappable::Reserved("the local id is the key, not a field"));
+    }
+    if let Some(Field {
+        role: Role::Reserved(why),
+        ..
+    }) = crate::model::fields::find(crate::model::fields::of(entity), path)
+    {
+        return Err(Unmappable::Reserved(why));
     }
     if entity == Entity::Contact {
         if let Some(platform) = path.strip_prefix("identities.") {

@@ -1,6 +1,6 @@
 //! Tests: the layers of ARCHITECTURE.md hold. Nothing below `commands/` names the CLI or
 //! prints; `hubspot/` knows neither the store nor the mapping; `mapping/` depends on the model
-//! only. Read from the sources, so an arrow that points up fails here before review.
+//! only, and the model on nothing. Read from the sources, so an arrow that points up fails here before review.
 
 use std::path::{Path, PathBuf};
 
@@ -123,6 +123,23 @@ fn mapping_depends_on_the_model_only() {
         ],
     );
     assert!(found.is_empty(), "mapping/ reaches sideways: {found:#?}");
+}
+
+#[test]
+fn the_model_depends_on_nothing() {
+    let found = offences(
+        |rel| rel.starts_with("model/"),
+        &[
+            "crate::store",
+            "crate::mapping",
+            "crate::hubspot",
+            "crate::sync",
+            "crate::import",
+            "crate::export",
+            "rusqlite",
+        ],
+    );
+    assert!(found.is_empty(), "model/ reaches out: {found:#?}");
 }
 
 /// The checks above read real files: an empty selection would pass anything.

@@ -14,74 +14,11 @@ use chrono::{DateTime, Datelike as _, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::mapping::catalogue::BUILTIN_ATTRIBUTES;
-use crate::mapping::ValueType;
+mod entity;
+pub mod fields;
 
-/// The two kinds of local record: a contact (a HubSpot contact) or an organization (a HubSpot
-/// company). The one model of "contact or organization" the whole crate shares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Entity {
-    Contact,
-    Organization,
-}
-
-impl Entity {
-    /// Both, contacts first (the order runs use).
-    pub const ALL: [Entity; 2] = [Entity::Contact, Entity::Organization];
-
-    /// The singular name, as the store keeps it and reports print it (`contact`).
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Entity::Contact => "contact",
-            Entity::Organization => "organization",
-        }
-    }
-
-    /// Parse the stored form (`contact` / `organization`).
-    #[must_use]
-    pub fn from_db(s: &str) -> Entity {
-        if s == "organization" {
-            Entity::Organization
-        } else {
-            Entity::Contact
-        }
-    }
-
-    /// The plural: the mapping file's section and the command word (`contacts`).
-    #[must_use]
-    pub fn section(self) -> &'static str {
-        match self {
-            Entity::Contact => "contacts",
-            Entity::Organization => "organizations",
-        }
-    }
-
-    /// The HubSpot object type (`contacts` / `companies`).
-    #[must_use]
-    pub fn hubspot_object(self) -> &'static str {
-        match self {
-            Entity::Contact => "contacts",
-            Entity::Organization => "companies",
-        }
-    }
-
-    /// HubSpot properties that hubsync itself sets from identity fields; never mappable.
-    #[must_use]
-    pub fn identity_properties(self) -> &'static [&'static str] {
-        match self {
-            Entity::Contact => &["email"],
-            Entity::Organization => &["domain", "name"],
-        }
-    }
-}
-
-impl std::fmt::Display for Entity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use entity::Entity;
+pub use fields::{Direction, Field, Role, ValueType, BUILTIN_ATTRIBUTES, KNOWN_PLATFORMS};
 
 /// A value that does not fit the field it was given for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -166,22 +103,7 @@ pub struct Contact {
     pub tags: Vec<String>,
 }
 
-/// The scalar contact fields, as (field path, type). `identities.*` and `attributes.*` come on top.
-pub const CONTACT_FIELDS: [(&str, ValueType); 13] = [
-    ("emails", ValueType::List),
-    ("displayName", ValueType::String),
-    ("organizations", ValueType::List),
-    ("score", ValueType::Number),
-    ("reach", ValueType::Number),
-    ("activityCount", ValueType::Number),
-    ("activeDaysCount", ValueType::Number),
-    ("averageSentiment", ValueType::Number),
-    ("numberOfOpenSourceContributions", ValueType::Number),
-    ("joinedAt", ValueType::Datetime),
-    ("lastActive", ValueType::Datetime),
-    ("createdAt", ValueType::Datetime),
-    ("tags", ValueType::List),
-];
+pub use fields::CONTACT_FIELDS;
 
 impl Contact {
     #[must_use]
@@ -210,10 +132,7 @@ impl Contact {
                 .contains(&name)
                 .then_some(ValueType::String);
         }
-        CONTACT_FIELDS
-            .iter()
-            .find(|(p, _)| *p == path)
-            .map(|(_, t)| *t)
+        fields::find(CONTACT_FIELDS, path).map(|f| f.ty)
     }
 
     /// The value of a SPEC §4 field path, or `None` when the field is empty or the path unknown.
@@ -313,7 +232,7 @@ impl Contact {
             _ => {
                 return Err(err(format!(
                     "unknown contact field; the fields are id, {}, identities.<platform>, attributes.<name>",
-                    CONTACT_FIELDS.map(|(p, _)| p).join(", ")
+                    fields::paths(CONTACT_FIELDS)
                 )))
             }
         }
@@ -437,33 +356,7 @@ pub struct Organization {
     pub emails: Vec<String>,
 }
 
-/// Every organization field except `id`, as (field path, type).
-pub const ORGANIZATION_FIELDS: [(&str, ValueType); 24] = [
-    ("name", ValueType::String),
-    ("website", ValueType::String),
-    ("description", ValueType::String),
-    ("location", ValueType::String),
-    ("logo", ValueType::String),
-    ("headline", ValueType::String),
-    ("size", ValueType::String),
-    ("url", ValueType::String),
-    ("industry", ValueType::String),
-    ("type", ValueType::String),
-    ("employees", ValueType::Number),
-    ("founded", ValueType::Number),
-    ("github", ValueType::String),
-    ("twitter", ValueType::String),
-    ("linkedin", ValueType::String),
-    ("crunchbase", ValueType::String),
-    ("revenueRangeMin", ValueType::Number),
-    ("revenueRangeMax", ValueType::Number),
-    ("memberCount", ValueType::Number),
-    ("activityCount", ValueType::Number),
-    ("joinedAt", ValueType::Datetime),
-    ("lastActive", ValueType::Datetime),
-    ("tags", ValueType::List),
-    ("emails", ValueType::List),
-];
+pub use fields::ORGANIZATION_FIELDS;
 
 /// A typed slot of an [`Organization`], generic over `&T` / `&mut T`.
 enum OrgSlot<S, N, L> {
@@ -520,10 +413,7 @@ impl Organization {
     /// The type of an organization field path, `None` when unknown.
     #[must_use]
     pub fn builtin_type(path: &str) -> Option<ValueType> {
-        ORGANIZATION_FIELDS
-            .iter()
-            .find(|(p, _)| *p == path)
-            .map(|(_, t)| *t)
+        fields::find(ORGANIZATION_FIELDS, path).map(|f| f.ty)
     }
 
     /// The normalised domain of the website (SPEC §7), the identity for data-out.
@@ -569,7 +459,7 @@ impl Organization {
         let Some(slot) = self.slot(path) else {
             return Err(err(format!(
                 "unknown organization field; the fields are id, {}",
-                ORGANIZATION_FIELDS.map(|(p, _)| p).join(", ")
+                fields::paths(ORGANIZATION_FIELDS)
             )));
         };
         match slot {
@@ -848,5 +738,4 @@ fn emails(value: Value) -> Result<Vec<String>, String> {
 }
 
 #[cfg(test)]
-#[path = "model_tests.rs"]
 mod tests;
