@@ -8,9 +8,9 @@ use anyhow::Result;
 use serde_json::Value;
 
 use crate::import::{Entity, Format};
+use crate::model::Record;
 use crate::model::{Contact, Organization, CONTACT_FIELDS, ORGANIZATION_FIELDS};
 use crate::store::{contacts, organizations, Store};
-use crate::sync::pull::plan::LocalRecord;
 
 /// Write every record of `kind` to `out` in `format`; returns how many.
 pub fn export(store: &Store, kind: Entity, format: Format, out: &mut dyn Write) -> Result<u64> {
@@ -103,7 +103,7 @@ fn csv(store: &Store, kind: Entity, out: &mut dyn Write) -> Result<u64> {
 }
 
 /// One record's cells, column by column.
-fn cells<R: LocalRecord>(columns: &[String], r: &R) -> Vec<String> {
+fn cells<R: Record>(columns: &[String], r: &R) -> Vec<String> {
     columns
         .iter()
         .map(|p| {

@@ -105,6 +105,41 @@ pub struct Contact {
 
 pub use fields::CONTACT_FIELDS;
 
+/// What every local record offers: its id, and its fields read and written by SPEC §4 path.
+pub trait Record: Clone {
+    /// Which kind of record this is.
+    const ENTITY: Entity;
+    fn id(&self) -> &str;
+    fn get(&self, path: &str) -> Option<Value>;
+    fn set(&mut self, path: &str, value: Value) -> Result<(), FieldError>;
+}
+
+impl Record for Contact {
+    const ENTITY: Entity = Entity::Contact;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn get(&self, path: &str) -> Option<Value> {
+        self.field(path)
+    }
+    fn set(&mut self, path: &str, value: Value) -> Result<(), FieldError> {
+        self.set_field(path, value)
+    }
+}
+
+impl Record for Organization {
+    const ENTITY: Entity = Entity::Organization;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn get(&self, path: &str) -> Option<Value> {
+        self.field(path)
+    }
+    fn set(&mut self, path: &str, value: Value) -> Result<(), FieldError> {
+        self.set_field(path, value)
+    }
+}
+
 impl Contact {
     #[must_use]
     pub fn new(id: impl Into<String>) -> Self {

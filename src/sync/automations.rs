@@ -4,13 +4,13 @@ use anyhow::{bail, Context as _, Result};
 use chrono::{DateTime, Utc};
 
 use super::filter::{self, Filter};
-use super::pull::plan::LocalRecord;
 use super::push::{self, Progress, PushRequest};
 use super::summary::{Planned, Summary};
 use crate::error::Exit;
 use crate::hubspot::models::List;
 use crate::hubspot::{lists, Client};
 use crate::mapping::{Entity, Mapping};
+use crate::model::Record;
 use crate::store::automations::{self, Automation};
 use crate::store::{self, Mark, Store};
 
@@ -116,7 +116,7 @@ pub fn matching_organizations(
 }
 
 /// The ids of the records `scan` hands over that match the automation's filters.
-fn matching_ids<R: LocalRecord>(
+fn matching_ids<R: Record>(
     mapping: &Mapping,
     a: &Automation,
     now: DateTime<Utc>,

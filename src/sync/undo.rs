@@ -2,8 +2,8 @@
 
 use anyhow::{Context as _, Result};
 
-use super::pull::plan::LocalRecord;
 use crate::model::Entity;
+use crate::model::Record;
 use crate::store::base;
 use crate::store::{contacts, history, organizations, runs, Store};
 
@@ -134,7 +134,7 @@ pub fn undo(store: &mut Store, pull_run: i64) -> Result<UndoReport> {
 
 /// Put `e.old` back into the record when the field still holds `e.new`: `Ok(value replaced)`,
 /// or `Err(why it was left alone)`.
-fn restore<L: LocalRecord>(
+fn restore<L: Record>(
     current: Option<L>,
     e: &history::Entry,
     later: Option<i64>,

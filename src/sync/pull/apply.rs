@@ -6,15 +6,15 @@ use std::collections::{BTreeSet, HashMap};
 use anyhow::{Context as _, Result};
 use serde_json::json;
 
+use super::local::Local;
 use super::plan::{self, ClaimOn, Claimed};
-use super::read::{page_index, Local};
+use super::read::page_index;
 use super::stage::Cursor;
 use super::{object_type, Pass, APPLY_BATCH, STAGE_PAGE};
 use crate::hubspot::objects;
 use crate::model::Entity;
-use crate::model::{Contact, Organization};
 use crate::store::base::{self};
-use crate::store::{contacts, history, links, organizations};
+use crate::store::{history, links};
 use crate::sync::summary::{Conflict, Planned, Summary};
 use crate::sync::three_way::{self, Side};
 
@@ -22,10 +22,7 @@ use crate::sync::three_way::{self, Side};
 /// Claims (step 1) are staged too; they are then resolved local record by local record, and
 /// the winners applied `APPLY_BATCH` at a time, each batch in one transaction that plans the
 /// record again as stored at that moment. The watermark moves after the last batch.
-pub(super) fn apply<L: Local + Writable>(
-    p: &Pass<'_>,
-    summary: &mut Summary,
-) -> Result<Vec<Deferred>> {
+pub(super) fn apply<L: Local>(p: &Pass<'_>, summary: &mut Summary) -> Result<Vec<Deferred>> {
     let Pass {
         store,
         stage,
@@ -134,7 +131,7 @@ pub(super) struct Deferred {
 /// Plan one matched record against the record as stored now (inside the transaction) and its
 /// base, and apply it: local changes with history, the new base, the link. A record with
 /// `newest` conflicts and no `times` yet is left alone and returned.
-pub(super) fn apply_one<L: Local + Writable>(
+pub(super) fn apply_one<L: Local>(
     p: &Pass<'_>,
     tx: &rusqlite::Connection,
     writer: &mut L::Writer<'_>,
@@ -291,7 +288,7 @@ pub(super) fn conflict_json(entity: Entity, t: &Target, c: &plan::FieldConflict)
 /// Decide the `newest` conflicts: read HubSpot's property timestamps for those records only
 /// (`propertiesWithHistory`, 50 records per call), compare them with the local records' last
 /// edit, and apply them in one more transaction.
-pub(super) async fn apply_deferred<L: Local + Writable>(
+pub(super) async fn apply_deferred<L: Local>(
     p: &Pass<'_>,
     summary: &mut Summary,
     deferred: Vec<Deferred>,
@@ -346,65 +343,4 @@ pub(super) async fn apply_deferred<L: Local + Writable>(
             .with_context(|| format!("cannot save pulled {} in the store", entity.section()))?;
     }
     Ok(())
-}
-
-/// Writing one kind of local record inside a transaction.
-pub(crate) trait Writable: Sized {
-    type Writer<'c>;
-    fn writer<'c>(conn: &'c rusqlite::Connection) -> Result<Self::Writer<'c>>;
-    fn read(
-        w: &mut Self::Writer<'_>,
-        conn: &rusqlite::Connection,
-        id: &str,
-    ) -> Result<Option<Self>>;
-    fn write(
-        w: &mut Self::Writer<'_>,
-        conn: &rusqlite::Connection,
-        new: &Self,
-        previous: &Self,
-    ) -> Result<()>;
-}
-
-impl Writable for Contact {
-    type Writer<'c> = contacts::Writer<'c>;
-    fn writer<'c>(conn: &'c rusqlite::Connection) -> Result<Self::Writer<'c>> {
-        contacts::Writer::new(conn)
-    }
-    fn read(
-        w: &mut Self::Writer<'_>,
-        _conn: &rusqlite::Connection,
-        id: &str,
-    ) -> Result<Option<Self>> {
-        w.get(id)
-    }
-    fn write(
-        w: &mut Self::Writer<'_>,
-        _conn: &rusqlite::Connection,
-        new: &Self,
-        previous: &Self,
-    ) -> Result<()> {
-        w.upsert(new, Some(previous))
-    }
-}
-
-impl Writable for Organization {
-    type Writer<'c> = ();
-    fn writer<'c>(_conn: &'c rusqlite::Connection) -> Result<Self::Writer<'c>> {
-        Ok(())
-    }
-    fn read(
-        _w: &mut Self::Writer<'_>,
-        conn: &rusqlite::Connection,
-        id: &str,
-    ) -> Result<Option<Self>> {
-        organizations::get(conn, id)
-    }
-    fn write(
-        _w: &mut Self::Writer<'_>,
-        conn: &rusqlite::Connection,
-        new: &Self,
-        _previous: &Self,
-    ) -> Result<()> {
-        organizations::upsert(conn, new)
-    }
 }

@@ -34,12 +34,14 @@ use plan::PullField;
 use stage::Stage;
 
 mod apply;
+mod local;
 pub mod plan;
 mod read;
 pub mod stage;
 
-use apply::{apply, apply_deferred, Writable};
-use read::{verify, Echo, Local, Reader};
+use apply::{apply, apply_deferred};
+use local::Local;
+use read::{verify, Echo, Reader};
 
 /// Records per search page (HubSpot's maximum).
 pub const PAGE: u32 = 200;
@@ -234,7 +236,7 @@ struct Pass<'a> {
 
 /// Match and apply what was staged: competing records looked up (incremental pulls), the plan
 /// applied, then the `newest` conflicts decided with HubSpot's timestamps.
-async fn reconcile<L: Local + Writable>(
+async fn reconcile<L: Local>(
     p: &Pass<'_>,
     since: Option<i64>,
     summary: &mut Summary,

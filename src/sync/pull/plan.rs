@@ -19,7 +19,7 @@ use crate::mapping::check::Properties;
 use crate::mapping::format;
 use crate::mapping::property::CachedProperty;
 use crate::mapping::{Mapping, PullPolicy, ValueType};
-use crate::model::{self, normalize_email, normalize_name, Contact, FieldError, Organization};
+use crate::model::{self, normalize_email, normalize_name};
 use crate::store::base::Base;
 
 use super::three_way::{self, Rule, Side};
@@ -86,36 +86,7 @@ pub fn pull_fields(
     Ok(out)
 }
 
-/// A local record data-in can read and write by field path.
-pub trait LocalRecord: Clone {
-    fn id(&self) -> &str;
-    fn get(&self, path: &str) -> Option<Value>;
-    fn set(&mut self, path: &str, value: Value) -> Result<(), FieldError>;
-}
-
-impl LocalRecord for Contact {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn get(&self, path: &str) -> Option<Value> {
-        self.field(path)
-    }
-    fn set(&mut self, path: &str, value: Value) -> Result<(), FieldError> {
-        self.set_field(path, value)
-    }
-}
-
-impl LocalRecord for Organization {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn get(&self, path: &str) -> Option<Value> {
-        self.field(path)
-    }
-    fn set(&mut self, path: &str, value: Value) -> Result<(), FieldError> {
-        self.set_field(path, value)
-    }
-}
+use crate::model::Record;
 
 /// The matching keys of a HubSpot record: contacts' e-mails (primary and additional, trimmed,
 /// lowercase), a company's normalised name.
@@ -495,7 +466,7 @@ pub fn resolve<'c>(
 /// known to exist (read only to find competing claims); they are never applied. All in memory:
 /// the pull engine runs the same two steps ([`claim`], [`resolve`]) page by page.
 #[must_use]
-pub fn plan<L: LocalRecord>(
+pub fn plan<L: Record>(
     entity: Entity,
     fields: &[PullField],
     records: &[SimplePublicObject],
@@ -610,7 +581,7 @@ fn local_form(f: &PullField, v: Option<&Value>) -> Option<String> {
 /// value R, the local value L and the base B decide (the three-way rule, SPEC §6), then the pull
 /// policy. An empty HubSpot value never erases a local value. `local_newer(property)` answers a
 /// `newest` conflict when HubSpot's timestamp is known.
-pub fn field_changes<L: LocalRecord>(
+pub fn field_changes<L: Record>(
     fields: &[PullField],
     r: &SimplePublicObject,
     local: &L,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::{Contact, Organization};
 use serde_json::json;
 
 fn prop(name: &str, type_: &str, field_type: &str) -> CachedProperty {

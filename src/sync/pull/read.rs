@@ -9,7 +9,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use anyhow::{Context as _, Result};
 
-use super::plan::{hubspot_keys, merged_ids, LocalIndex, LocalRecord, PullField};
+use super::local::Local;
+use super::plan::{hubspot_keys, merged_ids, LocalIndex, PullField};
 use super::stage::{Cursor, Stage};
 use crate::hubspot::models::{
     Direction as SortDirection, Filter, FilterGroup, Operator, SearchRequest, SimplePublicObject,
@@ -18,10 +19,9 @@ use crate::hubspot::models::{
 use crate::hubspot::{objects, search, Client, ObjectType};
 use crate::mapping::check::Properties;
 use crate::mapping::{Entity, Mapping};
-use crate::model::{normalize_email, Contact, Organization};
 use crate::store::base::Base;
-use crate::store::{contacts, links, organizations, Link, Store};
-use crate::sync::plan::{self as push_plan, PlanOptions, PushOp};
+use crate::store::{links, Store};
+use crate::sync::plan::PushOp;
 use crate::sync::progress::Progress;
 
 pub(super) struct Reader<'a> {
@@ -170,15 +170,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The local side of one entity, as the planner needs it.
-pub(super) trait Local: LocalRecord + Sized {
-    fn load(store: &Store, id: &str) -> Result<Option<Self>>;
-    fn ids_by_key(store: &Store, key: &str) -> Result<Vec<String>>;
-    fn keys(&self) -> Vec<String>;
-    /// How push would plan this record, given its link (see [`super::plan`]).
-    fn plan_push(&self, link: &Link, echo: &Echo<'_>) -> PushOp;
-}
-
 /// What a push plan of one record needs, to derive the base of a record linked before the
 /// base existed.
 pub(super) struct Echo<'a> {
@@ -216,57 +207,6 @@ pub(super) fn one_op(mut ops: Vec<PushOp>) -> PushOp {
         local_id: String::new(),
         reason: String::new(),
     })
-}
-
-impl Local for Contact {
-    fn load(store: &Store, id: &str) -> Result<Option<Self>> {
-        contacts::get(store.conn(), id)
-    }
-    fn ids_by_key(store: &Store, key: &str) -> Result<Vec<String>> {
-        contacts::ids_by_email(store.conn(), key)
-    }
-    fn keys(&self) -> Vec<String> {
-        self.emails.iter().map(|e| normalize_email(e)).collect()
-    }
-    fn plan_push(&self, link: &Link, echo: &Echo<'_>) -> PushOp {
-        one_op(push_plan::plan_contacts(
-            &mut HashMap::new(),
-            std::slice::from_ref(self),
-            &HashMap::from([(self.id.clone(), link.clone())]),
-            &HashMap::new(),
-            &echo.mapping.file.contacts,
-            echo.props.of(Entity::Contact),
-            &echo.companies,
-            PlanOptions::default(),
-        ))
-    }
-}
-
-impl Local for Organization {
-    fn load(store: &Store, id: &str) -> Result<Option<Self>> {
-        organizations::get(store.conn(), id)
-    }
-    fn ids_by_key(store: &Store, key: &str) -> Result<Vec<String>> {
-        organizations::ids_by_name(store.conn(), key)
-    }
-    fn keys(&self) -> Vec<String> {
-        self.name
-            .as_deref()
-            .map(crate::model::normalize_name)
-            .into_iter()
-            .collect()
-    }
-    fn plan_push(&self, link: &Link, echo: &Echo<'_>) -> PushOp {
-        one_op(push_plan::plan_organizations(
-            &mut HashMap::new(),
-            std::slice::from_ref(self),
-            &HashMap::from([(self.id.clone(), link.clone())]),
-            &HashMap::new(),
-            &echo.mapping.file.organizations,
-            echo.props.of(Entity::Organization),
-            PlanOptions::default(),
-        ))
-    }
 }
 
 /// What the planner needs to claim one page of HubSpot records: the links of their ids and

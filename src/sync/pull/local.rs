@@ -1,0 +1,125 @@
+//! The local side of pull, one implementation per kind of record.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+
+use super::read::{one_op, Echo};
+use crate::mapping::Entity;
+use crate::model::{normalize_email, Contact, Organization, Record};
+use crate::store::{contacts, organizations, Link, Store};
+use crate::sync::plan::{self as push_plan, PlanOptions, PushOp};
+
+/// The local side of one entity, as pull needs it: loading and finding records by their
+/// matching key, how push would plan one, and writing inside a transaction.
+pub(crate) trait Local: Record + Sized {
+    fn load(store: &Store, id: &str) -> Result<Option<Self>>;
+    fn ids_by_key(store: &Store, key: &str) -> Result<Vec<String>>;
+    fn keys(&self) -> Vec<String>;
+    /// How push would plan this record, given its link (see [`super::plan`]).
+    fn plan_push(&self, link: &Link, echo: &Echo<'_>) -> PushOp;
+    type Writer<'c>;
+    fn writer<'c>(conn: &'c rusqlite::Connection) -> Result<Self::Writer<'c>>;
+    fn read(
+        w: &mut Self::Writer<'_>,
+        conn: &rusqlite::Connection,
+        id: &str,
+    ) -> Result<Option<Self>>;
+    fn write(
+        w: &mut Self::Writer<'_>,
+        conn: &rusqlite::Connection,
+        new: &Self,
+        previous: &Self,
+    ) -> Result<()>;
+}
+
+impl Local for Contact {
+    type Writer<'c> = contacts::Writer<'c>;
+    fn writer<'c>(conn: &'c rusqlite::Connection) -> Result<Self::Writer<'c>> {
+        contacts::Writer::new(conn)
+    }
+    fn read(
+        w: &mut Self::Writer<'_>,
+        _conn: &rusqlite::Connection,
+        id: &str,
+    ) -> Result<Option<Self>> {
+        w.get(id)
+    }
+    fn write(
+        w: &mut Self::Writer<'_>,
+        _conn: &rusqlite::Connection,
+        new: &Self,
+        previous: &Self,
+    ) -> Result<()> {
+        w.upsert(new, Some(previous))
+    }
+
+    fn load(store: &Store, id: &str) -> Result<Option<Self>> {
+        contacts::get(store.conn(), id)
+    }
+    fn ids_by_key(store: &Store, key: &str) -> Result<Vec<String>> {
+        contacts::ids_by_email(store.conn(), key)
+    }
+    fn keys(&self) -> Vec<String> {
+        self.emails.iter().map(|e| normalize_email(e)).collect()
+    }
+    fn plan_push(&self, link: &Link, echo: &Echo<'_>) -> PushOp {
+        one_op(push_plan::plan_contacts(
+            &mut HashMap::new(),
+            std::slice::from_ref(self),
+            &HashMap::from([(self.id.clone(), link.clone())]),
+            &HashMap::new(),
+            &echo.mapping.file.contacts,
+            echo.props.of(Entity::Contact),
+            &echo.companies,
+            PlanOptions::default(),
+        ))
+    }
+}
+
+impl Local for Organization {
+    type Writer<'c> = ();
+    fn writer<'c>(_conn: &'c rusqlite::Connection) -> Result<Self::Writer<'c>> {
+        Ok(())
+    }
+    fn read(
+        _w: &mut Self::Writer<'_>,
+        conn: &rusqlite::Connection,
+        id: &str,
+    ) -> Result<Option<Self>> {
+        organizations::get(conn, id)
+    }
+    fn write(
+        _w: &mut Self::Writer<'_>,
+        conn: &rusqlite::Connection,
+        new: &Self,
+        _previous: &Self,
+    ) -> Result<()> {
+        organizations::upsert(conn, new)
+    }
+
+    fn load(store: &Store, id: &str) -> Result<Option<Self>> {
+        organizations::get(store.conn(), id)
+    }
+    fn ids_by_key(store: &Store, key: &str) -> Result<Vec<String>> {
+        organizations::ids_by_name(store.conn(), key)
+    }
+    fn keys(&self) -> Vec<String> {
+        self.name
+            .as_deref()
+            .map(crate::model::normalize_name)
+            .into_iter()
+            .collect()
+    }
+    fn plan_push(&self, link: &Link, echo: &Echo<'_>) -> PushOp {
+        one_op(push_plan::plan_organizations(
+            &mut HashMap::new(),
+            std::slice::from_ref(self),
+            &HashMap::from([(self.id.clone(), link.clone())]),
+            &HashMap::new(),
+            &echo.mapping.file.organizations,
+            echo.props.of(Entity::Organization),
+            PlanOptions::default(),
+        ))
+    }
+}
