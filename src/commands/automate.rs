@@ -2,7 +2,6 @@
 
 use anyhow::{bail, Result};
 
-use super::map::render_table;
 use super::{block_on, Context};
 use crate::cli::{AutomateAddArgs, AutomateCommand, MatchMode};
 use crate::mapping::{Entity, Mapping};
@@ -175,7 +174,7 @@ fn list(ctx: &Context) -> Result<()> {
     let rows: Vec<[String; 6]> = all.iter().map(row).collect();
     out!(
         "{}",
-        render_table(
+        crate::output::table::render(
             &["NAME", "ENTITY", "FILTERS", "LIST", "STATE", "LAST RUN"],
             &rows
         )
@@ -259,13 +258,5 @@ fn run_and_report(
     });
     crate::sync::run::finish(store.conn(), &mut summary, &result)?;
     result?;
-    let what = if dry_run {
-        "automate run --dry-run"
-    } else {
-        "automate run"
-    };
-    if dry_run && !ctx.json() {
-        out!("{}", crate::output::plan::render(&summary.plan));
-    }
-    super::print_summary(summary, ctx.json(), what)
+    super::print_summary(summary, ctx.json(), "automate run")
 }

@@ -2,7 +2,6 @@
 
 use anyhow::Result;
 
-use super::map::render_table;
 use super::Context;
 use crate::cli::HistoryArgs;
 use crate::store::history::{self, Entry, Filter};
@@ -35,7 +34,7 @@ pub fn run(ctx: &Context, args: &HistoryArgs) -> Result<()> {
         "RUN", "ENTITY", "ID", "HUBSPOT", "FIELD", "OLD", "NEW", "AT",
     ];
     let rows: Vec<[String; 8]> = entries.iter().map(row).collect();
-    out!("{}", render_table(&header, &rows));
+    out!("{}", crate::output::table::render(&header, &rows));
     Ok(())
 }
 

@@ -1,7 +1,5 @@
 //! `hubsync map show|check`.
 
-use std::fmt::Write as _;
-
 use anyhow::Result;
 
 use super::{block_on, Context};
@@ -133,7 +131,7 @@ fn show(ctx: &Context) -> Result<()> {
             ]
         })
         .collect();
-    out!("{}", render_table(&header, &cells));
+    out!("{}", crate::output::table::render(&header, &cells));
     let problems = check::check(&mapping, &props);
     for p in problems.iter().filter(|p| p.severity == Severity::Warning) {
         errln!("{p}");
@@ -461,39 +459,4 @@ fn write_mapping(path: &std::path::Path, text: &str) -> Result<()> {
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)?;
     Ok(())
-}
-
-/// Left-aligned columns padded to the widest cell.
-#[must_use]
-pub fn render_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
-    let rows: Vec<[String; N]> = rows
-        .iter()
-        .map(|r| r.each_ref().map(|c| super::cell_text(c, super::CELL_WIDTH)))
-        .collect();
-    let rows = rows.as_slice();
-    let mut widths: [usize; N] = header.map(|h| h.chars().count());
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut l = String::new();
-        for (i, c) in cells.enumerate() {
-            if i + 1 == N {
-                l.push_str(c);
-            } else {
-                let pad = widths[i].saturating_sub(c.chars().count());
-                let _ = write!(l, "{c}{}  ", " ".repeat(pad));
-            }
-        }
-        out.push_str(l.trim_end());
-        out.push('\n');
-    };
-    line(&mut header.iter().copied());
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
-    }
-    out
 }

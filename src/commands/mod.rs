@@ -8,7 +8,6 @@ use crate::config::Paths;
 pub mod automate;
 pub mod completions;
 pub mod connect;
-pub mod contacts;
 pub mod disconnect;
 pub mod doctor;
 pub mod export;
@@ -16,9 +15,9 @@ pub mod history;
 pub mod import;
 pub mod lists;
 pub mod map;
-pub mod organizations;
 pub mod pull;
 pub mod push;
+pub mod records;
 pub mod status;
 pub mod sync;
 pub mod undo;
@@ -75,8 +74,8 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Import(args) => import::run(&ctx, &args),
         Command::Export(args) => export::run(&ctx, &args),
-        Command::Contacts(cmd) => contacts::run(&ctx, &cmd),
-        Command::Organizations(cmd) => organizations::run(&ctx, &cmd),
+        Command::Contacts(cmd) => records::run(&ctx, crate::model::Entity::Contact, &cmd),
+        Command::Organizations(cmd) => records::run(&ctx, crate::model::Entity::Organization, &cmd),
         Command::Map(cmd) => map::run(&ctx, &cmd),
         Command::Status => status::run(&ctx),
         Command::Doctor => doctor::run(&ctx),
@@ -154,55 +153,6 @@ async fn signal() {
     }
 }
 
-/// The widest a table cell is printed; longer values end with `…` (`show ID` and `--json` have
-/// them whole).
-pub const CELL_WIDTH: usize = 60;
-
-/// A value made safe for one table cell: control characters (from HubSpot or a file) escaped,
-/// whitespace runs collapsed, and at most `max` display columns.
-#[must_use]
-pub fn cell_text(value: &str, max: usize) -> String {
-    use unicode_width::UnicodeWidthChar as _;
-    let mut out = String::new();
-    let mut width = 0;
-    let mut space = false;
-    for ch in value.trim().chars() {
-        if ch.is_whitespace() {
-            space = true;
-            continue;
-        }
-        let piece: String = if space {
-            space = false;
-            format!(" {}", escape(ch))
-        } else {
-            escape(ch)
-        };
-        let w: usize = piece.chars().map(|c| c.width().unwrap_or(0)).sum();
-        if width + w > max.saturating_sub(1) {
-            out.push('…');
-            return out;
-        }
-        width += w;
-        out.push_str(&piece);
-    }
-    out
-}
-
-fn escape(ch: char) -> String {
-    if ch.is_control() {
-        ch.escape_default().to_string()
-    } else {
-        ch.to_string()
-    }
-}
-
-/// A value with its control characters escaped (text from HubSpot or a file can't move the
-/// cursor or recolour the terminal).
-#[must_use]
-pub fn escape_controls(value: &str) -> String {
-    value.chars().map(escape).collect()
-}
-
 /// Print a run's summary to stdout (JSON or text) and turn failures into exit 3.
 pub fn print_summary(
     mut summary: crate::sync::summary::Summary,
@@ -215,6 +165,11 @@ pub fn print_summary(
     }
     if json {
         print_json(&summary)?;
+    } else if summary.status == crate::sync::run::Status::DryRun {
+        // The plan first, then what it adds up to.
+        out!("{}", crate::output::plan::render(&summary.plan));
+        let what = format!("{what} --dry-run");
+        out!("{}", crate::output::summary::render(&summary, &what));
     } else {
         out!("{}", crate::output::summary::render(&summary, what));
     }

@@ -37,15 +37,7 @@ pub fn run(ctx: &Context, args: &PullArgs) -> Result<()> {
         let progress = &bars;
         pull::run(&mut store, &client, &mapping, &props, &opts, progress).await
     })?;
-    let what = if args.dry_run {
-        "pull (dry run)"
-    } else {
-        "pull"
-    };
-    if !ctx.json() && args.dry_run {
-        out!("{}", crate::output::plan::render(&summary.plan));
-    }
-    super::print_summary(summary, ctx.json(), what)
+    super::print_summary(summary, ctx.json(), "pull")
 }
 
 /// The entities to pull: the one asked for (it must be enabled), or every enabled one.

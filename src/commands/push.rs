@@ -35,16 +35,5 @@ pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
         let client = ctx.client(version).await?;
         push::push(&client, &store, &mapping, &props, &req, progress).await
     })?;
-    if args.dry_run && !ctx.json() {
-        out!("{}", crate::output::plan::render(&summary.plan));
-    }
-    super::print_summary(
-        summary,
-        ctx.json(),
-        if args.dry_run {
-            "push --dry-run"
-        } else {
-            "push"
-        },
-    )
+    super::print_summary(summary, ctx.json(), "push")
 }

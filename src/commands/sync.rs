@@ -112,18 +112,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<()> {
     });
     crate::sync::run::finish(store.conn(), &mut summary, &result)?;
     result?;
-    if args.dry_run && !ctx.json() {
-        out!("{}", crate::output::plan::render(&summary.plan));
-    }
-    super::print_summary(
-        summary,
-        ctx.json(),
-        if args.dry_run {
-            "sync --dry-run"
-        } else {
-            "sync"
-        },
-    )
+    super::print_summary(summary, ctx.json(), "sync")
 }
 
 /// When the next sync is due, if that is in the future.

@@ -31,13 +31,17 @@ pub fn set_color(choice: ColorChoice) {
     choice.write_global();
 }
 
-/// Stdout, stripping colour unless it goes to a terminal that wants it. The choice is made once.
+/// The colour choice for a stream, made once per stream for the process.
+fn choice<S: anstream::stream::RawStream>(cell: &OnceLock<ColorChoice>, raw: &S) -> ColorChoice {
+    *cell.get_or_init(|| AutoStream::choice(raw))
+}
+
+/// Stdout, stripping colour unless it goes to a terminal that wants it.
 #[must_use]
 pub fn stdout() -> AutoStream<StdoutLock<'static>> {
     static CHOICE: OnceLock<ColorChoice> = OnceLock::new();
     let raw = std::io::stdout();
-    let choice = *CHOICE.get_or_init(|| AutoStream::choice(&raw));
-    AutoStream::new(raw.lock(), choice)
+    AutoStream::new(raw.lock(), choice(&CHOICE, &raw))
 }
 
 /// Stderr, as [`stdout`].
@@ -45,8 +49,7 @@ pub fn stdout() -> AutoStream<StdoutLock<'static>> {
 pub fn stderr() -> AutoStream<StderrLock<'static>> {
     static CHOICE: OnceLock<ColorChoice> = OnceLock::new();
     let raw = std::io::stderr();
-    let choice = *CHOICE.get_or_init(|| AutoStream::choice(&raw));
-    AutoStream::new(raw.lock(), choice)
+    AutoStream::new(raw.lock(), choice(&CHOICE, &raw))
 }
 
 /// Whether text written to stderr is coloured (for the log lines, which tracing colours itself).
@@ -57,3 +60,4 @@ pub fn stderr_colored() -> bool {
 
 pub mod plan;
 pub mod summary;
+pub mod table;

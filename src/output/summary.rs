@@ -38,25 +38,14 @@ pub fn render(summary: &Summary, what: &str) -> String {
             );
         }
     }
+    let mut problem = |tag: String, entity: &str, id: &str, why: &str| {
+        let _ = writeln!(out, "  {tag} {entity} {id}: {why}");
+    };
     for s in &summary.skipped {
-        let _ = writeln!(
-            out,
-            "  {} {} {}: {}",
-            paint(WARN, "skipped"),
-            s.entity,
-            s.id,
-            s.reason
-        );
+        problem(paint(WARN, "skipped"), &s.entity, &s.id, &s.reason);
     }
     for f in &summary.failed {
-        let _ = writeln!(
-            out,
-            "  {} {} {}: {}",
-            paint(BAD, "failed"),
-            f.entity,
-            f.id,
-            f.error
-        );
+        problem(paint(BAD, "failed"), &f.entity, &f.id, &f.error);
     }
     for c in &summary.conflicts {
         let _ = writeln!(out, "  {} {}", paint(WARN, "conflict:"), c.message);

@@ -21,37 +21,16 @@ macro_rules! select {
     };
 }
 
-/// Whether a contact with this id exists.
-pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
-    let mut st = conn.prepare_cached("SELECT 1 FROM contacts WHERE id = ?1")?;
-    Ok(st.exists([id])?)
-}
-
-/// One contact.
-pub fn get(conn: &Connection, id: &str) -> Result<Option<Contact>> {
-    let mut st = conn.prepare_cached(select!(" WHERE id = ?1"))?;
-    Ok(st.query_row([id], from_row).optional()?)
-}
-
-/// Every contact, ordered by id.
-pub fn all(conn: &Connection) -> Result<Vec<Contact>> {
-    let mut out = Vec::new();
-    each(conn, |r| {
-        out.push(r);
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// Every record ordered by id, one at a time (memory stays flat however big the store is).
-pub fn each(conn: &Connection, mut f: impl FnMut(Contact) -> Result<()>) -> Result<()> {
-    let mut st = conn.prepare(select!(" ORDER BY id"))?;
-    let mut rows = st.query([])?;
-    while let Some(row) = rows.next()? {
-        f(from_row(row)?)?;
+impl super::rows::Rows for Contact {
+    const EXISTS: &'static str = "SELECT 1 FROM contacts WHERE id = ?1";
+    const BY_ID: &'static str = select!(" WHERE id = ?1");
+    const IN_ORDER: &'static str = select!(" ORDER BY id");
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        from_row(r)
     }
-    Ok(())
 }
+
+super::rows::record_fns!(Contact, "contact");
 
 /// Insert or replace a contact. `previous` is the stored version when there is one (its e-mail
 /// and membership index rows are replaced). For many contacts, use a [`Writer`].

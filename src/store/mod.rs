@@ -16,6 +16,7 @@ pub mod history;
 pub mod links;
 pub mod organizations;
 pub mod properties;
+mod rows;
 pub mod runs;
 
 pub use links::{Entity, Link, Mark};

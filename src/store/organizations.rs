@@ -1,7 +1,7 @@
 //! Organizations.
 
 use anyhow::{Context as _, Result};
-use rusqlite::{params, Connection, OptionalExtension as _, Row};
+use rusqlite::{params, Connection, Row};
 
 use super::contacts::json_column;
 use super::{now, Store};
@@ -20,36 +20,16 @@ macro_rules! select {
     };
 }
 
-/// Whether an organization with this id exists.
-pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
-    let mut st = conn.prepare_cached("SELECT 1 FROM organizations WHERE id = ?1")?;
-    Ok(st.exists([id])?)
-}
-
-pub fn get(conn: &Connection, id: &str) -> Result<Option<Organization>> {
-    let mut st = conn.prepare_cached(select!(" WHERE id = ?1"))?;
-    Ok(st.query_row([id], from_row).optional()?)
-}
-
-/// Every organization, ordered by id.
-pub fn all(conn: &Connection) -> Result<Vec<Organization>> {
-    let mut out = Vec::new();
-    each(conn, |r| {
-        out.push(r);
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// Every record ordered by id, one at a time (memory stays flat however big the store is).
-pub fn each(conn: &Connection, mut f: impl FnMut(Organization) -> Result<()>) -> Result<()> {
-    let mut st = conn.prepare(select!(" ORDER BY id"))?;
-    let mut rows = st.query([])?;
-    while let Some(row) = rows.next()? {
-        f(from_row(row)?)?;
+impl super::rows::Rows for Organization {
+    const EXISTS: &'static str = "SELECT 1 FROM organizations WHERE id = ?1";
+    const BY_ID: &'static str = select!(" WHERE id = ?1");
+    const IN_ORDER: &'static str = select!(" ORDER BY id");
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        from_row(r)
     }
-    Ok(())
 }
+
+super::rows::record_fns!(Organization, "organization");
 
 /// Insert or replace an organization (its memberships are kept).
 pub fn upsert(conn: &Connection, o: &Organization) -> Result<()> {

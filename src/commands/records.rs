@@ -1,4 +1,4 @@
-//! `hubsync contacts list|show ID`, and the table and JSON output shared with `organizations`.
+//! `hubsync contacts|organizations list|show ID`: the local records with their HubSpot link.
 
 use std::io::{BufWriter, Write};
 
@@ -8,58 +8,95 @@ use unicode_width::UnicodeWidthStr as _;
 
 use super::Context;
 use crate::cli::RecordsCommand;
-use crate::store::{contacts, Entity, Link, Store};
+use crate::model::Entity;
+use crate::store::{contacts, organizations, Link, Store};
 
-const HEADER: [&str; 7] = [
-    "ID",
-    "NAME",
-    "E-MAIL",
-    "ORGS",
-    "HUBSPOT ID",
-    "MARKED",
-    "LAST PUSHED",
-];
-
-pub fn run(ctx: &Context, cmd: &RecordsCommand) -> Result<()> {
+pub fn run(ctx: &Context, entity: Entity, cmd: &RecordsCommand) -> Result<()> {
     let store = Store::open_existing(&ctx.paths.db)?;
-    let links = store.links(Entity::Contact)?;
+    let links = store.links(entity)?;
+    let plural = entity.section();
     match cmd {
-        RecordsCommand::List if ctx.json() => print_json_array(|emit| {
-            contacts::each(store.conn(), |c| emit(with_hubspot(&c, links.get(&c.id))?))
+        RecordsCommand::List if ctx.json() => print_json_array(|emit| match entity {
+            Entity::Contact => {
+                contacts::each(store.conn(), |c| emit(with_hubspot(&c, links.get(&c.id))?))
+            }
+            Entity::Organization => {
+                organizations::each(store.conn(), |o| emit(with_hubspot(&o, links.get(&o.id))?))
+            }
         }),
         RecordsCommand::List => {
-            let mut rows = Vec::new();
-            contacts::each(store.conn(), |c| {
-                let [hubspot_id, marked, pushed] = link_cells(links.get(&c.id));
-                rows.push([
-                    c.id,
-                    c.display_name.unwrap_or_default(),
-                    c.emails.into_iter().next().unwrap_or_default(),
-                    c.organizations.len().to_string(),
-                    hubspot_id,
-                    marked,
-                    pushed,
-                ]);
+            // The record's own columns, then its HubSpot link.
+            let mut rows: Vec<[String; 7]> = Vec::new();
+            let mut row = |id: &str, own: [String; 3]| {
+                let [hubspot_id, marked, pushed] = link_cells(links.get(id));
+                let [a, b, c] = own;
+                rows.push([id.to_owned(), a, b, c, hubspot_id, marked, pushed]);
                 Ok(())
-            })?;
+            };
+            let header = match entity {
+                Entity::Contact => {
+                    contacts::each(store.conn(), |c| {
+                        let email = c.emails.first().cloned().unwrap_or_default();
+                        let orgs = c.organizations.len().to_string();
+                        row(&c.id, [c.display_name.unwrap_or_default(), email, orgs])
+                    })?;
+                    [
+                        "ID",
+                        "NAME",
+                        "E-MAIL",
+                        "ORGS",
+                        "HUBSPOT ID",
+                        "MARKED",
+                        "LAST PUSHED",
+                    ]
+                }
+                Entity::Organization => {
+                    let members = organizations::member_counts(store.conn())?;
+                    organizations::each(store.conn(), |o| {
+                        let domain = o.domain().unwrap_or_default();
+                        let count = members.get(&o.id).copied().unwrap_or(0).to_string();
+                        row(&o.id, [o.name.clone().unwrap_or_default(), domain, count])
+                    })?;
+                    [
+                        "ID",
+                        "NAME",
+                        "DOMAIN",
+                        "CONTACTS",
+                        "HUBSPOT ID",
+                        "MARKED",
+                        "LAST PUSHED",
+                    ]
+                }
+            };
             if rows.is_empty() {
-                return print_lines(&[
-                    "no contacts in the store; add them with `hubsync import contacts FILE`",
-                ]);
+                return print_lines(&[format!(
+                    "no {plural} in the store; add them with `hubsync import {plural} FILE`"
+                )]);
             }
-            print_table(&HEADER, &rows)
+            write_stdout(|out| {
+                Ok(out.write_all(crate::output::table::render(&header, &rows).as_bytes())?)
+            })
         }
         RecordsCommand::Show { id } => {
-            let Some(contact) = store.contact(id)? else {
-                anyhow::bail!("no contact with id {id}; `hubsync contacts list` shows the ids");
+            let record = match entity {
+                Entity::Contact => store.contact(id)?.map(|c| with_hubspot(&c, links.get(id))),
+                Entity::Organization => store
+                    .organization(id)?
+                    .map(|o| with_hubspot(&o, links.get(id))),
             };
-            print_record(ctx, &with_hubspot(&contact, links.get(id))?)
+            let Some(record) = record else {
+                anyhow::bail!(
+                    "no {} with id {id}; `hubsync {plural} list` shows the ids",
+                    entity.as_str()
+                );
+            };
+            print_record(ctx, &record?)
         }
     }
 }
 
 /// The record as imported, plus its HubSpot link and sync state.
-pub(super) fn with_hubspot<T: serde::Serialize>(record: &T, link: Option<&Link>) -> Result<Value> {
+fn with_hubspot<T: serde::Serialize>(record: &T, link: Option<&Link>) -> Result<Value> {
     let mut value = serde_json::to_value(record)?;
     if let Value::Object(map) = &mut value {
         map.insert(
@@ -76,7 +113,7 @@ pub(super) fn with_hubspot<T: serde::Serialize>(record: &T, link: Option<&Link>)
 }
 
 /// HubSpot id, mark, last push, for a table row.
-pub(super) fn link_cells(link: Option<&Link>) -> [String; 3] {
+fn link_cells(link: Option<&Link>) -> [String; 3] {
     let dash = || "-".to_owned();
     [
         link.and_then(|l| l.hubspot_id.clone()).unwrap_or_else(dash),
@@ -88,7 +125,7 @@ pub(super) fn link_cells(link: Option<&Link>) -> [String; 3] {
 }
 
 /// `show`: the JSON document, or `key: value` lines (nested objects as dotted paths).
-pub(super) fn print_record(ctx: &Context, record: &Value) -> Result<()> {
+fn print_record(ctx: &Context, record: &Value) -> Result<()> {
     fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
         match v {
             Value::Object(m) => {
@@ -111,7 +148,7 @@ pub(super) fn print_record(ctx: &Context, record: &Value) -> Result<()> {
     }
     fn scalar(v: &Value) -> String {
         match v {
-            Value::String(s) => super::escape_controls(s),
+            Value::String(s) => crate::output::table::escape_controls(s),
             v => v.to_string(),
         }
     }
@@ -133,44 +170,8 @@ pub(super) fn print_record(ctx: &Context, record: &Value) -> Result<()> {
     print_lines(&lines)
 }
 
-/// An aligned table with a header row; empty cells show as `-`.
-pub(super) fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> Result<()> {
-    let cell = |c: &str| -> String {
-        if c.trim().is_empty() {
-            "-".to_owned()
-        } else {
-            super::cell_text(c, super::CELL_WIDTH)
-        }
-    };
-    let rows: Vec<[String; N]> = rows.iter().map(|r| r.each_ref().map(|c| cell(c))).collect();
-    let mut widths = header.map(|h| h.width());
-    for row in &rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.width());
-        }
-    }
-    write_stdout(|out| {
-        let mut line = |cells: [&str; N]| -> std::io::Result<()> {
-            for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
-                if i + 1 < N {
-                    let pad = " ".repeat(w.saturating_sub(c.width()) + 2);
-                    write!(out, "{c}{pad}")?;
-                } else {
-                    writeln!(out, "{c}")?;
-                }
-            }
-            Ok(())
-        };
-        line(*header)?;
-        for row in &rows {
-            line(row.each_ref().map(String::as_str))?;
-        }
-        Ok(())
-    })
-}
-
 /// A JSON array on stdout, one record per line, written as the records come.
-pub(super) fn print_json_array(
+fn print_json_array(
     each: impl FnOnce(&mut dyn FnMut(Value) -> Result<()>) -> Result<()>,
 ) -> Result<()> {
     write_stdout(|out| {
@@ -187,7 +188,7 @@ pub(super) fn print_json_array(
     })
 }
 
-pub(super) fn print_lines(lines: &[impl AsRef<str>]) -> Result<()> {
+fn print_lines(lines: &[impl AsRef<str>]) -> Result<()> {
     write_stdout(|out| {
         for l in lines {
             writeln!(out, "{}", l.as_ref())?;
