@@ -164,14 +164,19 @@ impl Window {
 mod tests {
     use super::*;
 
-    #[test]
-    fn window_allows_capacity_then_waits_for_the_oldest() {
-        let mut w = Window {
-            capacity: 3,
+    /// A window of `capacity` per 10 s, empty.
+    fn window(capacity: u32) -> Window {
+        Window {
+            capacity,
             interval: Duration::from_secs(10),
             sent: VecDeque::new(),
             paused_until: None,
-        };
+        }
+    }
+
+    #[test]
+    fn window_allows_capacity_then_waits_for_the_oldest() {
+        let mut w = window(3);
         let t0 = Instant::now();
         for i in 0..3 {
             let at = t0 + Duration::from_secs(i);
@@ -188,12 +193,7 @@ mod tests {
 
     #[test]
     fn headers_set_capacity_and_pause_when_exhausted() {
-        let mut w = Window {
-            capacity: 100,
-            interval: Duration::from_secs(10),
-            sent: VecDeque::new(),
-            paused_until: None,
-        };
+        let mut w = window(100);
         let now = Instant::now();
         w.adapt(Some(190), Some(150), Some(10_000), now);
         assert_eq!(w.capacity, 188);
@@ -205,12 +205,7 @@ mod tests {
 
     #[test]
     fn an_absurd_interval_header_is_clamped() {
-        let mut w = Window {
-            capacity: 100,
-            interval: Duration::from_secs(10),
-            sent: VecDeque::new(),
-            paused_until: None,
-        };
+        let mut w = window(100);
         let now = Instant::now();
         w.adapt(Some(100), Some(0), Some(u64::MAX / 2), now);
         assert_eq!(w.interval, Duration::from_millis(MAX_INTERVAL_MS));
@@ -223,10 +218,8 @@ mod tests {
     fn an_exhausted_budget_of_our_own_requests_frees_when_the_oldest_leaves() {
         let t0 = Instant::now();
         let mut w = Window {
-            capacity: 3,
-            interval: Duration::from_secs(10),
             sent: (0..3).map(|i| t0 + Duration::from_secs(i)).collect(),
-            paused_until: None,
+            ..window(3)
         };
         let now = t0 + Duration::from_secs(3);
         // HubSpot counts all three of ours: the first leaves at 0 s + 10.5 s.

@@ -75,34 +75,27 @@ pub async fn create(client: &Client, name: &str, processing_type: &str) -> Resul
     Ok(client.send_json::<ListEnvelope>(&req).await?.list)
 }
 
-/// Add records to a MANUAL or SNAPSHOT list. Unknown ids and existing members are reported,
-/// not errors.
-pub async fn add_members(
-    client: &Client,
-    list_id: &str,
-    record_ids: &[String],
-) -> Result<MembershipChange, Error> {
-    let req = Request::new(
-        Method::PUT,
-        client.paths().list_memberships(list_id, Some("add")),
-        "membership change",
-    )
-    .json(&record_ids);
-    client.send_json(&req).await
+/// Which way a membership change goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipEdit {
+    Add,
+    Remove,
 }
 
-/// Remove records from a MANUAL or SNAPSHOT list.
-pub async fn remove_members(
+/// Add records to a MANUAL or SNAPSHOT list, or remove them (`PUT …/memberships/add|remove`).
+/// Unknown ids and existing members are reported, not errors.
+pub async fn change_members(
     client: &Client,
     list_id: &str,
+    change: MembershipEdit,
     record_ids: &[String],
 ) -> Result<MembershipChange, Error> {
-    let req = Request::new(
-        Method::PUT,
-        client.paths().list_memberships(list_id, Some("remove")),
-        "membership change",
-    )
-    .json(&record_ids);
+    let change = match change {
+        MembershipEdit::Add => "add",
+        MembershipEdit::Remove => "remove",
+    };
+    let path = client.paths().list_memberships(list_id, Some(change));
+    let req = Request::new(Method::PUT, path, "membership change").json(&record_ids);
     client.send_json(&req).await
 }
 

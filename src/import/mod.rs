@@ -125,41 +125,33 @@ pub fn import(
     // repeat that work, so they are off for the import's transaction.
     store.conn().pragma_update(None, "cache_size", -32_000)?;
     store.conn().pragma_update(None, "foreign_keys", "OFF")?;
-    let result = import_in_transaction(store, kind, format, input, attributes);
+    let result = (|| {
+        let tx = store
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let counts = {
+            let mut sink: Box<dyn SinkCounts> = match kind {
+                Entity::Contact => Box::new(records::Contacts::new(&tx, attributes)?),
+                Entity::Organization => Box::new(records::Organizations::new(&tx)),
+            };
+            let read = match format {
+                Format::Json => json::read_array(input, kind.as_str(), sink.as_sink()),
+                Format::Ndjson => json::read_lines(input, sink.as_sink()),
+                Format::Csv => csv::read(input, kind.as_str(), sink.as_sink()),
+            };
+            read?;
+            sink.counts()
+        };
+        tx.commit()?;
+        Ok(Summary {
+            entity: kind.section(),
+            imported: counts.0 + counts.1,
+            created: counts.0,
+            updated: counts.1,
+        })
+    })();
     store.conn().pragma_update(None, "foreign_keys", "ON")?;
     result
-}
-
-fn import_in_transaction(
-    store: &mut Store,
-    kind: Entity,
-    format: Format,
-    input: &mut dyn BufRead,
-    attributes: &BTreeMap<String, ValueType>,
-) -> Result<Summary> {
-    let tx = store
-        .conn_mut()
-        .transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let counts = {
-        let mut sink: Box<dyn SinkCounts> = match kind {
-            Entity::Contact => Box::new(records::Contacts::new(&tx, attributes)?),
-            Entity::Organization => Box::new(records::Organizations::new(&tx)),
-        };
-        let read = match format {
-            Format::Json => json::read_array(input, kind.as_str(), sink.as_sink()),
-            Format::Ndjson => json::read_lines(input, sink.as_sink()),
-            Format::Csv => csv::read(input, kind.as_str(), sink.as_sink()),
-        };
-        read?;
-        sink.counts()
-    };
-    tx.commit()?;
-    Ok(Summary {
-        entity: kind.section(),
-        imported: counts.0 + counts.1,
-        created: counts.0,
-        updated: counts.1,
-    })
 }
 
 /// A sink that also counts (created, updated).

@@ -296,7 +296,7 @@ pub async fn run_one(
     }
     for chunk in to_add.chunks(MEMBERSHIP_BATCH) {
         let ids: Vec<String> = chunk.iter().map(|(_, hs)| hs.clone()).collect();
-        lists::add_members(client, &a.list_id, &ids).await?;
+        lists::change_members(client, &a.list_id, lists::MembershipEdit::Add, &ids).await?;
         let tx = store.conn().unchecked_transaction()?;
         for (local, _) in chunk {
             automations::record_added(&tx, a.id, store::Entity::Contact, local)?;

@@ -121,6 +121,20 @@ pub struct PlanOptions {
     pub force: bool,
 }
 
+/// What planning a page of records of one entity works with.
+#[derive(Debug, Clone, Copy)]
+pub struct Page<'a> {
+    /// The records' links, by local id (records never pushed have none).
+    pub links: &'a HashMap<String, Link>,
+    /// The values both sides last agreed on, by local id.
+    pub bases: &'a HashMap<String, Base>,
+    /// The entity's section of the mapping file.
+    pub section: &'a EntitySection,
+    /// HubSpot's properties of the entity, by name.
+    pub props: &'a HashMap<String, CachedProperty>,
+    pub opts: PlanOptions,
+}
+
 /// A stable hash of what is sent: the sorted properties and the association targets.
 #[must_use]
 pub fn content_hash(properties: &BTreeMap<String, String>, companies: &[String]) -> String {
@@ -281,17 +295,19 @@ fn decide(
 /// given) is sent, the others are skipped. `seen` holds the e-mails planned so far (normalised
 /// e-mail → local id), so a selection can be planned page by page.
 #[must_use]
-#[allow(clippy::too_many_arguments)]
 pub fn plan_contacts(
     seen: &mut HashMap<String, String>,
     contacts: &[Contact],
-    links: &HashMap<String, Link>,
-    bases: &HashMap<String, Base>,
-    section: &EntitySection,
-    props: &HashMap<String, CachedProperty>,
+    page: Page<'_>,
     companies: &HashMap<String, String>,
-    opts: PlanOptions,
 ) -> Vec<PushOp> {
+    let Page {
+        links,
+        bases,
+        section,
+        props,
+        opts,
+    } = page;
     let fields = pushable(Entity::Contact, section, props);
     let mut out = Vec::with_capacity(contacts.len());
     for c in contacts {
@@ -358,12 +374,15 @@ pub fn plan_contacts(
 pub fn plan_organizations(
     seen: &mut HashMap<String, String>,
     orgs: &[Organization],
-    links: &HashMap<String, Link>,
-    bases: &HashMap<String, Base>,
-    section: &EntitySection,
-    props: &HashMap<String, CachedProperty>,
-    opts: PlanOptions,
+    page: Page<'_>,
 ) -> Vec<PushOp> {
+    let Page {
+        links,
+        bases,
+        section,
+        props,
+        opts,
+    } = page;
     let fields = pushable(Entity::Organization, section, props);
     let mut out = Vec::with_capacity(orgs.len());
     for o in orgs {

@@ -3,6 +3,22 @@ use crate::mapping::{FieldSpec, ValueType};
 use crate::model::Entity;
 use serde_json::json;
 
+static NO_LINKS: std::sync::LazyLock<HashMap<String, Link>> =
+    std::sync::LazyLock::new(HashMap::new);
+static NO_BASES: std::sync::LazyLock<HashMap<String, Base>> =
+    std::sync::LazyLock::new(HashMap::new);
+
+/// A page of records never pushed (no links, no bases), planned with default options.
+fn page<'a>(section: &'a EntitySection, props: &'a HashMap<String, CachedProperty>) -> Page<'a> {
+    Page {
+        links: &NO_LINKS,
+        bases: &NO_BASES,
+        section,
+        props,
+        opts: PlanOptions::default(),
+    }
+}
+
 fn prop(name: &str, type_: &str, field_type: &str, options: &[&str]) -> CachedProperty {
     serde_json::from_value(json!({
         "name": name, "type": type_, "fieldType": field_type,
@@ -83,12 +99,8 @@ fn contacts_are_formatted_per_property_type() {
     let ops = plan_contacts(
         &mut HashMap::new(),
         &[c],
-        &HashMap::new(),
-        &HashMap::new(),
-        &contact_section(),
-        &contact_props(),
+        page(&contact_section(), &contact_props()),
         &companies,
-        PlanOptions::default(),
     );
     let PushOp::Send(item) = &ops[0] else {
         panic!("{ops:?}")
@@ -119,12 +131,8 @@ fn contact_cases() {
     let sent = plan_contacts(
         &mut HashMap::new(),
         std::slice::from_ref(&base),
+        page(&section, &props),
         &HashMap::new(),
-        &HashMap::new(),
-        &section,
-        &props,
-        &HashMap::new(),
-        PlanOptions::default(),
     );
     let PushOp::Send(item) = &sent[0] else {
         panic!()
@@ -190,12 +198,12 @@ fn contact_cases() {
         let ops = plan_contacts(
             &mut HashMap::new(),
             &[c],
-            &links,
+            Page {
+                links: &links,
+                opts: PlanOptions { force },
+                ..page(&section, &props)
+            },
             &HashMap::new(),
-            &section,
-            &props,
-            &HashMap::new(),
-            PlanOptions { force },
         );
         let got = match &ops[0] {
             PushOp::Send(_) => "send",
@@ -215,12 +223,8 @@ fn a_bad_enumeration_value_names_field_and_options() {
     let ops = plan_contacts(
         &mut HashMap::new(),
         &[c],
+        page(&contact_section(), &contact_props()),
         &HashMap::new(),
-        &HashMap::new(),
-        &contact_section(),
-        &contact_props(),
-        &HashMap::new(),
-        PlanOptions::default(),
     );
     let PushOp::Fail { error, .. } = &ops[0] else {
         panic!("{ops:?}")
@@ -239,12 +243,8 @@ fn duplicate_identities_are_skipped_after_the_first() {
     let ops = plan_contacts(
         &mut HashMap::new(),
         &[a, b],
+        page(&EntitySection::default(), &HashMap::new()),
         &HashMap::new(),
-        &HashMap::new(),
-        &EntitySection::default(),
-        &HashMap::new(),
-        &HashMap::new(),
-        PlanOptions::default(),
     );
     assert!(matches!(ops[0], PushOp::Send(_)));
     assert!(matches!(&ops[1], PushOp::Skip { reason, .. } if reason.contains("c1")));
@@ -263,11 +263,7 @@ fn duplicate_identities_are_skipped_after_the_first() {
             org("o3", None),
             org("o4", Some("https://blog.acme.io")),
         ],
-        &HashMap::new(),
-        &HashMap::new(),
-        &EntitySection::default(),
-        &HashMap::new(),
-        PlanOptions::default(),
+        page(&EntitySection::default(), &HashMap::new()),
     );
     let kinds: Vec<&str> = ops
         .iter()
@@ -340,12 +336,13 @@ fn a_linked_contact_sends_only_what_moved_from_its_base() {
         plan_contacts(
             &mut HashMap::new(),
             std::slice::from_ref(&c),
-            &links,
-            bases,
-            &section,
-            &props,
+            Page {
+                links: &links,
+                bases,
+                opts: PlanOptions { force },
+                ..page(&section, &props)
+            },
             &HashMap::new(),
-            PlanOptions { force },
         )
         .pop()
         .unwrap()
@@ -410,12 +407,11 @@ fn a_linked_contact_sends_only_what_moved_from_its_base() {
     let op = plan_contacts(
         &mut HashMap::new(),
         std::slice::from_ref(&c),
-        &links,
+        Page {
+            links: &links,
+            ..page(&section, &props)
+        },
         &HashMap::new(),
-        &section,
-        &props,
-        &HashMap::new(),
-        PlanOptions::default(),
     )
     .pop()
     .unwrap();
@@ -442,12 +438,8 @@ fn a_pull_only_field_is_never_sent() {
     let PushOp::Send(item) = plan_contacts(
         &mut HashMap::new(),
         &[c],
+        page(&section, &props),
         &HashMap::new(),
-        &HashMap::new(),
-        &section,
-        &props,
-        &HashMap::new(),
-        PlanOptions::default(),
     )
     .pop()
     .unwrap() else {

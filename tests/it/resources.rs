@@ -250,9 +250,10 @@ fn lists_and_memberships() {
             .expect("by name")
             .is_none());
 
-        let change = lists::add_members(
+        let change = lists::change_members(
             &client,
             &list.list_id,
+            lists::MembershipEdit::Add,
             &[a.clone(), b.clone(), "424242".into()],
         )
         .await
@@ -266,9 +267,14 @@ fn lists_and_memberships() {
         let mut want = vec![a.clone(), b.clone()];
         want.sort();
         assert_eq!(members, want);
-        lists::remove_members(&client, &list.list_id, std::slice::from_ref(&a))
-            .await
-            .expect("remove");
+        lists::change_members(
+            &client,
+            &list.list_id,
+            lists::MembershipEdit::Remove,
+            std::slice::from_ref(&a),
+        )
+        .await
+        .expect("remove");
         assert_eq!(
             lists::members(&client, &list.list_id)
                 .await

@@ -188,6 +188,20 @@ pub struct ConnectionStatus {
     pub problem: Option<String>,
 }
 
+impl ConnectionStatus {
+    fn not_connected(token_store: String, problem: String) -> Self {
+        Self {
+            connected: false,
+            portal_id: None,
+            scopes: Vec::new(),
+            token_store,
+            expires_at: None,
+            missing_scopes: Vec::new(),
+            problem: Some(problem),
+        }
+    }
+}
+
 /// The connection as far as it can be known without asking HubSpot. Call it from synchronous
 /// code (not inside an async runtime): with the keyring store it talks to the keyring daemon.
 #[must_use]
@@ -195,12 +209,8 @@ pub fn connection_status(kind: StoreKind, paths: &Paths) -> ConnectionStatus {
     if static_token().is_some() {
         return ConnectionStatus {
             connected: true,
-            portal_id: None,
-            scopes: Vec::new(),
-            token_store: "env".to_owned(),
-            expires_at: None,
-            missing_scopes: Vec::new(),
             problem: None,
+            ..ConnectionStatus::not_connected("env".to_owned(), String::new())
         };
     }
     let store = store::open(kind, paths);
@@ -218,27 +228,14 @@ pub fn connection_status(kind: StoreKind, paths: &Paths) -> ConnectionStatus {
             expires_at: rfc3339(c.expires_at),
             problem: None,
         },
-        Ok(None) => ConnectionStatus {
-            connected: false,
-            portal_id: None,
-            scopes: Vec::new(),
-            token_store: kind,
-            expires_at: None,
-            missing_scopes: Vec::new(),
-            problem: Some(format!(
+        Ok(None) => ConnectionStatus::not_connected(
+            kind,
+            format!(
                 "not connected (no tokens in {}); run `hubsync connect`",
                 store.location()
-            )),
-        },
-        Err(e) => ConnectionStatus {
-            connected: false,
-            portal_id: None,
-            scopes: Vec::new(),
-            token_store: kind,
-            expires_at: None,
-            missing_scopes: Vec::new(),
-            problem: Some(e.to_string()),
-        },
+            ),
+        ),
+        Err(e) => ConnectionStatus::not_connected(kind, e.to_string()),
     }
 }
 
@@ -266,21 +263,25 @@ fn rfc3339(unix: i64) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn setup(dir: &std::path::Path) -> (StoreKind, Paths) {
+    /// A file token store in a fresh folder; `None` when `HUBSPOT_ACCESS_TOKEN` is set (it wins
+    /// over stored tokens, so these tests have nothing to check).
+    fn setup() -> Option<(tempfile::TempDir, StoreKind, Paths)> {
+        if static_token().is_some() {
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
         let paths = Paths {
-            mappings: dir.join("unused.yaml"),
-            db: dir.join("hubsync.db"),
+            mappings: dir.path().join("unused.yaml"),
+            db: dir.path().join("hubsync.db"),
         };
-        (StoreKind::File, paths)
+        Some((dir, StoreKind::File, paths))
     }
 
     #[test]
     fn status_without_tokens_says_connect() {
-        if static_token().is_some() {
+        let Some((_dir, kind, paths)) = setup() else {
             return;
-        }
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (kind, paths) = setup(dir.path());
+        };
         let s = connection_status(kind, &paths);
         assert!(!s.connected);
         assert_eq!(s.token_store, "file");
@@ -293,11 +294,9 @@ mod tests {
 
     #[test]
     fn status_reads_the_store_and_never_shows_secrets() {
-        if static_token().is_some() {
+        let Some((_dir, kind, paths)) = setup() else {
             return;
-        }
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (kind, paths) = setup(dir.path());
+        };
         let creds = Credentials {
             client_id: "cid".into(),
             client_secret: Secret::new("client-secret-value"),

@@ -148,6 +148,21 @@ pub(super) fn apply_one<L: Local>(
         ..
     } = *p;
     let run_id = summary.run_id;
+    // One history entry for a field of this record.
+    type V = serde_json::Value;
+    let log = |field: &str, old: Option<&V>, new: Option<&V>, conflict: Option<&V>| {
+        history::record(
+            tx,
+            run_id,
+            entity,
+            &t.local_id,
+            Some(&t.hubspot_id),
+            field,
+            old,
+            new,
+            conflict,
+        )
+    };
     let Some(hs) = stage.get(&t.hubspot_id)? else {
         return Ok(None);
     };
@@ -204,17 +219,7 @@ pub(super) fn apply_one<L: Local>(
         L::write(writer, tx, &plan.updated, &current)?;
         for c in &plan.changes {
             let conflict = c.conflict.as_ref().map(conflict_detail);
-            history::record(
-                tx,
-                run_id,
-                entity,
-                &t.local_id,
-                Some(&t.hubspot_id),
-                &c.field,
-                c.old.as_ref(),
-                Some(&c.new),
-                conflict.as_ref(),
-            )?;
+            log(&c.field, c.old.as_ref(), Some(&c.new), conflict.as_ref())?;
         }
         summary.add("changed", 1);
         summary.add("fields_changed", plan.changes.len() as u64);
@@ -223,12 +228,7 @@ pub(super) fn apply_one<L: Local>(
         // Conflicts that kept the local value changed nothing locally; logged all the same.
         for c in plan.conflicts.iter().filter(|c| c.kept == Side::Local) {
             let value = current.get(&c.field);
-            history::record(
-                tx,
-                run_id,
-                entity,
-                &t.local_id,
-                Some(&t.hubspot_id),
+            log(
                 &c.field,
                 value.as_ref(),
                 value.as_ref(),

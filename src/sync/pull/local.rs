@@ -4,11 +4,10 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 
-use super::read::{one_op, Echo};
-use crate::mapping::Entity;
+use super::read::Echo;
 use crate::model::{normalize_email, Contact, Organization, Record};
 use crate::store::{contacts, organizations, Link, Store};
-use crate::sync::plan::{self as push_plan, PlanOptions, PushOp};
+use crate::sync::plan::{self as push_plan, PushOp};
 
 /// The local side of one entity, as pull needs it: loading and finding records by their
 /// matching key, how push would plan one, and writing inside a transaction.
@@ -64,16 +63,14 @@ impl Local for Contact {
         self.emails.iter().map(|e| normalize_email(e)).collect()
     }
     fn plan_push(&self, link: &Link, echo: &Echo<'_>) -> PushOp {
-        one_op(push_plan::plan_contacts(
-            &mut HashMap::new(),
-            std::slice::from_ref(self),
-            &HashMap::from([(self.id.clone(), link.clone())]),
-            &HashMap::new(),
-            &echo.mapping.file.contacts,
-            echo.props.of(Entity::Contact),
-            &echo.companies,
-            PlanOptions::default(),
-        ))
+        echo.plan(self, link, |page| {
+            push_plan::plan_contacts(
+                &mut HashMap::new(),
+                std::slice::from_ref(self),
+                page,
+                &echo.companies,
+            )
+        })
     }
 }
 
@@ -112,14 +109,8 @@ impl Local for Organization {
             .collect()
     }
     fn plan_push(&self, link: &Link, echo: &Echo<'_>) -> PushOp {
-        one_op(push_plan::plan_organizations(
-            &mut HashMap::new(),
-            std::slice::from_ref(self),
-            &HashMap::from([(self.id.clone(), link.clone())]),
-            &HashMap::new(),
-            &echo.mapping.file.organizations,
-            echo.props.of(Entity::Organization),
-            PlanOptions::default(),
-        ))
+        echo.plan(self, link, |page| {
+            push_plan::plan_organizations(&mut HashMap::new(), std::slice::from_ref(self), page)
+        })
     }
 }

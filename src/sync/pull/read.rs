@@ -20,8 +20,8 @@ use crate::hubspot::{objects, search, Client, ObjectType};
 use crate::mapping::check::Properties;
 use crate::mapping::{Entity, Mapping};
 use crate::store::base::Base;
-use crate::store::{links, Store};
-use crate::sync::plan::PushOp;
+use crate::store::{links, Link, Store};
+use crate::sync::plan::{self as push_plan, PlanOptions, PushOp};
 use crate::sync::progress::Progress;
 
 pub(super) struct Reader<'a> {
@@ -202,7 +202,27 @@ impl Echo<'_> {
     }
 }
 
-pub(super) fn one_op(mut ops: Vec<PushOp>) -> PushOp {
+impl Echo<'_> {
+    /// How push would plan `record` alone, linked by `link`, with no base.
+    pub(super) fn plan<L: Local>(
+        &self,
+        record: &L,
+        link: &Link,
+        f: impl FnOnce(push_plan::Page<'_>) -> Vec<PushOp>,
+    ) -> PushOp {
+        let links = HashMap::from([(record.id().to_owned(), link.clone())]);
+        let bases = HashMap::new();
+        one_op(f(push_plan::Page {
+            links: &links,
+            bases: &bases,
+            section: self.mapping.section(L::ENTITY == Entity::Contact),
+            props: self.props.of(L::ENTITY),
+            opts: PlanOptions::default(),
+        }))
+    }
+}
+
+fn one_op(mut ops: Vec<PushOp>) -> PushOp {
     ops.pop().unwrap_or(PushOp::Skip {
         local_id: String::new(),
         reason: String::new(),

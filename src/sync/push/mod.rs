@@ -209,6 +209,26 @@ fn entity_name(e: Entity) -> &'static str {
 }
 
 impl Pusher<'_> {
+    /// Load the links and bases of a page of `entity` records and plan it with `f`.
+    fn plan_page<R>(
+        &self,
+        entity: Entity,
+        ids: &[String],
+        f: impl FnOnce(plan::Page<'_>) -> R,
+    ) -> Result<R> {
+        let links = links::some(self.conn, entity, ids)?;
+        let bases = base::some(self.conn, entity, ids)?;
+        Ok(f(plan::Page {
+            links: &links,
+            bases: &bases,
+            section: self.mapping.section(entity == Entity::Contact),
+            props: self.props.of(entity),
+            opts: PlanOptions {
+                force: self.req.force,
+            },
+        }))
+    }
+
     async fn run(&mut self) -> Result<()> {
         for entity in [Entity::Organization, Entity::Contact] {
             for id in runs::failed_ids(self.conn, entity, OPERATION)? {

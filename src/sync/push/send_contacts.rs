@@ -41,18 +41,9 @@ impl Pusher<'_> {
         for id in ids {
             records.extend(contacts::get(self.conn, id)?);
         }
-        let ops = plan::plan_contacts(
-            seen,
-            &records,
-            &links::some(self.conn, entity, ids)?,
-            &base::some(self.conn, entity, ids)?,
-            &self.mapping.file.contacts,
-            self.props.of(Entity::Contact),
-            companies,
-            PlanOptions {
-                force: self.req.force,
-            },
-        );
+        let ops = self.plan_page(entity, ids, |page| {
+            plan::plan_contacts(seen, &records, page, companies)
+        })?;
         drop(records);
         let settled = ops.iter().filter(|o| !matches!(o, PushOp::Send(_))).count();
         self.progress.advance(settled as u64);

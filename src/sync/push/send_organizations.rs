@@ -27,17 +27,9 @@ impl Pusher<'_> {
         for id in ids {
             records.extend(organizations::get(self.conn, id)?);
         }
-        let ops = plan::plan_organizations(
-            seen,
-            &records,
-            &links::some(self.conn, entity, ids)?,
-            &base::some(self.conn, entity, ids)?,
-            &self.mapping.file.organizations,
-            self.props.of(Entity::Organization),
-            PlanOptions {
-                force: self.req.force,
-            },
-        );
+        let ops = self.plan_page(entity, ids, |page| {
+            plan::plan_organizations(seen, &records, page)
+        })?;
         drop(records);
         let settled = ops.iter().filter(|o| !matches!(o, PushOp::Send(_))).count();
         self.progress.advance(settled as u64);
