@@ -132,15 +132,34 @@ impl BatchWrite {
     }
 }
 
-/// `batch/create`. Give every input a unique `object_write_trace_id` to get per-input errors.
-pub async fn batch_create(
+/// Which batch write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// `batch/create`. Give every input a unique `object_write_trace_id` to get per-input
+    /// errors. Never retried blindly: HubSpot may have done it.
+    Create,
+    /// `batch/update` by record id.
+    Update,
+    /// `batch/upsert` by `id_property` (contacts: `email`).
+    Upsert,
+}
+
+/// `batch/create|update|upsert` of up to 100 inputs.
+pub async fn batch_write(
     client: &Client,
     t: ObjectType,
+    write: Write,
     inputs: &[ObjectInput],
 ) -> Result<BatchWrite, Error> {
-    if inputs.iter().any(|i| i.associations.is_none()) {
+    let op = match write {
+        Write::Create => "create",
+        Write::Update => "update",
+        Write::Upsert => "upsert",
+    };
+    let filled: Vec<ObjectInput>;
+    let inputs = if write == Write::Create && inputs.iter().any(|i| i.associations.is_none()) {
         // The specs require `associations` on every create input: `[]` when none.
-        let with: Vec<ObjectInput> = inputs
+        filled = inputs
             .iter()
             .cloned()
             .map(|mut i| {
@@ -148,39 +167,14 @@ pub async fn batch_create(
                 i
             })
             .collect();
-        return batch_write(client, t, "create", &with).await;
-    }
-    batch_write(client, t, "create", inputs).await
-}
-
-/// `batch/update` by record id.
-pub async fn batch_update(
-    client: &Client,
-    t: ObjectType,
-    inputs: &[ObjectInput],
-) -> Result<BatchWrite, Error> {
-    batch_write(client, t, "update", inputs).await
-}
-
-/// `batch/upsert` by `id_property` (contacts: `email`).
-pub async fn batch_upsert(
-    client: &Client,
-    t: ObjectType,
-    inputs: &[ObjectInput],
-) -> Result<BatchWrite, Error> {
-    batch_write(client, t, "upsert", inputs).await
-}
-
-async fn batch_write(
-    client: &Client,
-    t: ObjectType,
-    op: &str,
-    inputs: &[ObjectInput],
-) -> Result<BatchWrite, Error> {
+        &filled
+    } else {
+        inputs
+    };
     let body = super::models::Inputs { inputs };
     let mut req =
         Request::new(Method::POST, client.paths().batch(t, op), "batch write").json(&body);
-    if op == "create" {
+    if write == Write::Create {
         // A create HubSpot may already have done must not be sent again blindly.
         req = req.no_ambiguous_retry();
     }

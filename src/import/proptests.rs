@@ -739,6 +739,29 @@ fn encode_valid(format: Format, records: &[Map<String, Value>], l: &Layout) -> V
     )
 }
 
+/// Import valid records: every one is created (a CSV of none has no header row to read).
+fn created_all(
+    store: &mut Store,
+    entity: Entity,
+    format: Format,
+    bytes: &[u8],
+    buffer: usize,
+    n: usize,
+) -> Result<(), TestCaseError> {
+    match run(store, entity, format, bytes, buffer) {
+        Ok(s) => prop_assert_eq!(s.created, n as u64),
+        Err(e) if format == Format::Csv && n == 0 => {
+            let msg = format!("{e:#}");
+            prop_assert!(msg.starts_with("line 1"), "{}", msg);
+        }
+        Err(e) => {
+            let input = String::from_utf8_lossy(bytes);
+            return Err(TestCaseError::fail(format!("{e:#}\n{input}")));
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
@@ -752,29 +775,14 @@ proptest! {
         let mut store = Store::open_in_memory().unwrap();
         let org_records: Vec<_> = orgs.iter().map(|(m, _)| m.clone()).collect();
         let bytes = encode_valid(org_format, &org_records, &l);
-        match run(&mut store, Entity::Organization, org_format, &bytes, l.buffer) {
-            Ok(s) => prop_assert_eq!(s.created, orgs.len() as u64),
-            // A CSV of no records has no header row to read.
-            Err(e) if org_format == Format::Csv && orgs.is_empty() => {
-                let msg = format!("{e:#}");
-                prop_assert!(msg.starts_with("line 1"), "{}", msg);
-            }
-            Err(e) => return Err(TestCaseError::fail(format!("{e:#}\n{}", String::from_utf8_lossy(&bytes)))),
-        }
+        created_all(&mut store, Entity::Organization, org_format, &bytes, l.buffer, orgs.len())?;
         let mut want_orgs: Vec<Organization> = orgs.into_iter().map(|(_, o)| o).collect();
         want_orgs.sort_by(|a, b| a.id.cmp(&b.id));
         prop_assert_eq!(organizations::all(store.conn()).unwrap(), want_orgs);
 
         let records: Vec<_> = people.iter().map(|(m, _)| m.clone()).collect();
         let bytes = encode_valid(format, &records, &l);
-        match run(&mut store, Entity::Contact, format, &bytes, l.buffer) {
-            Ok(s) => prop_assert_eq!(s.created, people.len() as u64),
-            Err(e) if format == Format::Csv && people.is_empty() => {
-                let msg = format!("{e:#}");
-                prop_assert!(msg.starts_with("line 1"), "{}", msg);
-            }
-            Err(e) => return Err(TestCaseError::fail(format!("{e:#}\n{}", String::from_utf8_lossy(&bytes)))),
-        }
+        created_all(&mut store, Entity::Contact, format, &bytes, l.buffer, people.len())?;
         let mut want: Vec<Contact> = people.into_iter().map(|(_, c)| c).collect();
         want.sort_by(|a, b| a.id.cmp(&b.id));
         prop_assert_eq!(contacts::all(store.conn()).unwrap(), want);

@@ -49,6 +49,15 @@ pub fn attribute_names(conn: &Connection) -> Result<std::collections::BTreeSet<S
 }
 
 /// Prepared statements for reading and writing many contacts in one transaction (import, pull).
+impl super::rows::RecordWriter<Contact> for Writer<'_> {
+    fn get(&mut self, id: &str) -> Result<Option<Contact>> {
+        Writer::get(self, id)
+    }
+    fn put(&mut self, new: &Contact, previous: &Contact) -> Result<()> {
+        self.upsert(new, Some(previous))
+    }
+}
+
 pub struct Writer<'c> {
     get: Statement<'c>,
     upsert: Statement<'c>,

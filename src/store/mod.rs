@@ -16,8 +16,10 @@ pub mod history;
 pub mod links;
 pub mod organizations;
 pub mod properties;
-mod rows;
+pub mod rows;
 pub mod runs;
+#[cfg(test)]
+mod tables_tests;
 
 pub use links::{Entity, Link, Mark};
 

@@ -177,6 +177,18 @@ impl Store {
     }
 }
 
+/// Organizations read and written inside a transaction (see [`super::rows::RecordWriter`]).
+pub struct Writer<'c>(pub &'c Connection);
+
+impl super::rows::RecordWriter<Organization> for Writer<'_> {
+    fn get(&mut self, id: &str) -> Result<Option<Organization>> {
+        get(self.0, id)
+    }
+    fn put(&mut self, new: &Organization, _previous: &Organization) -> Result<()> {
+        upsert(self.0, new)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

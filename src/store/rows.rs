@@ -5,7 +5,7 @@ use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension as _, Row};
 
 /// A kind of local record as its table stores it.
-pub(crate) trait Rows: Sized {
+pub trait Rows: Sized {
     /// `SELECT 1 FROM <table> WHERE id = ?1`.
     const EXISTS: &'static str;
     /// Every column, `WHERE id = ?1`, in the order `from_row` reads.
@@ -20,7 +20,7 @@ pub(crate) fn exists<R: Rows>(conn: &Connection, id: &str) -> Result<bool> {
     Ok(st.exists([id])?)
 }
 
-pub(crate) fn get<R: Rows>(conn: &Connection, id: &str) -> Result<Option<R>> {
+pub fn get<R: Rows>(conn: &Connection, id: &str) -> Result<Option<R>> {
     let mut st = conn.prepare_cached(R::BY_ID)?;
     Ok(st.query_row([id], R::from_row).optional()?)
 }
@@ -32,6 +32,22 @@ pub(crate) fn each<R: Rows>(conn: &Connection, mut f: impl FnMut(R) -> Result<()
         f(R::from_row(row)?)?;
     }
     Ok(())
+}
+
+/// The records of `ids` that exist, in the order of `ids`.
+pub fn some<R: Rows>(conn: &Connection, ids: &[String]) -> Result<Vec<R>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.extend(get(conn, id)?);
+    }
+    Ok(out)
+}
+
+/// Reading and writing one kind of record inside a transaction.
+pub trait RecordWriter<R> {
+    fn get(&mut self, id: &str) -> Result<Option<R>>;
+    /// Write `new` over `previous` (the record as read).
+    fn put(&mut self, new: &R, previous: &R) -> Result<()>;
 }
 
 pub(crate) fn all<R: Rows>(conn: &Connection) -> Result<Vec<R>> {

@@ -121,6 +121,14 @@ pub struct PlanOptions {
     pub force: bool,
 }
 
+/// A record left out, and why (reported by id).
+fn skip(local_id: &str, reason: impl Into<String>) -> PushOp {
+    PushOp::Skip {
+        local_id: local_id.to_owned(),
+        reason: reason.into(),
+    }
+}
+
 /// What planning a page of records of one entity works with.
 #[derive(Debug, Clone, Copy)]
 pub struct Page<'a> {
@@ -214,6 +222,15 @@ fn mapped_properties(
     } else {
         Err(errors.join("; "))
     }
+}
+
+/// The mapped properties a record has no value for (an emptied local field: never sent).
+fn unset(fields: &[Pushable<'_>], properties: &BTreeMap<String, String>) -> Vec<String> {
+    fields
+        .iter()
+        .filter(|f| !properties.contains_key(&f.prop.name))
+        .map(|f| f.prop.name.clone())
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -316,17 +333,14 @@ pub fn plan_contacts(
             .map(normalize_email)
             .filter(|e| !e.is_empty());
         let Some(email) = email else {
-            out.push(PushOp::Skip {
-                local_id: c.id.clone(),
-                reason: "no e-mail: contacts are matched in HubSpot by e-mail".into(),
-            });
+            out.push(skip(
+                &c.id,
+                "no e-mail: contacts are matched in HubSpot by e-mail",
+            ));
             continue;
         };
         if let Some(first) = seen.get(&email) {
-            out.push(PushOp::Skip {
-                local_id: c.id.clone(),
-                reason: format!("its e-mail {email} is also the primary e-mail of contact {first}, which is pushed instead"),
-            });
+            out.push(skip(&c.id, format!("its e-mail {email} is also the primary e-mail of contact {first}, which is pushed instead")));
             continue;
         }
         seen.insert(email.clone(), c.id.clone());
@@ -348,11 +362,7 @@ pub fn plan_contacts(
                 }
             }
         }
-        let empty = fields
-            .iter()
-            .filter(|f| !properties.contains_key(&f.prop.name))
-            .map(|f| f.prop.name.clone())
-            .collect();
+        let empty = unset(&fields, &properties);
         out.push(decide(
             &c.id,
             email,
@@ -376,30 +386,20 @@ pub fn plan_organizations(
     orgs: &[Organization],
     page: Page<'_>,
 ) -> Vec<PushOp> {
-    let Page {
-        links,
-        bases,
-        section,
-        props,
-        opts,
-    } = page;
-    let fields = pushable(Entity::Organization, section, props);
+    let fields = pushable(Entity::Organization, page.section, page.props);
     let mut out = Vec::with_capacity(orgs.len());
     for o in orgs {
         let Some(domain) = o.domain() else {
-            out.push(PushOp::Skip {
-                local_id: o.id.clone(),
-                reason: "no website: organizations are matched in HubSpot by domain".into(),
-            });
+            out.push(skip(
+                &o.id,
+                "no website: organizations are matched in HubSpot by domain",
+            ));
             continue;
         };
         if let Some(first) = seen.get(&domain) {
-            out.push(PushOp::Skip {
-                local_id: o.id.clone(),
-                reason: format!(
+            out.push(skip(&o.id, format!(
                     "its domain {domain} is also the domain of organization {first}, which is pushed as that company"
-                ),
-            });
+                )));
             continue;
         }
         seen.insert(domain.clone(), o.id.clone());
@@ -415,20 +415,16 @@ pub fn plan_organizations(
             });
             continue;
         }
-        let empty = fields
-            .iter()
-            .filter(|f| !properties.contains_key(&f.prop.name))
-            .map(|f| f.prop.name.clone())
-            .collect();
+        let empty = unset(&fields, &properties);
         out.push(decide(
             &o.id,
             domain,
             properties,
             empty,
             Vec::new(),
-            links.get(&o.id),
-            bases.get(&o.id),
-            opts,
+            page.links.get(&o.id),
+            page.bases.get(&o.id),
+            page.opts,
         ));
     }
     out

@@ -48,20 +48,26 @@ fn upsert_by_email_creates_then_updates() {
     let (sb, client, rt) = setup(ApiVersion::default());
     rt.block_on(async {
         let inputs = vec![upsert_input("ada@example.com", "Ada")];
-        let BatchWrite::Done { results, .. } =
-            objects::batch_upsert(&client, ObjectType::Contacts, &inputs)
-                .await
-                .expect("upsert")
-        else {
+        let BatchWrite::Done { results, .. } = objects::batch_write(
+            &client,
+            ObjectType::Contacts,
+            objects::Write::Upsert,
+            &inputs,
+        )
+        .await
+        .expect("upsert") else {
             panic!("rejected");
         };
         assert_eq!(results[0].new, Some(true));
         let inputs = vec![upsert_input("ADA@example.com", "Augusta")];
-        let BatchWrite::Done { results, .. } =
-            objects::batch_upsert(&client, ObjectType::Contacts, &inputs)
-                .await
-                .expect("upsert")
-        else {
+        let BatchWrite::Done { results, .. } = objects::batch_write(
+            &client,
+            ObjectType::Contacts,
+            objects::Write::Upsert,
+            &inputs,
+        )
+        .await
+        .expect("upsert") else {
             panic!("rejected");
         };
         assert_eq!(results[0].new, Some(false));
@@ -89,9 +95,10 @@ fn batch_create_reports_bad_inputs_per_trace_id_or_rejects_the_batch() {
             ..ObjectInput::default()
         };
         // Without trace ids one bad input fails the whole batch: split it.
-        let r = objects::batch_create(
+        let r = objects::batch_write(
             &client,
             ObjectType::Companies,
+            objects::Write::Create,
             &[good("Acme", None), bad(None)],
         )
         .await
@@ -103,9 +110,10 @@ fn batch_create_reports_bad_inputs_per_trace_id_or_rejects_the_batch() {
         assert_eq!(e.category.as_deref(), Some("VALIDATION_ERROR"));
 
         // With a trace id on every input the good ones are written (207).
-        let r = objects::batch_create(
+        let r = objects::batch_write(
             &client,
             ObjectType::Companies,
+            objects::Write::Create,
             &[good("Acme", Some("0")), bad(Some("1"))],
         )
         .await

@@ -14,6 +14,7 @@ use super::{object_type, Pass, APPLY_BATCH, STAGE_PAGE};
 use crate::hubspot::objects;
 use crate::model::Entity;
 use crate::store::base::{self};
+use crate::store::rows::RecordWriter as _;
 use crate::store::{history, links};
 use crate::sync::summary::{Conflict, Planned, Summary};
 use crate::sync::three_way::{self, Side};
@@ -166,7 +167,7 @@ pub(super) fn apply_one<L: Local>(
     let Some(hs) = stage.get(&t.hubspot_id)? else {
         return Ok(None);
     };
-    let Some(current) = L::read(writer, tx, &t.local_id)? else {
+    let Some(current) = writer.get(&t.local_id)? else {
         return Ok(None);
     };
     let mut agreed = base::get(tx, entity, &t.local_id)?;
@@ -216,7 +217,7 @@ pub(super) fn apply_one<L: Local>(
             changes: plan.changes,
         });
     } else {
-        L::write(writer, tx, &plan.updated, &current)?;
+        writer.put(&plan.updated, &current)?;
         for c in &plan.changes {
             let conflict = c.conflict.as_ref().map(conflict_detail);
             log(&c.field, c.old.as_ref(), Some(&c.new), conflict.as_ref())?;

@@ -6,56 +6,31 @@ use anyhow::Result;
 
 use super::read::Echo;
 use crate::model::{normalize_email, Contact, Organization, Record};
+use crate::store::rows::{RecordWriter, Rows};
 use crate::store::{contacts, organizations, Link, Store};
 use crate::sync::plan::{self as push_plan, PushOp};
 
 /// The local side of one entity, as pull needs it: loading and finding records by their
 /// matching key, how push would plan one, and writing inside a transaction.
-pub(crate) trait Local: Record + Sized {
-    fn load(store: &Store, id: &str) -> Result<Option<Self>>;
+pub(crate) trait Local: Record + Rows {
+    fn load(store: &Store, id: &str) -> Result<Option<Self>> {
+        crate::store::rows::get(store.conn(), id)
+    }
     fn ids_by_key(store: &Store, key: &str) -> Result<Vec<String>>;
     fn keys(&self) -> Vec<String>;
     /// How push would plan this record, given its link (see [`super::plan`]).
     fn plan_push(&self, link: &Link, echo: &Echo<'_>) -> PushOp;
-    type Writer<'c>;
-    fn writer<'c>(conn: &'c rusqlite::Connection) -> Result<Self::Writer<'c>>;
-    fn read(
-        w: &mut Self::Writer<'_>,
-        conn: &rusqlite::Connection,
-        id: &str,
-    ) -> Result<Option<Self>>;
-    fn write(
-        w: &mut Self::Writer<'_>,
-        conn: &rusqlite::Connection,
-        new: &Self,
-        previous: &Self,
-    ) -> Result<()>;
+    /// Reads and writes records of this kind inside a transaction.
+    type Writer<'c>: RecordWriter<Self>;
+    fn writer(conn: &rusqlite::Connection) -> Result<Self::Writer<'_>>;
 }
 
 impl Local for Contact {
     type Writer<'c> = contacts::Writer<'c>;
-    fn writer<'c>(conn: &'c rusqlite::Connection) -> Result<Self::Writer<'c>> {
+    fn writer(conn: &rusqlite::Connection) -> Result<Self::Writer<'_>> {
         contacts::Writer::new(conn)
     }
-    fn read(
-        w: &mut Self::Writer<'_>,
-        _conn: &rusqlite::Connection,
-        id: &str,
-    ) -> Result<Option<Self>> {
-        w.get(id)
-    }
-    fn write(
-        w: &mut Self::Writer<'_>,
-        _conn: &rusqlite::Connection,
-        new: &Self,
-        previous: &Self,
-    ) -> Result<()> {
-        w.upsert(new, Some(previous))
-    }
 
-    fn load(store: &Store, id: &str) -> Result<Option<Self>> {
-        contacts::get(store.conn(), id)
-    }
     fn ids_by_key(store: &Store, key: &str) -> Result<Vec<String>> {
         contacts::ids_by_email(store.conn(), key)
     }
@@ -75,29 +50,11 @@ impl Local for Contact {
 }
 
 impl Local for Organization {
-    type Writer<'c> = ();
-    fn writer<'c>(_conn: &'c rusqlite::Connection) -> Result<Self::Writer<'c>> {
-        Ok(())
-    }
-    fn read(
-        _w: &mut Self::Writer<'_>,
-        conn: &rusqlite::Connection,
-        id: &str,
-    ) -> Result<Option<Self>> {
-        organizations::get(conn, id)
-    }
-    fn write(
-        _w: &mut Self::Writer<'_>,
-        conn: &rusqlite::Connection,
-        new: &Self,
-        _previous: &Self,
-    ) -> Result<()> {
-        organizations::upsert(conn, new)
+    type Writer<'c> = organizations::Writer<'c>;
+    fn writer(conn: &rusqlite::Connection) -> Result<Self::Writer<'_>> {
+        Ok(organizations::Writer(conn))
     }
 
-    fn load(store: &Store, id: &str) -> Result<Option<Self>> {
-        organizations::get(store.conn(), id)
-    }
     fn ids_by_key(store: &Store, key: &str) -> Result<Vec<String>> {
         organizations::ids_by_name(store.conn(), key)
     }

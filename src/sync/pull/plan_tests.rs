@@ -89,6 +89,14 @@ fn display() -> Vec<PullField> {
     )]
 }
 
+/// (local id, HubSpot id, how, relinked) of each match.
+fn matched<L>(p: &Plan<L>) -> Vec<(&str, &str, Via, bool)> {
+    p.matches
+        .iter()
+        .map(|m| (m.local_id.as_str(), m.hubspot_id.as_str(), m.via, m.relink))
+        .collect()
+}
+
 #[test]
 fn contacts_match_by_any_email_ignoring_case_and_by_additional_emails() {
     let idx = contacts_index(
@@ -111,13 +119,8 @@ fn contacts_match_by_any_email_ignoring_case_and_by_additional_emails() {
         hs("3", &[("email", "nobody@example.com"), ("dn", "Nobody")]),
     ];
     let p = plan(Entity::Contact, &display(), &recs, &[], &idx);
-    let got: Vec<(&str, &str, Via, bool)> = p
-        .matches
-        .iter()
-        .map(|m| (m.local_id.as_str(), m.hubspot_id.as_str(), m.via, m.relink))
-        .collect();
     assert_eq!(
-        got,
+        matched(&p),
         [("a", "1", Via::Key, true), ("g", "2", Via::Key, true)]
     );
     assert_eq!(p.unmatched, ["3"]);
@@ -181,13 +184,8 @@ fn a_stored_link_wins_and_a_merge_moves_it_to_the_survivor() {
         ),
     ];
     let p = plan(Entity::Contact, &display(), &recs, &[], &idx);
-    let got: Vec<(&str, &str, Via, bool)> = p
-        .matches
-        .iter()
-        .map(|m| (m.local_id.as_str(), m.hubspot_id.as_str(), m.via, m.relink))
-        .collect();
     assert_eq!(
-        got,
+        matched(&p),
         [("a", "10", Via::Link, false), ("b", "30", Via::Merge, true)]
     );
 }

@@ -172,12 +172,7 @@ pub fn company_ids(conn: &Connection) -> Result<HashMap<String, String>> {
 }
 
 /// Which batch endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Create,
-    Update,
-    Upsert,
-}
+use crate::hubspot::objects::Write as Op;
 
 /// A refused input: HubSpot's message.
 #[derive(Debug, Clone)]

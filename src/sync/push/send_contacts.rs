@@ -37,10 +37,7 @@ impl Pusher<'_> {
         pending: &mut Vec<(String, String, Vec<String>)>,
     ) -> Result<()> {
         let entity = Entity::Contact;
-        let mut records = Vec::with_capacity(ids.len());
-        for id in ids {
-            records.extend(contacts::get(self.conn, id)?);
-        }
+        let records: Vec<crate::model::Contact> = crate::store::rows::some(self.conn, ids)?;
         let ops = self.plan_page(entity, ids, |page| {
             plan::plan_contacts(seen, &records, page, companies)
         })?;
@@ -55,19 +52,16 @@ impl Pusher<'_> {
             .filter(|&i| items[i].hubspot_id.is_none())
             .collect();
         if self.req.dry_run {
-            self.write_all(entity, ObjectType::Contacts, Op::Update, &items, &linked)
-                .await?;
-            self.write_all(entity, ObjectType::Contacts, Op::Upsert, &items, &unlinked)
+            self.write_all(entity, Op::Update, &items, &linked).await?;
+            self.write_all(entity, Op::Upsert, &items, &unlinked)
                 .await?;
             return Ok(());
         }
-        let lost = self
-            .write_all(entity, ObjectType::Contacts, Op::Update, &items, &linked)
-            .await?;
+        let lost = self.write_all(entity, Op::Update, &items, &linked).await?;
         unlinked.extend(lost);
         self.queue_associations(&items, &linked, pending);
         self.flush_associations(pending, ASSOCIATION_BATCH).await?;
-        self.write_all(entity, ObjectType::Contacts, Op::Upsert, &items, &unlinked)
+        self.write_all(entity, Op::Upsert, &items, &unlinked)
             .await?;
         self.queue_associations(&items, &unlinked, pending);
         self.written.clear();

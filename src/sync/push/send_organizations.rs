@@ -23,10 +23,7 @@ impl Pusher<'_> {
         ids: &[String],
     ) -> Result<()> {
         let entity = Entity::Organization;
-        let mut records = Vec::with_capacity(ids.len());
-        for id in ids {
-            records.extend(organizations::get(self.conn, id)?);
-        }
+        let records: Vec<crate::model::Organization> = crate::store::rows::some(self.conn, ids)?;
         let ops = self.plan_page(entity, ids, |page| {
             plan::plan_organizations(seen, &records, page)
         })?;
@@ -80,9 +77,7 @@ impl Pusher<'_> {
                 break;
             }
             let batch = std::mem::take(&mut to_update);
-            let lost = self
-                .write_all(entity, ObjectType::Companies, Op::Update, &items, &batch)
-                .await?;
+            let lost = self.write_all(entity, Op::Update, &items, &batch).await?;
             // Companies deleted or merged away in HubSpot: look them up by domain again.
             for i in lost {
                 items[i].hubspot_id = None;
@@ -94,14 +89,8 @@ impl Pusher<'_> {
         }
         to_create.append(&mut to_search);
         if !to_create.is_empty() {
-            self.write_all(
-                entity,
-                ObjectType::Companies,
-                Op::Create,
-                &items,
-                &to_create,
-            )
-            .await?;
+            self.write_all(entity, Op::Create, &items, &to_create)
+                .await?;
         }
         Ok(())
     }

@@ -13,7 +13,6 @@ impl Pusher<'_> {
     pub(super) async fn write_all(
         &mut self,
         entity: Entity,
-        t: ObjectType,
         op: Op,
         items: &[PushItem],
         which: &[usize],
@@ -22,9 +21,10 @@ impl Pusher<'_> {
             return Ok(Vec::new());
         }
         if self.req.dry_run {
-            self.plan_entries(entity, t, op, items, which).await?;
+            self.plan_entries(entity, op, items, which).await?;
             return Ok(Vec::new());
         }
+        let t = ObjectType::from(entity);
         let mut lost = Vec::new();
         // (item indices, attempts of an ambiguous create)
         let mut stack: Vec<(Vec<usize>, u32)> = which
@@ -42,11 +42,7 @@ impl Pusher<'_> {
                 };
                 let inputs: Vec<ObjectInput> = idxs.iter().map(|&i| input(op, &items[i])).collect();
                 in_flight.push(Box::pin(async move {
-                    let answer = match op {
-                        Op::Create => objects::batch_create(client, t, &inputs).await,
-                        Op::Update => objects::batch_update(client, t, &inputs).await,
-                        Op::Upsert => objects::batch_upsert(client, t, &inputs).await,
-                    };
+                    let answer = objects::batch_write(client, t, op, &inputs).await;
                     Sent {
                         idxs,
                         attempts,
@@ -143,9 +139,10 @@ impl Pusher<'_> {
             properties,
             ..ObjectInput::default()
         };
-        let answer = objects::batch_update(
+        let answer = objects::batch_write(
             self.client,
             ObjectType::Contacts,
+            Op::Update,
             std::slice::from_ref(&input),
         )
         .await?;
@@ -168,14 +165,14 @@ impl Pusher<'_> {
     }
 
     /// Dry run: what each item would do, with HubSpot's current values when it exists.
-    pub(super) async fn plan_entries(
+    async fn plan_entries(
         &mut self,
         entity: Entity,
-        t: ObjectType,
         op: Op,
         items: &[PushItem],
         which: &[usize],
     ) -> Result<()> {
+        let t = ObjectType::from(entity);
         let mut current: HashMap<usize, SimplePublicObject> = HashMap::new();
         if op != Op::Create {
             let prop_names: Vec<String> = {
