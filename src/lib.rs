@@ -55,3 +55,6 @@ pub mod model;
 pub mod output;
 pub mod store;
 pub mod sync;
+
+#[cfg(test)]
+mod proptest_support;

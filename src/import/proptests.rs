@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::*;
 use crate::model::{Contact, Organization};
+use crate::proptest_support::{json_scalar, nested};
 use crate::store::{contacts, organizations};
 
 const FORMATS: [Format; 3] = [Format::Json, Format::Ndjson, Format::Csv];
@@ -143,12 +144,7 @@ fn import_or_refuse(
 /// JSON values of every shape: nested, huge, unicode, numbers of every size.
 fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_map(|n| serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)),
-        any::<String>().prop_map(Value::String),
+        json_scalar(),
         "[a-z]{1,5}@[a-z]{1,5}\\.io".prop_map(Value::String),
         "[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}Z)?".prop_map(Value::String),
         (0usize..3, any::<char>())
@@ -156,13 +152,7 @@ fn any_json() -> impl Strategy<Value = Value> {
         Just(Value::String(String::new())),
         Just(Value::String(" ".into())),
     ];
-    leaf.prop_recursive(3, 12, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map(field_name(), inner, 0..3)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    nested(leaf.boxed(), 3, 12, field_name().boxed())
 }
 
 /// Field names: real ones, nearly real ones and anything.
@@ -658,11 +648,8 @@ fn dataset() -> impl Strategy<
             .map(|id| {
                 let id = id.clone();
                 organization().prop_map(move |(fields, mut o)| {
-                    let mut m = Map::new();
-                    m.insert("id".into(), json!(id));
-                    m.extend(fields);
                     o.id.clone_from(&id);
-                    (m, o)
+                    (with_id(&id, fields), o)
                 })
             })
             .collect();
@@ -671,16 +658,21 @@ fn dataset() -> impl Strategy<
             .map(|id| {
                 let id = id.clone();
                 contact(org_ids.clone()).prop_map(move |(fields, mut c)| {
-                    let mut m = Map::new();
-                    m.insert("id".into(), json!(id));
-                    m.extend(fields);
                     c.id.clone_from(&id);
-                    (m, c)
+                    (with_id(&id, fields), c)
                 })
             })
             .collect();
         (orgs, people)
     })
+}
+
+/// A record's fields with its `id` first.
+fn with_id(id: &str, fields: Map<String, Value>) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(id));
+    m.extend(fields);
+    m
 }
 
 /// A record flattened into CSV columns (`attributes.level`, `identities.github`).

@@ -44,13 +44,7 @@ fn any_json() -> impl Strategy<Value = Value> {
             .prop_map(Value::String),
         "[+-]?[0-9]{1,25}(\\.[0-9]*)?(e[+-]?[0-9]{1,4})?".prop_map(Value::String),
     ];
-    leaf.prop_recursive(2, 12, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map("[a-z]{1,3}", inner, 0..3)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    crate::proptest_support::nested(leaf.boxed(), 2, 12, "[a-z]{1,3}".boxed())
 }
 
 fn any_raw() -> impl Strategy<Value = String> {

@@ -1,6 +1,7 @@
 //! Property tests of the filter language: any text parses or is refused with a reason, a
 //! well-formed filter parses to what was written and back, and evaluation never panics.
 
+use crate::proptest_support::{json_scalar, nested};
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -166,23 +167,12 @@ prop_compose! {
 /// Any JSON value a record may hold, nested a little.
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_map(|n| serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)),
-        any::<String>().prop_map(Value::String),
+        json_scalar(),
         instant_in_range().prop_map(|t| Value::String(t.to_rfc3339())),
         "[+-]?[0-9]{0,20}[dhwm\u{e9}]?".prop_map(Value::String),
         "[0-9]{4}-[0-9]{2}-[0-9]{2}".prop_map(Value::String),
     ];
-    leaf.prop_recursive(3, 16, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map("[a-z]{1,3}", inner, 0..3)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    nested(leaf.boxed(), 3, 16, "[a-z]{1,3}".boxed())
 }
 
 /// An evaluation time anywhere chrono can represent, the extremes included.
