@@ -240,7 +240,7 @@ fn run_and_report(
     chosen: &[Automation],
     dry_run: bool,
 ) -> Result<()> {
-    let props = super::map::cached_properties(store)?;
+    let props = crate::sync::properties::cached(store)?;
     let mut summary = crate::sync::run::start(store.conn(), "automate", None, dry_run)?;
     let bars = super::Bars::for_terminal(ctx);
     let progress = &bars;

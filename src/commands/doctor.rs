@@ -407,14 +407,8 @@ fn automation_checks(
 }
 
 fn integrity(store: &Store) -> Check {
-    let rows: rusqlite::Result<Vec<String>> = store
-        .conn()
-        .prepare("PRAGMA integrity_check")
-        .and_then(|mut st| st.query_map([], |r| r.get::<_, String>(0))?.collect());
-    match rows {
-        Ok(r) if r.len() == 1 && r[0] == "ok" => {
-            Check::ok("store", "integrity check passed".to_owned())
-        }
+    match store.integrity_problems() {
+        Ok(r) if r.is_empty() => Check::ok("store", "integrity check passed".to_owned()),
         Ok(r) => {
             let mut c = Check::problem(
                 "store",
@@ -467,12 +461,12 @@ fn lock(ctx: &Context) -> Check {
             Check::ok("lock", "free")
         }
         Err(e) if exit_code(&e) == 75 => {
-            let holder = std::fs::read_to_string(ctx.paths.data_dir().join("hubsync.lock"))
-                .unwrap_or_default();
-            let since = holder
-                .rsplit_once(" since ")
-                .and_then(|(_, t)| chrono::DateTime::parse_from_rfc3339(t.trim()).ok());
-            let held_for = since.map(|t| chrono::Utc::now().signed_duration_since(t));
+            let holder = RunLock::holder(ctx.paths.data_dir());
+            let held_for = holder
+                .as_ref()
+                .and_then(|h| h.since)
+                .map(|t| chrono::Utc::now().signed_duration_since(t));
+            let holder = holder.map_or_else(String::new, |h| h.who);
             match held_for {
                 Some(d) if d.num_hours() < STUCK_AFTER_HOURS => Check::ok(
                     "lock",

@@ -51,51 +51,10 @@ fn init(ctx: &Context, force: bool) -> Result<()> {
     Ok(())
 }
 
-/// The property cache as `map check` sees it.
-pub fn cached_properties(store: &Store) -> Result<Properties> {
-    Ok(Properties::new(
-        properties::load(store.conn(), "contacts")?,
-        properties::load(store.conn(), "companies")?,
-    ))
-}
-
-/// The property cache for a command that sends or writes values: refused when empty or when the
-/// mapping has errors for `sections` (`contacts`, `organizations`), naming every problem.
-pub fn usable_properties(
-    store: &Store,
-    mapping: &Mapping,
-    sections: &[&str],
-    what: &str,
-) -> Result<Properties> {
-    let props = cached_properties(store)?;
-    if props.contacts.is_empty() && props.companies.is_empty() {
-        return Err(Exit::Failed(format!(
-            "HubSpot's properties are not cached yet, so values can't be typed; run `hubsync map refresh`; nothing was {what}"
-        ))
-        .into());
-    }
-    let problems: Vec<String> = check::check(mapping, &props)
-        .into_iter()
-        .filter(|p| p.severity == Severity::Error && sections.contains(&p.entity))
-        .map(|p| format!("  {p}"))
-        .collect();
-    if !problems.is_empty() {
-        return Err(Exit::Failed(format!(
-            "the mapping file has {} problem{}; nothing was {what}. Fix {} (`hubsync map check`; `hubsync map refresh` after changing properties in HubSpot):\n{}",
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" },
-            if problems.len() == 1 { "it" } else { "them" },
-            problems.join("\n")
-        ))
-        .into());
-    }
-    Ok(props)
-}
-
 fn load(ctx: &Context) -> Result<(Mapping, Properties)> {
     let mapping = Mapping::load(&ctx.paths.mappings)?;
     let store = Store::open(&ctx.paths.db)?;
-    let props = cached_properties(&store)?;
+    let props = crate::sync::properties::cached(&store)?;
     Ok((mapping, props))
 }
 
@@ -149,7 +108,7 @@ fn edit(ctx: &Context, fields: &[String]) -> Result<()> {
 
     let mapping = Mapping::load(&ctx.paths.mappings)?;
     let store = Store::open(&ctx.paths.db)?;
-    let props = cached_properties(&store)?;
+    let props = crate::sync::properties::cached(&store)?;
     drop(store);
     if props.contacts.is_empty() && props.companies.is_empty() {
         return Err(Exit::Failed(
@@ -299,7 +258,7 @@ fn scaffold(ctx: &Context, fields: &[String]) -> Result<()> {
 
     let mapping = Mapping::load(&ctx.paths.mappings)?;
     let store = Store::open(&ctx.paths.db)?;
-    let props = cached_properties(&store)?;
+    let props = crate::sync::properties::cached(&store)?;
     if props.contacts.is_empty() && props.companies.is_empty() {
         return Err(Exit::Failed(
             "no HubSpot properties are cached; run `hubsync map refresh` first so existing properties are reused".into(),

@@ -94,11 +94,18 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Run async work (the HubSpot client) from a command.
 pub fn block_on<T>(fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    let rt = match RUNTIME.get() {
+        Some(rt) => rt,
+        None => {
+            let built = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
+            RUNTIME.get_or_init(|| built)
+        }
+    };
     rt.block_on(async {
         let watcher = tokio::spawn(stop_on_signal());
         let result = fut.await;

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::map::usable_properties;
 use super::{block_on, Context};
 use crate::cli::{EntityKind, PullArgs};
 use crate::mapping::{Entity, Mapping};
@@ -22,7 +21,7 @@ pub fn run(ctx: &Context, args: &PullArgs) -> Result<()> {
     };
     let mut store = Store::open(&ctx.paths.db)?;
     let sections: Vec<&str> = entities.iter().map(|e| e.section()).collect();
-    let props = usable_properties(&store, &mapping, &sections, "pulled")?;
+    let props = crate::sync::properties::usable(&store, &mapping, &sections, "pulled")?;
     let opts = Options {
         entities,
         full: args.full,

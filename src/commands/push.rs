@@ -12,8 +12,12 @@ use crate::sync::push::{self, PushRequest};
 pub fn run(ctx: &Context, args: &PushArgs) -> Result<()> {
     let mapping = Mapping::load(&ctx.paths.mappings)?;
     let store = Store::open(&ctx.paths.db)?;
-    let props =
-        super::map::usable_properties(&store, &mapping, &["contacts", "organizations"], "pushed")?;
+    let props = crate::sync::properties::usable(
+        &store,
+        &mapping,
+        &["contacts", "organizations"],
+        "pushed",
+    )?;
     let req = PushRequest {
         contacts: args.contact.clone(),
         organizations: args.organization.clone(),

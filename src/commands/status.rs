@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::map::cached_properties;
 use super::Context;
 use crate::hubspot::auth::{connection_status, ConnectionStatus};
 use crate::mapping::check::{self, Severity};
@@ -88,7 +87,7 @@ fn mapping_status(ctx: &Context, store: &Store) -> MappingStatus {
     let path = ctx.paths.mappings.display().to_string();
     let problems = match Mapping::load(&ctx.paths.mappings) {
         Err(e) => vec![format!("{e:#}")],
-        Ok(m) => match cached_properties(store) {
+        Ok(m) => match crate::sync::properties::cached(store) {
             Err(e) => vec![format!("{e:#}")],
             Ok(props) => check::check(&m, &props)
                 .into_iter()

@@ -14,6 +14,7 @@ pub mod base;
 pub mod contacts;
 pub mod history;
 pub mod links;
+pub mod lists;
 pub mod organizations;
 pub mod properties;
 pub mod rows;
@@ -90,6 +91,19 @@ impl Store {
             .into());
         }
         Self::open(path)
+    }
+
+    /// What SQLite's integrity check finds wrong; empty when the store is sound.
+    pub fn integrity_problems(&self) -> Result<Vec<String>> {
+        let mut st = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows: Vec<String> = st
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(if rows.len() == 1 && rows[0] == "ok" {
+            Vec::new()
+        } else {
+            rows
+        })
     }
 
     /// A fresh store in memory (tests, dry runs).

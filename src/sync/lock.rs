@@ -12,6 +12,14 @@ use anyhow::{Context as _, Result};
 
 use crate::error::Exit;
 
+/// The run holding the lock, as the lock file names it.
+#[derive(Debug, Clone)]
+pub struct Holder {
+    /// `pid 42 \`hubsync sync\` since 2026-…`.
+    pub who: String,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// A held run lock; released when dropped (or when the process dies).
 #[derive(Debug)]
 pub struct RunLock {
@@ -86,6 +94,25 @@ impl RunLock {
             Err(std::fs::TryLockError::WouldBlock) => true,
             Err(std::fs::TryLockError::Error(_)) => false,
         }
+    }
+
+    /// Who holds the lock in `data_dir`, as its file names it (`pid 42 \`hubsync sync\``), and
+    /// since when; `None` when the file says nothing (a run starting or finishing).
+    #[must_use]
+    pub fn holder(data_dir: &Path) -> Option<Holder> {
+        let text = std::fs::read_to_string(data_dir.join("hubsync.lock")).ok()?;
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let since = text
+            .rsplit_once(" since ")
+            .and_then(|(_, t)| chrono::DateTime::parse_from_rfc3339(t.trim()).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
+        Some(Holder {
+            who: text.to_owned(),
+            since,
+        })
     }
 
     #[must_use]

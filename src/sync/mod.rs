@@ -2,10 +2,12 @@
 
 pub mod automations;
 pub mod cancel;
+pub mod cycle;
 pub mod filter;
 pub mod lock;
 pub mod plan;
 pub mod progress;
+pub mod properties;
 pub mod pull;
 pub mod push;
 pub mod run;
