@@ -332,3 +332,44 @@ fn contacts_are_associated_to_companies() {
         1
     );
 }
+
+/// An `IN` search matching more than HubSpot's 10,000-result cap reads the first 10,000 and
+/// stops before the page HubSpot would refuse with a 400; the values are chunked by count.
+#[test]
+fn an_in_search_stops_at_the_result_cap() {
+    let (sb, client, rt) = setup(ApiVersion::default());
+    let companies: Vec<serde_json::Value> = (0..10_050)
+        .map(|i| serde_json::json!({"properties": {"name": format!("Co {i}"), "domain": "same.example"}}))
+        .chain((0..150).map(|i| {
+            serde_json::json!({"properties": {"name": format!("Other {i}"), "domain": format!("d{i}.example")}})
+        }))
+        .collect();
+    sb.seed_json(&serde_json::json!({ "companies": companies }))
+        .expect("seed");
+    // 151 values: two IN queries (100 values at most each).
+    let values: Vec<String> = std::iter::once("same.example".to_owned())
+        .chain((0..150).map(|i| format!("d{i}.example")))
+        .collect();
+    let mut read = 0usize;
+    rt.block_on(search::any_of(
+        &client,
+        ObjectType::Companies,
+        "domain",
+        &values,
+        &["domain".to_owned()],
+        2_400,
+        |page| -> Result<(), hubsync::hubspot::Error> {
+            read += page.len();
+            Ok(())
+        },
+    ))
+    .expect("no 400 past the cap");
+    // The first query matches 10,149 (10,000 can be read); the second 51.
+    assert_eq!(read, 10_000 + 51);
+    let refused = sb
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/search") && r.status >= 400)
+        .count();
+    assert_eq!(refused, 0);
+}

@@ -44,7 +44,7 @@ use local::Local;
 use read::{verify, Echo, Reader};
 
 /// Records per search page (HubSpot's maximum).
-pub const PAGE: u32 = 200;
+pub const PAGE: u32 = crate::hubspot::search::PAGE_LIMIT;
 /// Matched records applied per transaction.
 const APPLY_BATCH: usize = 500;
 /// Staged records claimed (or verified) at a time.

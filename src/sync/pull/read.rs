@@ -328,44 +328,9 @@ pub(super) async fn search_context(
         .collect();
     let values: Vec<String> = values.into_iter().collect();
     // Keep each body well under HubSpot's 3,000 characters.
-    let mut chunks: Vec<Vec<String>> = vec![Vec::new()];
-    let mut size = 0;
-    for v in values {
-        if size + v.len() + 3 > 2_000 && chunks.last().is_some_and(|c| !c.is_empty()) {
-            chunks.push(Vec::new());
-            size = 0;
-        }
-        size += v.len() + 3;
-        if let Some(c) = chunks.last_mut() {
-            c.push(v);
-        }
-    }
-    for chunk in chunks {
-        let mut after: Option<String> = None;
-        loop {
-            let req = SearchRequest {
-                filter_groups: vec![FilterGroup {
-                    filters: vec![Filter::any_of(property, chunk.clone())],
-                }],
-                properties: props.clone(),
-                limit: PAGE,
-                after: after.clone(),
-                ..SearchRequest::default()
-            };
-            let resp = search::search(client, object, &req)
-                .await
-                .with_context(|| format!("cannot look up HubSpot {object} by {property}"))?;
-            stage.put_context(&resp.results)?;
-            match resp.paging.and_then(|p| p.next).map(|n| n.after) {
-                Some(a)
-                    if a.parse::<u64>()
-                        .is_ok_and(|n| n + u64::from(PAGE) <= 10_000) =>
-                {
-                    after = Some(a);
-                }
-                _ => break,
-            }
-        }
-    }
-    Ok(())
+    search::any_of(client, object, property, &values, &props, 2_000, |page| {
+        stage.put_context(&page)
+    })
+    .await
+    .with_context(|| format!("cannot look up HubSpot {object} by {property}"))
 }

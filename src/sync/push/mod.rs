@@ -24,9 +24,7 @@ mod writer;
 use super::plan::{self, PlanOptions, PushItem, PushOp};
 use super::summary::Summary;
 use crate::error::Exit;
-use crate::hubspot::models::{
-    AssociationInput, Filter, FilterGroup, ObjectInput, SearchRequest, SimplePublicObject,
-};
+use crate::hubspot::models::{AssociationInput, ObjectInput, SimplePublicObject};
 use crate::hubspot::objects::{self, BatchWrite, BATCH_LIMIT};
 use crate::hubspot::{associations, search, ApiError, Client, Error, ObjectType};
 use crate::mapping::check::Properties;

@@ -102,20 +102,16 @@ impl Pusher<'_> {
     ) -> Result<HashMap<String, Vec<Found>>> {
         let mut out: HashMap<String, Vec<Found>> = HashMap::new();
         let wanted: HashSet<&str> = domains.iter().map(String::as_str).collect();
-        for chunk in chunk_by_chars(domains, BATCH_LIMIT, SEARCH_VALUES_CHARS) {
-            let mut after: Option<String> = None;
-            loop {
-                let body = SearchRequest {
-                    filter_groups: vec![FilterGroup {
-                        filters: vec![Filter::any_of("domain", chunk.clone())],
-                    }],
-                    properties: vec!["domain".into(), "createdate".into(), "name".into()],
-                    limit: 200,
-                    after: after.clone(),
-                    ..SearchRequest::default()
-                };
-                let page = search::search(self.client, ObjectType::Companies, &body).await?;
-                for r in page.results {
+        let properties = ["domain", "createdate", "name"].map(str::to_owned);
+        search::any_of(
+            self.client,
+            ObjectType::Companies,
+            "domain",
+            domains,
+            &properties,
+            SEARCH_VALUES_CHARS,
+            |page| -> Result<()> {
+                for r in page {
                     let Some(domain) = r.prop("domain").and_then(crate::model::normalize_domain)
                     else {
                         continue;
@@ -124,12 +120,10 @@ impl Pusher<'_> {
                         out.entry(domain).or_default().push(Found::from(&r));
                     }
                 }
-                match page.paging.and_then(|p| p.next).map(|n| n.after) {
-                    Some(a) if Some(&a) != after.as_ref() => after = Some(a),
-                    _ => break,
-                }
-            }
-        }
+                Ok(())
+            },
+        )
+        .await?;
         Ok(out)
     }
 }
@@ -180,40 +174,9 @@ pub(super) fn parse_time(s: &str) -> Option<i64> {
         .map(|d| d.timestamp_millis())
 }
 
-/// Split values into groups of at most `max` values and `chars` characters (JSON-quoted).
-pub(super) fn chunk_by_chars(values: &[String], max: usize, chars: usize) -> Vec<Vec<String>> {
-    let mut out: Vec<Vec<String>> = Vec::new();
-    let mut cur: Vec<String> = Vec::new();
-    let mut len = 0;
-    for v in values {
-        let cost = v.len() + 3;
-        if !cur.is_empty() && (cur.len() >= max || len + cost > chars) {
-            out.push(std::mem::take(&mut cur));
-            len = 0;
-        }
-        len += cost;
-        cur.push(v.clone());
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn search_values_are_chunked_by_count_and_size() {
-        let values: Vec<String> = (0..250).map(|i| format!("d{i:03}.example")).collect();
-        let chunks = chunk_by_chars(&values, 100, 2_400);
-        assert!(chunks.iter().all(|c| c.len() <= 100));
-        assert!(chunks
-            .iter()
-            .all(|c| c.iter().map(|v| v.len() + 3).sum::<usize>() <= 2_400));
-        assert_eq!(chunks.concat(), values);
-    }
 
     #[test]
     fn the_oldest_company_wins() {
