@@ -7,7 +7,7 @@ use hubsync_sandbox::SandboxConfig;
 use serde_json::Value;
 
 use crate::common::repo;
-use crate::push::{community, hs};
+use crate::common::{community, hs};
 
 fn sample(file: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(repo().join("examples/data").join(file)).unwrap();

@@ -3,8 +3,8 @@
 
 use hubsync_sandbox::SandboxConfig;
 
-use crate::client::{browse, cmd, connected, credentials, sandbox, Connecting, CLIENT_SECRET};
 use crate::common::Env;
+use crate::common::{browse, cmd, connected, credentials, sandbox, Connecting, CLIENT_SECRET};
 
 #[test]
 fn oauth_round_trip_connects_and_stores_tokens_in_a_0600_file() {

@@ -5,9 +5,9 @@
 use hubsync_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
-use crate::client::cmd;
+use crate::common::cmd;
 use crate::common::Env;
-use crate::push::{community, hs};
+use crate::common::{community, hs};
 
 fn doctor(env: &Env, sb: &Sandbox) -> (Option<i32>, Value, String) {
     let out = hs(env, sb)

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use hubsync_sandbox::{Fault, FaultPlan, Sandbox, SandboxConfig};
 
-use crate::client::{cmd, connected, std_cmd};
+use crate::common::{cmd, connected, std_cmd};
+use crate::common::{community, hs};
 use crate::common::{repo, Env};
-use crate::push::{community, hs};
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

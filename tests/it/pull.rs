@@ -4,7 +4,7 @@
 use hubsync_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 
-use crate::client::cmd;
+use crate::common::cmd;
 use crate::common::{repo, Env};
 
 const TOKEN: &str = "pat-na1-pull";

@@ -9,40 +9,8 @@ use chrono::{DateTime, Utc};
 use hubsync_sandbox::{Fault, FaultPlan, Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 
-use crate::client::{cmd, std_cmd};
+use crate::common::{community, hs, std_cmd, TOKEN};
 use crate::common::{repo, Env};
-
-const TOKEN: &str = "pat-na1-push";
-
-/// A sandbox seeded with `examples/data/hubspot-seed.json`, a store holding the sample
-/// community, the example mapping file, and the property cache filled by `map refresh`.
-pub fn community(cfg: SandboxConfig) -> (Env, Sandbox) {
-    let sb = Sandbox::start(cfg.with_static_token(TOKEN)).expect("sandbox starts");
-    sb.seed_file(repo().join("examples/data/hubspot-seed.json"))
-        .expect("seed");
-    let env = Env::new();
-    std::fs::copy(repo().join("mappings.example.yaml"), env.mappings()).expect("mapping");
-    for (what, file) in [
-        ("organizations", "organizations.json"),
-        ("contacts", "contacts.json"),
-    ] {
-        env.cmd()
-            .args(["import", what])
-            .arg(repo().join("examples/data").join(file))
-            .assert()
-            .success();
-    }
-    hs(&env, &sb).args(["map", "refresh"]).assert().success();
-    sb.clear_requests();
-    (env, sb)
-}
-
-/// `hubsync` with the static token, pointed at the sandbox.
-pub fn hs(env: &Env, sb: &Sandbox) -> assert_cmd::Command {
-    let mut c = cmd(env, sb);
-    c.env("HUBSPOT_ACCESS_TOKEN", TOKEN);
-    c
-}
 
 fn sample(file: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(repo().join("examples/data").join(file)).expect("read");

@@ -6,7 +6,7 @@
 use hubsync_sandbox::SandboxConfig;
 use serde_json::Value;
 
-use crate::client::{cmd, connected, credentials, sandbox, CLIENT_SECRET};
+use crate::common::{cmd, connected, credentials, sandbox, CLIENT_SECRET};
 use crate::common::{repo, Env};
 
 /// The tokens in the file token store now.

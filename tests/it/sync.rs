@@ -7,7 +7,7 @@ use hubsync_sandbox::SandboxConfig;
 use serde_json::Value;
 
 use crate::common::repo;
-use crate::push::{community, hs};
+use crate::common::{community, hs};
 
 fn add_champions(
     env: &crate::common::Env,

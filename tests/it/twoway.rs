@@ -8,8 +8,8 @@ use std::time::Duration;
 use hubsync_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 
+use crate::common::{community, hs};
 use crate::common::{repo, Env};
-use crate::push::{community, hs};
 
 fn run(env: &Env, sb: &Sandbox, args: &[&str]) -> std::process::Output {
     let out = hs(env, sb).args(args).output().expect("hubsync runs");
@@ -387,7 +387,7 @@ fn import_refuses_with_75_while_a_sync_holds_the_lock_and_its_edit_is_pushed_aft
     let (env, sb) = community(cfg);
     run(&env, &sb, &["push", "--contact", "c-000001"]);
     let zoe = hubspot_id(&env, &sb, "contacts", "c-000001");
-    let mut sync = crate::client::std_cmd(&env, &sb);
+    let mut sync = crate::common::std_cmd(&env, &sb);
     sync.env("HUBSPOT_ACCESS_TOKEN", "pat-na1-push")
         .arg("sync")
         .stdout(std::process::Stdio::null())
@@ -486,7 +486,7 @@ fn a_second_sync_while_one_runs_exits_75_naming_it_and_sends_nothing() {
     cfg.latency = Duration::from_millis(300);
     let (env, sb) = community(cfg);
     run(&env, &sb, &["push", "--contact", "c-000001"]);
-    let mut first = crate::client::std_cmd(&env, &sb);
+    let mut first = crate::common::std_cmd(&env, &sb);
     first
         .env("HUBSPOT_ACCESS_TOKEN", "pat-na1-push")
         .arg("sync")

@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+
+mod hubspot;
+pub use hubspot::*;
 use tempfile::TempDir;
 
 /// A throwaway environment: its own store, mapping file and XDG directories.
