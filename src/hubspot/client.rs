@@ -488,6 +488,19 @@ impl Client {
                             } else {
                                 self.retry.decide(&outcome, attempt, jitter())
                             };
+                            // A 429 that doesn't say how long: wait only until our own oldest
+                            // request leaves the window, not a whole window.
+                            let decision = match decision {
+                                Decision::Wait(d) if status == 429 && retry_after.is_none() => {
+                                    let ours = match req.limit {
+                                        Limit::Standard => self.limiter.refused().await,
+                                        Limit::Search => self.search_limiter.refused().await,
+                                        Limit::None => d,
+                                    };
+                                    Decision::Wait(ours.min(d))
+                                }
+                                other => other,
+                            };
                             match decision {
                                 Decision::Wait(d) if !self.may_wait(d) => {
                                     return Err(self.out_of_patience());

@@ -90,6 +90,16 @@ impl Limiter {
         w.adapt(max, remaining, interval, Instant::now());
     }
 
+    /// HubSpot answered 429 without saying when to come back. It counts at most what this
+    /// client sent in the window, so the window holds no more than that: lower the capacity to
+    /// it and pause until the oldest of those requests leaves the window (a whole interval when
+    /// none is in it). Returns how long that is.
+    pub async fn refused(&self) -> Duration {
+        let mut w = self.inner.lock().await;
+        let now = Instant::now();
+        w.refused(now).saturating_duration_since(now)
+    }
+
     /// The current capacity per interval (for logs and tests).
     pub async fn capacity(&self) -> (u32, Duration) {
         let w = self.inner.lock().await;
@@ -120,6 +130,28 @@ impl Window {
         } else {
             self.sent.front().map(|&first| first + span)
         }
+    }
+
+    fn refused(&mut self, now: Instant) -> Instant {
+        let span = self.interval + self.interval / 20;
+        while let Some(&first) = self.sent.front() {
+            if now.duration_since(first) >= span {
+                self.sent.pop_front();
+            } else {
+                break;
+            }
+        }
+        let until = match self.sent.front() {
+            Some(&oldest) => {
+                let ours = u32::try_from(self.sent.len()).unwrap_or(u32::MAX);
+                self.capacity = self.capacity.min(ours).max(1);
+                oldest + span
+            }
+            None => now + self.interval,
+        };
+        let until = self.paused_until.map_or(until, |p| p.max(until));
+        self.paused_until = Some(until);
+        until
     }
 
     fn adapt(
@@ -201,6 +233,24 @@ mod tests {
         w.adapt(Some(190), Some(1), Some(10_000), now);
         assert_eq!(w.next_slot(now), Some(now + Duration::from_secs(10)));
         assert_eq!(w.next_slot(now + Duration::from_secs(10)), None);
+    }
+
+    #[test]
+    fn a_429_without_headers_waits_for_the_oldest_of_ours_only() {
+        let t0 = Instant::now();
+        let mut w = Window {
+            sent: (0..4).map(|i| t0 + Duration::from_secs(i)).collect(),
+            ..window(100)
+        };
+        // Refused at 5 s: HubSpot holds at most our 4; the first leaves at 0 s + 10.5 s.
+        let now = t0 + Duration::from_secs(5);
+        assert_eq!(w.refused(now), t0 + Duration::from_millis(10_500));
+        assert_eq!(w.capacity, 4);
+        assert_eq!(w.next_slot(now), Some(t0 + Duration::from_millis(10_500)));
+        // Nothing of ours in the window (another client used it up): a whole interval.
+        let mut idle = window(100);
+        assert_eq!(idle.refused(t0), t0 + Duration::from_secs(10));
+        assert_eq!(idle.capacity, 100);
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub const MAX_LIMIT: usize = 200;
 pub const MAX_RESULTS: usize = 10_000;
 pub const MAX_BODY: usize = 3_000;
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, serde::Serialize, Clone)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Filter {
     property_name: String,
@@ -461,6 +461,10 @@ pub async fn search(
             Some((property_name.clone(), descending))
         }
     };
+    // A keyset page (`hs_object_id > last`, in id order): the query's matches without that
+    // bound are computed once and the bound found by binary search, as an index would.
+    let mut req = req;
+    let bound = keyset_bound(&mut req, sort.as_ref());
     let mut s = shared.lock();
     if let Some((p, _)) = &sort {
         if s.defs(o).get(p).is_none() {
@@ -476,11 +480,14 @@ pub async fn search(
         .collect::<ApiResult<_>>()?;
     // Pages of one query reuse its matches until the next write.
     let cache_key = {
-        let v = json!({
-            "o": o.name(),
-            "g": body_without_paging(&body),
-        });
-        v.to_string()
+        let mut g = body_without_paging(&body);
+        if bound.is_some() {
+            if let Some(filters) = g.pointer_mut("/filterGroups/0/filters") {
+                *filters =
+                    serde_json::to_value(&req.filter_groups[0].filters).unwrap_or(Value::Null);
+            }
+        }
+        json!({"o": o.name(), "g": g}).to_string()
     };
     let generation = s.generation;
     let cached = s
@@ -511,6 +518,13 @@ pub async fn search(
         req.properties.clone()
     };
     let store = s.store(o);
+    let ids: &[u64] = match bound {
+        None => &ids,
+        Some((id, inclusive)) => {
+            let start = ids.partition_point(|&x| if inclusive { x < id } else { x <= id });
+            ids.get(start..).unwrap_or_default()
+        }
+    };
     let results: Vec<Value> = ids
         .iter()
         .skip(after)
@@ -529,6 +543,28 @@ pub async fn search(
     }
     drop(s);
     Ok(Json(out).into_response())
+}
+
+/// A keyset bound to take out of the query: one group holding one `hs_object_id` `GT`/`GTE`
+/// filter, and results in id order (no sort, or `hs_object_id` ascending). Removes the filter
+/// and returns (the id, inclusive).
+fn keyset_bound(req: &mut SearchBody, sort: Option<&(String, bool)>) -> Option<(u64, bool)> {
+    let in_id_order = sort.is_none_or(|(p, descending)| p == "hs_object_id" && !*descending);
+    if !in_id_order || req.filter_groups.len() != 1 {
+        return None;
+    }
+    let filters = &mut req.filter_groups[0].filters;
+    let mut found = filters.iter().enumerate().filter(|(_, f)| {
+        f.property_name == "hs_object_id" && matches!(f.operator.as_str(), "GT" | "GTE")
+    });
+    let (i, f) = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    let id = f.value.as_ref().and_then(scalar)?.parse::<u64>().ok()?;
+    let inclusive = f.operator == "GTE";
+    filters.remove(i);
+    Some((id, inclusive))
 }
 
 /// The request body minus `limit`/`after`, so every page of a query shares one cache entry.
