@@ -252,7 +252,7 @@ fn run_and_report(
             mapping,
             props: &props,
             progress,
-            pushed: None,
+            pushed: false,
         };
         engine::run_all(&cx, chosen, dry_run, &mut summary).await
     });

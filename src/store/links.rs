@@ -112,17 +112,6 @@ pub fn some(
     Ok(out)
 }
 
-/// The local ids of one entity kind linked to a HubSpot record.
-pub fn linked_ids(conn: &Connection, entity: Entity) -> Result<std::collections::HashSet<String>> {
-    let mut st = conn.prepare_cached(
-        "SELECT local_id FROM hubspot_links WHERE entity = ?1 AND hubspot_id IS NOT NULL",
-    )?;
-    let ids = st
-        .query_map([entity.as_str()], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(ids)
-}
-
 /// Every link of one entity kind, by local id.
 pub fn all(conn: &Connection, entity: Entity) -> Result<HashMap<String, Link>> {
     let mut st = conn.prepare_cached(select!(" WHERE entity = ?1"))?;
@@ -232,17 +221,6 @@ pub fn mark(conn: &Connection, entity: Entity, local_id: &str, how: &Mark) -> Re
     )?
     .execute(params![entity.as_str(), local_id, how.to_db(), now()])?;
     Ok(())
-}
-
-/// Local ids of the records marked for sync.
-pub fn marked(conn: &Connection, entity: Entity) -> Result<Vec<String>> {
-    let mut st = conn.prepare_cached(
-        "SELECT local_id FROM hubspot_links WHERE entity = ?1 AND marked_by IS NOT NULL ORDER BY local_id",
-    )?;
-    let ids = st
-        .query_map([entity.as_str()], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(ids)
 }
 
 /// Forget the hash of the last push, so the next run sends the record again (e.g. when its

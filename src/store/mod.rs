@@ -19,6 +19,7 @@ pub mod organizations;
 pub mod properties;
 pub mod rows;
 pub mod runs;
+pub mod selection;
 #[cfg(test)]
 mod tables_tests;
 

@@ -134,3 +134,50 @@ fn runs_failures_and_checkpoints_round_trip() {
         assert_eq!(runs::checkpoint(c, "pull", "contacts").unwrap(), None);
     });
 }
+
+#[test]
+fn a_selection_is_numbered_linked_first_and_paged_from_its_table() {
+    use super::{links, selection, Mark};
+    with_store(|c| {
+        // Linked: l1, l2 (marked); unlinked: a, b (marked); f failed last time; n named.
+        for id in ["l1", "l2"] {
+            links::record_push(
+                c,
+                Entity::Contact,
+                id,
+                &format!("hs-{id}"),
+                "h",
+                &Mark::Manual,
+            )
+            .unwrap();
+        }
+        for id in ["a", "b"] {
+            links::mark(c, Entity::Contact, id, &Mark::Manual).unwrap();
+        }
+        let run = runs::start(c, "push", None).unwrap();
+        runs::record_failure(c, Entity::Contact, "f", "push", "bad", run).unwrap();
+        selection::reset(c).unwrap();
+        selection::add(c, Entity::Contact, ["n", "a"]).unwrap();
+        selection::add_marked_and_failed(c, Entity::Contact, "push").unwrap();
+        assert_eq!(selection::number(c, Entity::Contact).unwrap(), 6);
+        let (first, last) = selection::page(c, Entity::Contact, 0, 4).unwrap();
+        assert_eq!(first, ["l1", "l2", "a", "b"]);
+        let (rest, _) = selection::page(c, Entity::Contact, last, 4).unwrap();
+        assert_eq!(rest, ["f", "n"]);
+        // Keys planned on one page are seen by the next.
+        let planned: std::collections::HashMap<String, String> =
+            [("ada@x.io".to_owned(), "a".to_owned())].into();
+        selection::remember_keys(c, Entity::Contact, &planned).unwrap();
+        let seen = selection::keys_seen(c, Entity::Contact, ["ada@x.io", "bob@x.io"]).unwrap();
+        assert_eq!(seen, planned);
+        // What one push reports, the next of the run knows; a new selection keeps it.
+        selection::reset_reported(c).unwrap();
+        selection::report_all(c).unwrap();
+        selection::reset(c).unwrap();
+        assert!(selection::reported(c, Entity::Contact, "f").unwrap());
+        assert!(!selection::reported(c, Entity::Organization, "f").unwrap());
+        assert!(selection::keys_seen(c, Entity::Contact, ["ada@x.io"])
+            .unwrap()
+            .is_empty());
+    });
+}

@@ -200,7 +200,7 @@ pub struct Engine<'a> {
     /// Records an earlier step of the same run already pushed (`contact:ID`,
     /// `organization:ID`): planned again (an organization pushed since may have given them a
     /// company to associate), but an unchanged, skipped or failed one is not reported twice.
-    pub pushed: Option<&'a std::sync::Arc<std::collections::HashSet<String>>>,
+    pub pushed: bool,
 }
 
 /// Members added to a list per call.
@@ -247,7 +247,7 @@ pub async fn run_one(
         let req = PushRequest {
             contacts: contact_ids.clone(),
             organizations: org_ids,
-            reported: pushed.cloned(),
+            reported: pushed,
             dry_run,
             mark: mark.clone(),
             parent: (!dry_run && summary.run_id != 0).then_some(summary.run_id),

@@ -2,7 +2,6 @@
 //! automation, as one run whose phases are sub-runs.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -56,8 +55,7 @@ pub async fn run(
         parent,
         ..push::PushRequest::default()
     };
-    let mut pushed = push::push(client, store, mapping, props, &req, progress).await?;
-    let selected = Arc::new(std::mem::take(&mut pushed.selected));
+    let pushed = push::push(client, store, mapping, props, &req, progress).await?;
     summary.merge_phase("push", pushed);
     let cx = engine::Engine {
         client,
@@ -65,7 +63,7 @@ pub async fn run(
         mapping,
         props,
         progress,
-        pushed: Some(&selected),
+        pushed: true,
     };
     // The automations count straight into the sync's summary: their phase is the rest.
     let before = summary.counts.clone();

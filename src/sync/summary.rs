@@ -99,10 +99,6 @@ pub struct Summary {
     /// text output; the JSON document keeps the merged `counts`.
     #[serde(skip)]
     pub phases: Vec<Phase>,
-    /// Push with `remember_selected` only: the records it selected, as `contact:ID` / `organization:ID`, so later steps of
-    /// the same `sync` don't plan them again. Not merged, not printed.
-    #[serde(skip)]
-    pub selected: std::collections::HashSet<String>,
 }
 
 /// One part of a run that has several (`sync`): its name, its own run id (0 when it has none)

@@ -10,7 +10,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -29,7 +28,7 @@ use crate::hubspot::objects::{self, BatchWrite, BATCH_LIMIT};
 use crate::hubspot::{associations, search, ApiError, Client, Error, ObjectType};
 use crate::mapping::check::Properties;
 use crate::mapping::Mapping;
-use crate::store::{base, contacts, links, organizations, runs, Entity, Mark, Store};
+use crate::store::{base, contacts, links, organizations, runs, selection, Entity, Mark, Store};
 
 /// The failure-log operation of push.
 pub const OPERATION: &str = "push";
@@ -68,11 +67,12 @@ pub struct PushRequest {
     pub mark: Mark,
     /// The `sync` run this push belongs to.
     pub parent: Option<i64>,
-    /// Records an earlier push of the same run already reported (`contact:ID`,
-    /// `organization:ID`): when they are unchanged, skipped or fail to format again, they are
-    /// not counted or listed a second time.
-    pub reported: Option<Arc<HashSet<String>>>,
-    /// Return the selected records in [`Summary::selected`] (for the later steps of a `sync`).
+    /// Records an earlier push of the same run reported (`store::selection::reported`): when
+    /// they are unchanged, skipped or fail to format again, they are not counted or listed a
+    /// second time.
+    pub reported: bool,
+    /// Start the run's reported set with this push's selection (for the later steps of a
+    /// `sync`).
     pub remember_selected: bool,
 }
 
@@ -86,7 +86,7 @@ impl Default for PushRequest {
             force: false,
             mark: Mark::Manual,
             parent: None,
-            reported: None,
+            reported: false,
             remember_selected: false,
         }
     }
@@ -188,8 +188,7 @@ struct Part {
     not_found: Vec<usize>,
 }
 
-/// `contact:ID` / `organization:ID`: how a record is named in [`Summary::selected`],
-/// [`PushRequest::reported`] and the set of failing records.
+/// `contact:ID` / `organization:ID`: how a record is named in the set of failing records.
 fn record_key(entity: Entity, id: &str) -> String {
     format!("{entity}:{id}")
 }
@@ -228,26 +227,27 @@ impl Pusher<'_> {
                 self.failing.insert(record_key(entity, &id));
             }
         }
+        selection::reset(self.conn)?;
+        if self.req.remember_selected {
+            selection::reset_reported(self.conn)?;
+        }
         let orgs = self.select(Entity::Organization, &self.req.organizations)?;
         let contacts = self.select(Entity::Contact, &self.req.contacts)?;
         if self.req.remember_selected {
-            for (entity, ids) in [(Entity::Organization, &orgs), (Entity::Contact, &contacts)] {
-                self.summary
-                    .selected
-                    .extend(ids.iter().map(|id| record_key(entity, id)));
-            }
+            selection::report_all(self.conn)?;
         }
-        if !orgs.is_empty() {
-            self.organizations(&orgs).await?;
+        if orgs > 0 {
+            self.organizations(orgs).await?;
         }
-        if !contacts.is_empty() || (!self.req.dry_run && self.req.marked) {
-            self.contacts(&contacts).await?;
+        if contacts > 0 || (!self.req.dry_run && self.req.marked) {
+            self.contacts(contacts).await?;
         }
         Ok(())
     }
 
-    /// The ids to push: those named, plus (with `--marked`) marked and previously failed ones.
-    fn select(&self, entity: Entity, named: &[String]) -> Result<Vec<String>> {
+    /// Select the records to push: those named, plus (with `--marked`) marked and previously
+    /// failed ones, numbered in sending order in `store::selection`. Returns how many.
+    fn select(&self, entity: Entity, named: &[String]) -> Result<u64> {
         let section = self.mapping.section(entity == Entity::Contact);
         for id in named {
             let exists = match entity {
@@ -271,26 +271,22 @@ impl Pusher<'_> {
             .into());
         }
         if !section.enabled {
-            return Ok(Vec::new());
+            return Ok(0);
         }
-        let mut ids: Vec<String> = named.to_vec();
+        selection::add(self.conn, entity, named.iter().map(String::as_str))?;
         if self.req.marked {
-            ids.extend(links::marked(self.conn, entity)?);
-            ids.extend(runs::failed_ids(self.conn, entity, OPERATION)?);
+            selection::add_marked_and_failed(self.conn, entity, OPERATION)?;
         }
-        ids.sort();
-        ids.dedup();
-        if entity == Entity::Contact {
-            // Linked contacts first: their updates reach HubSpot before any upsert by e-mail,
-            // as a linked contact may be giving up the e-mail an unlinked one is upserted by.
-            // Between contacts sharing a primary e-mail, the linked one is therefore the one
-            // sent.
-            let linked = links::linked_ids(self.conn, entity)?;
-            let (mut first, rest): (Vec<String>, Vec<String>) =
-                ids.into_iter().partition(|id| linked.contains(id));
-            first.extend(rest);
-            ids = first;
-        }
+        // Linked records first: their updates reach HubSpot before any upsert by e-mail, as a
+        // linked contact may be giving up the e-mail an unlinked one is upserted by. Between
+        // contacts sharing a primary e-mail, the linked one is therefore the one sent.
+        selection::number(self.conn, entity)
+    }
+
+    /// The selection of `entity`, a page at a time, in sending order.
+    fn next_page(&self, entity: Entity, after: &mut i64) -> Result<Vec<String>> {
+        let (ids, last) = selection::page(self.conn, entity, *after, PAGE)?;
+        *after = last;
         Ok(ids)
     }
 
@@ -317,11 +313,7 @@ impl Pusher<'_> {
         let mut send = Vec::new();
         let tx = self.conn.unchecked_transaction()?;
         for op in ops {
-            let again = self
-                .req
-                .reported
-                .as_ref()
-                .is_some_and(|r| r.contains(&record_key(entity, op.local_id())));
+            let again = self.req.reported && selection::reported(self.conn, entity, op.local_id())?;
             match op {
                 // A dry run can't know what the earlier push would have changed: its plan
                 // already lists the record once.

@@ -4,24 +4,27 @@
 use super::*;
 
 impl Pusher<'_> {
-    pub(super) async fn contacts(&mut self, ids: &[String]) -> Result<()> {
+    pub(super) async fn contacts(&mut self, total: u64) -> Result<()> {
         let mut pending: Vec<(String, String, Vec<String>)> = if self.req.dry_run {
             Vec::new()
         } else {
             links::pending_associations(self.conn)?
         };
-        if ids.is_empty() && pending.is_empty() {
+        if total == 0 && pending.is_empty() {
             return Ok(());
         }
         let companies = company_ids(self.conn)?;
-        self.progress.start("contacts", ids.len() as u64);
+        self.progress.start("contacts", total);
         // Associations a previous run wrote the contacts for but not the associations.
         self.flush_associations(&mut pending, 1).await?;
-        let mut seen = HashMap::new();
-        for page in ids.chunks(PAGE) {
+        let mut after = 0;
+        loop {
             crate::sync::cancel::check()?;
-            self.contact_page(&mut seen, &companies, page, &mut pending)
-                .await?;
+            let page = self.next_page(Entity::Contact, &mut after)?;
+            if page.is_empty() {
+                break;
+            }
+            self.contact_page(&companies, &page, &mut pending).await?;
         }
         self.flush_associations(&mut pending, 1).await?;
         self.progress.finish();
@@ -31,16 +34,21 @@ impl Pusher<'_> {
     /// Plan and send one page of contacts: updates of linked ones, then upserts by e-mail.
     pub(super) async fn contact_page(
         &mut self,
-        seen: &mut HashMap<String, String>,
         companies: &HashMap<String, String>,
         ids: &[String],
         pending: &mut Vec<(String, String, Vec<String>)>,
     ) -> Result<()> {
         let entity = Entity::Contact;
         let records: Vec<crate::model::Contact> = crate::store::rows::some(self.conn, ids)?;
+        let emails: Vec<String> = records
+            .iter()
+            .filter_map(|c| c.primary_email().map(crate::model::normalize_email))
+            .collect();
+        let mut seen = selection::keys_seen(self.conn, entity, emails.iter().map(String::as_str))?;
         let ops = self.plan_page(entity, ids, |page| {
-            plan::plan_contacts(seen, &records, page, companies)
+            plan::plan_contacts(&mut seen, &records, page, companies)
         })?;
+        selection::remember_keys(self.conn, entity, &seen)?;
         drop(records);
         let settled = ops.iter().filter(|o| !matches!(o, PushOp::Send(_))).count();
         self.progress.advance(settled as u64);

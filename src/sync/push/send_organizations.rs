@@ -5,28 +5,31 @@ use super::*;
 use crate::sync::summary::Conflict;
 
 impl Pusher<'_> {
-    pub(super) async fn organizations(&mut self, ids: &[String]) -> Result<()> {
-        self.progress.start("organizations", ids.len() as u64);
-        let mut seen = HashMap::new();
-        for page in ids.chunks(PAGE) {
+    pub(super) async fn organizations(&mut self, total: u64) -> Result<()> {
+        self.progress.start("organizations", total);
+        let mut after = 0;
+        loop {
             crate::sync::cancel::check()?;
-            self.organization_page(&mut seen, page).await?;
+            let page = self.next_page(Entity::Organization, &mut after)?;
+            if page.is_empty() {
+                break;
+            }
+            self.organization_page(&page).await?;
         }
         self.progress.finish();
         Ok(())
     }
 
     /// Plan and send one page of organizations.
-    pub(super) async fn organization_page(
-        &mut self,
-        seen: &mut HashMap<String, String>,
-        ids: &[String],
-    ) -> Result<()> {
+    pub(super) async fn organization_page(&mut self, ids: &[String]) -> Result<()> {
         let entity = Entity::Organization;
         let records: Vec<crate::model::Organization> = crate::store::rows::some(self.conn, ids)?;
+        let domains: Vec<String> = records.iter().filter_map(|o| o.domain()).collect();
+        let mut seen = selection::keys_seen(self.conn, entity, domains.iter().map(String::as_str))?;
         let ops = self.plan_page(entity, ids, |page| {
-            plan::plan_organizations(seen, &records, page)
+            plan::plan_organizations(&mut seen, &records, page)
         })?;
+        selection::remember_keys(self.conn, entity, &seen)?;
         drop(records);
         let settled = ops.iter().filter(|o| !matches!(o, PushOp::Send(_))).count();
         self.progress.advance(settled as u64);
