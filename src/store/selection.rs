@@ -28,6 +28,25 @@ fn create(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Run `f` in one transaction unless one is open already: a statement per row, each its own
+/// transaction on the temporary database, would write its journal for every row.
+fn batched<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    if !conn.is_autocommit() {
+        return f();
+    }
+    conn.execute_batch("BEGIN")?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
 /// Start a new selection (the reported set of the run is kept).
 pub fn reset(conn: &Connection) -> Result<()> {
     create(conn)?;
@@ -48,13 +67,15 @@ pub fn add<'a>(
     entity: Entity,
     ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<()> {
-    let mut st = conn.prepare_cached(
-        "INSERT OR IGNORE INTO temp.selection (entity, local_id) VALUES (?1, ?2)",
-    )?;
-    for id in ids {
-        st.execute(params![entity.as_str(), id])?;
-    }
-    Ok(())
+    batched(conn, || {
+        let mut st = conn.prepare_cached(
+            "INSERT OR IGNORE INTO temp.selection (entity, local_id) VALUES (?1, ?2)",
+        )?;
+        for id in ids {
+            st.execute(params![entity.as_str(), id])?;
+        }
+        Ok(())
+    })
 }
 
 /// Add every marked record of `entity`, and every one whose `operation` failed last time.
@@ -140,13 +161,15 @@ pub fn remember_keys<'a>(
     entity: Entity,
     seen: impl IntoIterator<Item = (&'a String, &'a String)>,
 ) -> Result<()> {
-    let mut st = conn.prepare_cached(
-        "INSERT OR IGNORE INTO temp.selection_keys (entity, key, local_id) VALUES (?1, ?2, ?3)",
-    )?;
-    for (key, id) in seen {
-        st.execute(params![entity.as_str(), key, id])?;
-    }
-    Ok(())
+    batched(conn, || {
+        let mut st = conn.prepare_cached(
+            "INSERT OR IGNORE INTO temp.selection_keys (entity, key, local_id) VALUES (?1, ?2, ?3)",
+        )?;
+        for (key, id) in seen {
+            st.execute(params![entity.as_str(), key, id])?;
+        }
+        Ok(())
+    })
 }
 
 /// Count the whole selection as reported, for later pushes of the same run.
