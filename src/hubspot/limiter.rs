@@ -116,15 +116,7 @@ impl Window {
             }
             self.paused_until = None;
         }
-        // HubSpot counts a request when it arrives, a little after we count it: keep a margin.
-        let span = self.interval + self.interval / 20;
-        while let Some(&first) = self.sent.front() {
-            if now.duration_since(first) >= span {
-                self.sent.pop_front();
-            } else {
-                break;
-            }
-        }
+        let span = self.forget_old(now);
         if self.sent.len() < self.capacity as usize {
             None
         } else {
@@ -132,7 +124,9 @@ impl Window {
         }
     }
 
-    fn refused(&mut self, now: Instant) -> Instant {
+    /// Drop the requests that left the window; returns the window's span. HubSpot counts a
+    /// request when it arrives, a little after we count it: the span keeps a 5% margin.
+    fn forget_old(&mut self, now: Instant) -> Duration {
         let span = self.interval + self.interval / 20;
         while let Some(&first) = self.sent.front() {
             if now.duration_since(first) >= span {
@@ -141,6 +135,11 @@ impl Window {
                 break;
             }
         }
+        span
+    }
+
+    fn refused(&mut self, now: Instant) -> Instant {
+        let span = self.forget_old(now);
         let until = match self.sent.front() {
             Some(&oldest) => {
                 let ours = u32::try_from(self.sent.len()).unwrap_or(u32::MAX);
