@@ -163,15 +163,18 @@ fn render(s: &Status) -> String {
     } else {
         let _ = writeln!(out, "Runs:");
         for r in &s.runs {
+            // In words, as the run printed them (`3 local records changed`).
             let counts = r
                 .counts
                 .as_object()
                 .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{v} {k}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    let counts = m
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
+                        .collect();
+                    crate::sync::summary::sentence(&counts)
                 })
+                .filter(|c| c != "nothing to do")
                 .unwrap_or_default();
             let took = r
                 .finished_at

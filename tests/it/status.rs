@@ -41,8 +41,12 @@ fn status_reports_connection_store_mapping_runs_and_failures() {
             run,
         )
         .unwrap();
-        hubsync::store::runs::finish(store.conn(), run, "partial", &Default::default(), None)
-            .unwrap();
+        let counts = [
+            ("contacts_created".to_owned(), 2),
+            ("contacts_failed".to_owned(), 1),
+        ]
+        .into();
+        hubsync::store::runs::finish(store.conn(), run, "partial", &counts, None).unwrap();
     }
 
     let out = env
@@ -71,4 +75,9 @@ fn status_reports_connection_store_mapping_runs_and_failures() {
     assert!(text.contains("1 pending"), "{text}");
     assert!(text.contains("c-000001"), "{text}");
     assert!(text.contains("run `hubsync map check`"), "{text}");
+    // The last runs' counters read as words, as the runs printed them.
+    assert!(
+        text.contains("2 contacts created, 1 contact failed"),
+        "{text}"
+    );
 }
