@@ -5,12 +5,18 @@
 //!     --scenario push --contacts 20000 --orgs 200 --rate 100/10s --latency 20ms [--json]
 //! ```
 //!
+//! Scenarios: push, pull, resync, faults, import (see the README for the scale set).
+//!
+//! ```text
+//! ```
+//!
 //! Each scenario (a sibling module) prepares a store, runs the release `hubsync` binary as a
 //! child process (so memory and CPU are its own), and reports requests by endpoint, wall time
 //! against the floor HubSpot's batch sizes and rate limit allow, 429s, and records lost or
 //! duplicated.
 
 mod faults;
+mod import;
 mod pull;
 mod push;
 mod resync;
@@ -194,7 +200,8 @@ fn main() -> Result<()> {
         "pull" => pull::run(&bench, &args)?,
         "resync" => resync::run(&bench, &args)?,
         "faults" => faults::run(&bench, &args)?,
-        other => bail!("unknown scenario `{other}` (known: push, pull, resync, faults)"),
+        "import" => import::run(&bench, &args)?,
+        other => bail!("unknown scenario `{other}` (known: push, pull, resync, faults, import)"),
     };
     report.scenario.clone_from(&args.scenario);
     report.rate.clone_from(&args.rate);

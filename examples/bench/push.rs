@@ -13,7 +13,7 @@ use super::usage::wait_with_usage;
 use super::{Args, Bench, Report};
 use hubsync::store::{links, Entity, Mark, Store};
 
-fn write_ndjson(path: &std::path::Path, items: impl Iterator<Item = Value>) -> Result<()> {
+pub fn write_ndjson(path: &std::path::Path, items: impl Iterator<Item = Value>) -> Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     for v in items {
         serde_json::to_writer(&mut f, &v)?;
@@ -23,7 +23,7 @@ fn write_ndjson(path: &std::path::Path, items: impl Iterator<Item = Value>) -> R
     Ok(())
 }
 
-fn org(i: usize) -> Value {
+pub fn org(i: usize) -> Value {
     json!({
         "id": format!("org-{i:06}"),
         "name": format!("Bench Org {i}"),
@@ -34,7 +34,7 @@ fn org(i: usize) -> Value {
     })
 }
 
-fn contact(i: usize, orgs: usize) -> Value {
+pub fn contact(i: usize, orgs: usize) -> Value {
     let seniority = ["Junior", "Mid", "Senior", "Lead"][i % 4];
     let mut c = json!({
         "id": format!("c-{i:07}"),
