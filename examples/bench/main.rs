@@ -7,9 +7,6 @@
 //!
 //! Scenarios: push, pull, resync, faults, import (see the README for the scale set).
 //!
-//! ```text
-//! ```
-//!
 //! Each scenario (a sibling module) prepares a store, runs the release `hubsync` binary as a
 //! child process (so memory and CPU are its own), and reports requests by endpoint, wall time
 //! against the floor HubSpot's batch sizes and rate limit allow, 429s, and records lost or
