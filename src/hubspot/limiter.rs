@@ -237,10 +237,8 @@ mod tests {
     #[test]
     fn a_429_without_headers_waits_for_the_oldest_of_ours_only() {
         let t0 = Instant::now();
-        let mut w = Window {
-            sent: (0..4).map(|i| t0 + Duration::from_secs(i)).collect(),
-            ..window(100)
-        };
+        let mut w = window(100);
+        w.sent.extend((0..4).map(|i| t0 + Duration::from_secs(i)));
         // Refused at 5 s: HubSpot holds at most our 4; the first leaves at 0 s + 10.5 s.
         let now = t0 + Duration::from_secs(5);
         assert_eq!(w.refused(now), t0 + Duration::from_millis(10_500));

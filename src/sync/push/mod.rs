@@ -283,11 +283,13 @@ impl Pusher<'_> {
         selection::number(self.conn, entity)
     }
 
-    /// The selection of `entity`, a page at a time, in sending order.
-    fn next_page(&self, entity: Entity, after: &mut i64) -> Result<Vec<String>> {
+    /// The selection of `entity`, a page at a time, in sending order; `None` after the last
+    /// page, or an error once Ctrl-C asked to stop.
+    fn next_page(&self, entity: Entity, after: &mut i64) -> Result<Option<Vec<String>>> {
+        crate::sync::cancel::check()?;
         let (ids, last) = selection::page(self.conn, entity, *after, PAGE)?;
         *after = last;
-        Ok(ids)
+        Ok((!ids.is_empty()).then_some(ids))
     }
 
     // ---- bookkeeping ----

@@ -18,12 +18,7 @@ impl Pusher<'_> {
         // Associations a previous run wrote the contacts for but not the associations.
         self.flush_associations(&mut pending, 1).await?;
         let mut after = 0;
-        loop {
-            crate::sync::cancel::check()?;
-            let page = self.next_page(Entity::Contact, &mut after)?;
-            if page.is_empty() {
-                break;
-            }
+        while let Some(page) = self.next_page(Entity::Contact, &mut after)? {
             self.contact_page(&companies, &page, &mut pending).await?;
         }
         self.flush_associations(&mut pending, 1).await?;

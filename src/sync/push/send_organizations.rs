@@ -8,12 +8,7 @@ impl Pusher<'_> {
     pub(super) async fn organizations(&mut self, total: u64) -> Result<()> {
         self.progress.start("organizations", total);
         let mut after = 0;
-        loop {
-            crate::sync::cancel::check()?;
-            let page = self.next_page(Entity::Organization, &mut after)?;
-            if page.is_empty() {
-                break;
-            }
+        while let Some(page) = self.next_page(Entity::Organization, &mut after)? {
             self.organization_page(&page).await?;
         }
         self.progress.finish();
