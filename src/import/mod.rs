@@ -132,7 +132,7 @@ pub fn import(
         let counts = {
             let mut sink: Box<dyn SinkCounts> = match kind {
                 Entity::Contact => Box::new(records::Contacts::new(&tx, attributes)?),
-                Entity::Organization => Box::new(records::Organizations::new(&tx)),
+                Entity::Organization => Box::new(records::Organizations::new(&tx)?),
             };
             let read = match format {
                 Format::Json => json::read_array(input, kind.as_str(), sink.as_sink()),

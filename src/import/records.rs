@@ -1,8 +1,8 @@
 //! Turning imported JSON objects into stored contacts and organizations.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Statement};
 use serde_json::{Map, Value};
 
 use super::{Problem, Sink, SinkCounts};
@@ -10,20 +10,25 @@ use crate::mapping::ValueType;
 use crate::model::{coerce, describe, Contact, Organization};
 use crate::store::{base, contacts, organizations, Entity};
 
-/// What every record has in common: the id, checked once per import.
-struct Ids {
-    seen: HashSet<String>,
+/// What every record has in common: the id, checked once per import. The ids seen so far are
+/// kept in a temporary table (not in memory, which would grow with the input).
+struct Ids<'a> {
+    seen: Statement<'a>,
     created: u64,
     updated: u64,
 }
 
-impl Ids {
-    fn new() -> Self {
-        Self {
-            seen: HashSet::new(),
+impl<'a> Ids<'a> {
+    fn new(conn: &'a Connection) -> anyhow::Result<Self> {
+        conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS import_ids (id TEXT PRIMARY KEY) WITHOUT ROWID;
+             DELETE FROM temp.import_ids;",
+        )?;
+        Ok(Self {
+            seen: conn.prepare("INSERT OR IGNORE INTO temp.import_ids (id) VALUES (?1)")?,
             created: 0,
             updated: 0,
-        }
+        })
     }
 
     /// Take the record's id out of it; refuse a missing, non-string or repeated id.
@@ -40,7 +45,11 @@ impl Ids {
                 ))
             }
         };
-        if !self.seen.insert(id.clone()) {
+        let new = self
+            .seen
+            .execute([&id])
+            .map_err(|e| format!("cannot check the id \"{id}\": {e}"))?;
+        if new == 0 {
             return Err(format!(
                 "field `id`: \"{id}\" appears more than once in this import"
             ));
@@ -105,7 +114,7 @@ fn db(e: &anyhow::Error) -> Problem {
 pub(crate) struct Contacts<'a> {
     writer: contacts::Writer<'a>,
     attributes: &'a BTreeMap<String, ValueType>,
-    ids: Ids,
+    ids: Ids<'a>,
 }
 
 impl<'a> Contacts<'a> {
@@ -116,7 +125,7 @@ impl<'a> Contacts<'a> {
         Ok(Self {
             writer: contacts::Writer::new(conn)?,
             attributes,
-            ids: Ids::new(),
+            ids: Ids::new(conn)?,
         })
     }
 
@@ -236,15 +245,15 @@ impl SinkCounts for Contacts<'_> {
 /// Organizations: every field typed by the model.
 pub(crate) struct Organizations<'a> {
     conn: &'a Connection,
-    ids: Ids,
+    ids: Ids<'a>,
 }
 
 impl<'a> Organizations<'a> {
-    pub(crate) fn new(conn: &'a Connection) -> Self {
-        Self {
+    pub(crate) fn new(conn: &'a Connection) -> anyhow::Result<Self> {
+        Ok(Self {
             conn,
-            ids: Ids::new(),
-        }
+            ids: Ids::new(conn)?,
+        })
     }
 }
 
