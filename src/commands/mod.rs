@@ -161,15 +161,8 @@ async fn signal() {
 }
 
 /// Print a run's summary to stdout (JSON or text) and turn failures into exit 3.
-pub fn print_summary(
-    mut summary: crate::sync::summary::Summary,
-    json: bool,
-    what: &str,
-) -> Result<()> {
-    if summary.status == crate::sync::run::Status::Ok {
-        // `partial` when records failed.
-        summary.status = summary.final_status();
-    }
+pub fn print_summary(summary: crate::sync::summary::Summary, json: bool, what: &str) -> Result<()> {
+    // The status is the run's, as `sync::run::finish` recorded it.
     if json {
         print_json(&summary)?;
     } else if summary.status == crate::sync::run::Status::DryRun {

@@ -234,9 +234,7 @@ impl Summary {
     /// The status of a run that got to its end: `partial` when records failed.
     #[must_use]
     pub fn final_status(&self) -> Status {
-        if self.status == Status::DryRun {
-            Status::DryRun
-        } else if self.failed.is_empty() {
+        if self.failed.is_empty() {
             Status::Ok
         } else {
             Status::Partial

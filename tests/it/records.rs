@@ -246,27 +246,9 @@ fn the_store_and_its_directory_are_created_on_first_use() {
     assert!(db.exists());
 }
 
-/// The sample community in a fresh store, with the example mapping (its declared attribute
-/// types are what CSV cells are read as).
-fn sample_env() -> Env {
-    let env = Env::new();
-    std::fs::copy(repo().join("mappings.example.yaml"), env.mappings()).unwrap();
-    for (what, file) in [
-        ("organizations", "organizations.json"),
-        ("contacts", "contacts.json"),
-    ] {
-        env.cmd()
-            .args(["import", what])
-            .arg(repo().join("examples/data").join(file))
-            .assert()
-            .success();
-    }
-    env
-}
-
 #[test]
 fn an_export_imports_back_unchanged_in_every_format() {
-    let env = sample_env();
+    let env = crate::common::sample_env();
     for (format, ext) in [("ndjson", "ndjson"), ("json", "json"), ("csv", "csv")] {
         let mut files = Vec::new();
         for what in ["organizations", "contacts"] {

@@ -10,7 +10,7 @@ use super::local::Local;
 use super::plan::{self, ClaimOn, Claimed};
 use super::read::page_index;
 use super::stage::Cursor;
-use super::{object_type, Pass, APPLY_BATCH, STAGE_PAGE};
+use super::{Pass, APPLY_BATCH, STAGE_PAGE};
 use crate::hubspot::objects;
 use crate::model::Entity;
 use crate::store::base::{self};
@@ -304,7 +304,7 @@ pub(super) async fn apply_deferred<L: Local>(
         opts,
         ..
     } = *p;
-    let object = object_type(entity);
+    let object = crate::hubspot::ObjectType::from(entity);
     let mut times: HashMap<String, HashMap<String, bool>> = HashMap::new();
     for chunk in deferred.chunks(objects::HISTORY_BATCH_LIMIT) {
         let ids: Vec<String> = chunk.iter().map(|d| d.target.hubspot_id.clone()).collect();

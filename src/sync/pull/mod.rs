@@ -78,10 +78,6 @@ pub fn watermark_key(entity: Entity) -> String {
     format!("{}.watermark", entity.section())
 }
 
-fn object_type(entity: Entity) -> ObjectType {
-    entity.into()
-}
-
 /// The modification-date property HubSpot keeps per object type.
 #[must_use]
 pub fn modified_property(entity: Entity) -> &'static str {
@@ -165,7 +161,7 @@ async fn pull_entity(
     let read_start = Utc::now().timestamp_millis();
 
     let stage = Stage::new(store.conn())?;
-    progress.start(&format!("reading {}", object_type(entity).as_str()), 0);
+    progress.start(&format!("reading {}", ObjectType::from(entity).as_str()), 0);
     let mut reader = Reader::new(client, entity, &fields, progress, &stage);
     reader.read(since).await?;
     progress.finish();

@@ -2,8 +2,8 @@
 //! records an incremental pull looks up before it claims.
 
 use super::{
-    identity_properties, millis, modified_property, object_type, CONTEXT_BATCH, PAGE,
-    SEARCH_BODY_BUDGET, STAGE_PAGE,
+    identity_properties, millis, modified_property, CONTEXT_BATCH, PAGE, SEARCH_BODY_BUDGET,
+    STAGE_PAGE,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -72,7 +72,7 @@ impl<'a> Reader<'a> {
         Self {
             client,
             entity,
-            object: object_type(entity),
+            object: ObjectType::from(entity),
             search_properties,
             batch_properties,
             progress,
@@ -320,7 +320,7 @@ pub(super) async fn search_context(
         Entity::Contact => "email",
         Entity::Organization => "name",
     };
-    let object = object_type(entity);
+    let object = ObjectType::from(entity);
     let props: Vec<String> = ["hs_object_id", "hs_merged_object_ids"]
         .into_iter()
         .chain(identity_properties(entity).iter().copied())

@@ -171,18 +171,7 @@ pub fn community(cfg: SandboxConfig) -> (Env, Sandbox) {
     let sb = Sandbox::start(cfg.with_static_token(TOKEN)).expect("sandbox starts");
     sb.seed_file(repo().join("examples/data/hubspot-seed.json"))
         .expect("seed");
-    let env = Env::new();
-    std::fs::copy(repo().join("mappings.example.yaml"), env.mappings()).expect("mapping");
-    for (what, file) in [
-        ("organizations", "organizations.json"),
-        ("contacts", "contacts.json"),
-    ] {
-        env.cmd()
-            .args(["import", what])
-            .arg(repo().join("examples/data").join(file))
-            .assert()
-            .success();
-    }
+    let env = super::sample_env();
     hs(&env, &sb).args(["map", "refresh"]).assert().success();
     sb.clear_requests();
     (env, sb)

@@ -60,3 +60,21 @@ impl Env {
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// An environment with the example mapping file and the sample community imported
+/// (`examples/data`: organizations, then contacts).
+pub fn sample_env() -> Env {
+    let env = Env::new();
+    std::fs::copy(repo().join("mappings.example.yaml"), env.mappings()).expect("mapping");
+    for (what, file) in [
+        ("organizations", "organizations.json"),
+        ("contacts", "contacts.json"),
+    ] {
+        env.cmd()
+            .args(["import", what])
+            .arg(repo().join("examples/data").join(file))
+            .assert()
+            .success();
+    }
+    env
+}

@@ -69,12 +69,7 @@ pub async fn batch_create(
         }
         results.push(write_result(&s, o, id));
     }
-    let status = if errors.is_empty() {
-        StatusCode::CREATED
-    } else {
-        StatusCode::MULTI_STATUS
-    };
-    Ok(batch_answer(status, results, errors, started))
+    Ok(batch_answer(StatusCode::CREATED, results, errors, started))
 }
 
 /// `POST …/{object}/batch/update`. Any invalid value fails the batch and writes nothing;
@@ -121,12 +116,7 @@ pub async fn batch_update(
     } else {
         vec![not_found_error(o, &missing)]
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::MULTI_STATUS
-    };
-    Ok(batch_answer(status, results, errors, started))
+    Ok(batch_answer(StatusCode::OK, results, errors, started))
 }
 
 #[derive(Deserialize)]
@@ -310,12 +300,7 @@ pub async fn batch_read(
     } else {
         vec![not_found_error(o, &missing)]
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::MULTI_STATUS
-    };
-    Ok(batch_answer(status, results, errors, started))
+    Ok(batch_answer(StatusCode::OK, results, errors, started))
 }
 
 /// `POST …/{object}/batch/archive` → 204.

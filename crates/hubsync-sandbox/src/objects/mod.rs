@@ -287,6 +287,7 @@ fn write_result(s: &Inner, o: ObjectType, id: u64) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// A batch answer: `status` when every input went through, 207 when some have errors.
 fn batch_answer(
     status: StatusCode,
     results: Vec<Value>,
@@ -299,12 +300,15 @@ fn batch_answer(
         "startedAt": started,
         "completedAt": iso(chrono::Utc::now()),
     });
-    if !errors.is_empty() {
+    let status = if errors.is_empty() {
+        status
+    } else {
         if let Some(map) = body.as_object_mut() {
             map.insert("numErrors".into(), json!(errors.len()));
             map.insert("errors".into(), Value::Array(errors));
         }
-    }
+        StatusCode::MULTI_STATUS
+    };
     (status, Json(body)).into_response()
 }
 
