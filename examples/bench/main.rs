@@ -5,7 +5,7 @@
 //!     --scenario push --contacts 20000 --orgs 200 --rate 100/10s --latency 20ms [--json]
 //! ```
 //!
-//! Scenarios: push, pull, resync, faults, import (see the README for the scale set).
+//! Scenarios: push, pull, full-pull, resync, faults, import (see the README for the scale set).
 //!
 //! Each scenario (a sibling module) prepares a store, runs the release `hubsync` binary as a
 //! child process (so memory and CPU are its own), and reports requests by endpoint, wall time
@@ -195,10 +195,13 @@ fn main() -> Result<()> {
     let mut report = match args.scenario.as_str() {
         "push" => push::run(&bench, &args)?,
         "pull" => pull::run(&bench, &args)?,
+        "full-pull" => pull::run_full(&bench, &args)?,
         "resync" => resync::run(&bench, &args)?,
         "faults" => faults::run(&bench, &args)?,
         "import" => import::run(&bench, &args)?,
-        other => bail!("unknown scenario `{other}` (known: push, pull, resync, faults, import)"),
+        other => bail!(
+            "unknown scenario `{other}` (known: push, pull, full-pull, resync, faults, import)"
+        ),
     };
     report.scenario.clone_from(&args.scenario);
     report.rate.clone_from(&args.rate);

@@ -1151,4 +1151,57 @@ fn keyset_pages_answer_like_a_scan() {
         json!([]),
     );
     assert_eq!(ids(&between), all[100..110].to_vec());
+    // Descending keyset pages (`hs_object_id < last`) read the same ids backwards.
+    let mut down = Vec::new();
+    let mut below: Option<u64> = None;
+    loop {
+        let filters = below.map_or(
+            json!([]),
+            |b| json!([{"propertyName": "hs_object_id", "operator": "LT", "value": b.to_string()}]),
+        );
+        let page = search(
+            filters,
+            json!([{"propertyName": "hs_object_id", "direction": "DESCENDING"}]),
+        );
+        assert_eq!(page["total"].as_u64(), Some(600 - down.len() as u64));
+        let got = ids(&page);
+        let Some(&tail) = got.last() else { break };
+        down.extend(got);
+        below = Some(tail);
+    }
+    let mut backwards = all.clone();
+    backwards.reverse();
+    assert_eq!(down, backwards);
+    let to = search(
+        json!([{"propertyName": "hs_object_id", "operator": "LTE", "value": mid.to_string()}]),
+        json!([{"propertyName": "hs_object_id", "direction": "DESCENDING"}]),
+    );
+    assert_eq!(ids(&to)[0], mid);
+    assert_eq!(to["total"], 300);
+    // E-mail lookups (answered from the e-mail index) match what a scan would: lowercase IN
+    // values only, EQ in any case, never an archived contact.
+    let email = |i: usize| format!("k{i}@keyset.example");
+    let by_email = search(
+        json!([{"propertyName": "email", "operator": "IN",
+                "values": [email(3), email(5), "K7@KEYSET.EXAMPLE", "nobody@keyset.example"]}]),
+        json!([]),
+    );
+    assert_eq!(ids(&by_email), vec![all[3], all[5]], "{by_email}");
+    let eq = search(
+        json!([{"propertyName": "email", "operator": "EQ", "value": "K9@Keyset.Example"},
+               {"propertyName": "firstname", "operator": "EQ", "value": "Ada"}]),
+        json!([]),
+    );
+    assert_eq!(ids(&eq), vec![all[9]], "{eq}");
+    let r = api.send(
+        reqwest::Method::DELETE,
+        &format!("/crm/v3/objects/contacts/{}", all[3]),
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let after_archive = search(
+        json!([{"propertyName": "email", "operator": "IN", "values": [email(3), email(5)]}]),
+        json!([]),
+    );
+    assert_eq!(ids(&after_archive), vec![all[5]]);
 }

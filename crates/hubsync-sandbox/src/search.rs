@@ -2,6 +2,7 @@
 
 use crate::extract::Object;
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -333,10 +334,21 @@ fn run(
     sort: Option<(String, bool)>,
 ) -> Vec<u64> {
     let query = query.map(str::to_lowercase).filter(|q| !q.is_empty());
-    let mut hits: Vec<&Record> = s
-        .store(o)
-        .records
-        .values()
+    let store = s.store(o);
+    // Look e-mails up in the index, as HubSpot would, when every group names them.
+    let indexed: Option<BTreeSet<u64>> = groups
+        .iter()
+        .map(|g| email_candidates(s, o, g))
+        .try_fold(BTreeSet::new(), |mut all, ids| {
+            all.extend(ids?);
+            Some(all)
+        })
+        .filter(|_| !groups.is_empty());
+    let records: Box<dyn Iterator<Item = &Record>> = match &indexed {
+        Some(ids) => Box::new(ids.iter().filter_map(|id| store.records.get(id))),
+        None => Box::new(store.records.values()),
+    };
+    let mut hits: Vec<&Record> = records
         .filter(|r| r.is_live())
         .filter(|r| {
             groups.is_empty() || groups.iter().any(|g| g.iter().all(|f| f.matches(s, o, r)))
@@ -351,6 +363,13 @@ fn run(
         })
         .collect();
     if let Some((prop, descending)) = sort {
+        if prop == "hs_object_id" {
+            // The id itself: `hits` are in id order already.
+            if descending {
+                hits.reverse();
+            }
+            return hits.into_iter().map(|r| r.id).collect();
+        }
         let def = s.defs(o).get(&prop).cloned();
         let keys: std::collections::HashMap<u64, Option<Key>> = hits
             .iter()
@@ -376,6 +395,28 @@ fn run(
         });
     }
     hits.into_iter().map(|r| r.id).collect()
+}
+
+/// The ids one group of filters can match at most, from the e-mail index: contacts, and an
+/// `EQ` or `IN` filter on `email`. `None` when the group has no such filter.
+fn email_candidates(s: &Inner, o: ObjectType, group: &[Compiled]) -> Option<BTreeSet<u64>> {
+    if o != ObjectType::Contacts {
+        return None;
+    }
+    let f = group
+        .iter()
+        .find(|f| f.prop == "email" && f.assoc.is_none() && matches!(f.op.as_str(), "EQ" | "IN"))?;
+    let store = s.store(o);
+    let values: Vec<&String> = match f.op.as_str() {
+        "EQ" => f.value.iter().collect(),
+        _ => f.values.iter().collect(),
+    };
+    Some(
+        values
+            .into_iter()
+            .filter_map(|v| store.by_email(v))
+            .collect(),
+    )
 }
 
 /// `POST …/{object}/search`.
@@ -461,7 +502,7 @@ pub async fn search(
             Some((property_name.clone(), descending))
         }
     };
-    // A keyset page (`hs_object_id > last`, in id order): the query's matches without that
+    // A keyset page (`hs_object_id > last` or `< last`, in id order): the query's matches without that
     // bound are computed once and the bound found by binary search, as an index would.
     let mut req = req;
     let bound = keyset_bound(&mut req, sort.as_ref());
@@ -520,10 +561,7 @@ pub async fn search(
     let store = s.store(o);
     let ids: &[u64] = match bound {
         None => &ids,
-        Some((id, inclusive)) => {
-            let start = ids.partition_point(|&x| if inclusive { x < id } else { x <= id });
-            ids.get(start..).unwrap_or_default()
-        }
+        Some(keyset) => keyset.after(&ids),
     };
     let results: Vec<Value> = ids
         .iter()
@@ -545,26 +583,60 @@ pub async fn search(
     Ok(Json(out).into_response())
 }
 
-/// A keyset bound to take out of the query: one group holding one `hs_object_id` `GT`/`GTE`
-/// filter, and results in id order (no sort, or `hs_object_id` ascending). Removes the filter
-/// and returns (the id, inclusive).
-fn keyset_bound(req: &mut SearchBody, sort: Option<&(String, bool)>) -> Option<(u64, bool)> {
-    let in_id_order = sort.is_none_or(|(p, descending)| p == "hs_object_id" && !*descending);
-    if !in_id_order || req.filter_groups.len() != 1 {
+/// A keyset bound taken out of a query: results from this id on, in id order.
+#[derive(Debug, Clone, Copy)]
+struct Keyset {
+    id: u64,
+    inclusive: bool,
+    descending: bool,
+}
+
+impl Keyset {
+    /// The part of `ids` (in this keyset's order) past the bound.
+    fn after(self, ids: &[u64]) -> &[u64] {
+        let start = ids.partition_point(|&x| match (self.descending, self.inclusive) {
+            (false, true) => x < self.id,
+            (false, false) => x <= self.id,
+            (true, true) => x > self.id,
+            (true, false) => x >= self.id,
+        });
+        ids.get(start..).unwrap_or_default()
+    }
+}
+
+/// A keyset bound to take out of the query: one group holding one `hs_object_id` filter,
+/// `GT`/`GTE` with results in id order (no sort, or `hs_object_id` ascending) or `LT`/`LTE`
+/// with `hs_object_id` descending. Removes the filter and returns the bound.
+fn keyset_bound(req: &mut SearchBody, sort: Option<&(String, bool)>) -> Option<Keyset> {
+    let descending = match sort {
+        None => false,
+        Some((p, descending)) if p == "hs_object_id" => *descending,
+        Some(_) => return None,
+    };
+    if req.filter_groups.len() != 1 {
         return None;
     }
+    let operators: [&str; 2] = if descending {
+        ["LT", "LTE"]
+    } else {
+        ["GT", "GTE"]
+    };
     let filters = &mut req.filter_groups[0].filters;
     let mut found = filters.iter().enumerate().filter(|(_, f)| {
-        f.property_name == "hs_object_id" && matches!(f.operator.as_str(), "GT" | "GTE")
+        f.property_name == "hs_object_id" && operators.contains(&f.operator.as_str())
     });
     let (i, f) = found.next()?;
     if found.next().is_some() {
         return None;
     }
     let id = f.value.as_ref().and_then(scalar)?.parse::<u64>().ok()?;
-    let inclusive = f.operator == "GTE";
+    let inclusive = f.operator.ends_with('E');
     filters.remove(i);
-    Some((id, inclusive))
+    Some(Keyset {
+        id,
+        inclusive,
+        descending,
+    })
 }
 
 /// The request body minus `limit`/`after`, so every page of a query shares one cache entry.

@@ -1,14 +1,15 @@
 //! Data-in (SPEC §6): read HubSpot contacts and companies, plan (see [`plan`]), then
 //! apply the plan locally with history in the same transaction.
 //!
-//! Reading uses the search API for both passes, so properties travel in the request body and
-//! pages hold 200 records (list pages hold 100 and take properties in the URL). Every page is a
-//! fresh query keyed on the object id (`hs_object_id > last`, sorted by `hs_object_id`), so the
-//! 10,000-result cap of one search query never applies and a record modified while we read
-//! cannot shift another one out of view:
-//! - full pass: no other filter;
-//! - incremental: `lastmodifieddate` (contacts) / `hs_lastmodifieddate` (companies) `>=` the
-//!   watermark.
+//! Every search page is a fresh query keyed on the object id (`hs_object_id > last` or
+//! `< last`, sorted by `hs_object_id`), so the 10,000-result cap of one search query never
+//! applies and a record modified while we read cannot shift another one out of view.
+//! - Full pass: through both of HubSpot's budgets at once. The list endpoint reads ascending by
+//!   id (100 per page, the ten-second budget) while the search reads descending (200 per page,
+//!   the search budget); they stop where they meet, and each keeps only ids the other has not
+//!   read. A last search reads the ids above the highest one seen: records created meanwhile.
+//! - Incremental: search only, `lastmodifieddate` (contacts) / `hs_lastmodifieddate`
+//!   (companies) `>=` the watermark, ascending by id.
 //!
 //! The watermark saved after a pass is `min(newest modification read, read start - overlap)`,
 //! never earlier than the previous one: every record modified before it was read, and the
@@ -45,6 +46,8 @@ use read::{verify, Echo, Reader};
 
 /// Records per search page (HubSpot's maximum).
 pub const PAGE: u32 = crate::hubspot::search::PAGE_LIMIT;
+/// Records per list page (HubSpot's maximum).
+const LIST_PAGE: u32 = 100;
 /// Matched records applied per transaction.
 const APPLY_BATCH: usize = 500;
 /// Staged records claimed (or verified) at a time.
@@ -162,10 +165,13 @@ async fn pull_entity(
 
     let stage = Stage::new(store.conn())?;
     progress.start(&format!("reading {}", ObjectType::from(entity).as_str()), 0);
-    let mut reader = Reader::new(client, entity, &fields, progress, &stage);
-    reader.read(since).await?;
+    let reader = Reader::new(client, entity, &fields, progress, &stage);
+    match since {
+        None => reader.read_all().await?,
+        Some(ms) => reader.read_search(Some(ms), None, true).await?,
+    }
     progress.finish();
-    let max_ts = reader.max_ts;
+    let max_ts = reader.max_ts();
     let read = stage.count()?;
     summary.add("read", read);
     tracing::info!(

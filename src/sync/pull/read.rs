@@ -2,9 +2,10 @@
 //! records an incremental pull looks up before it claims.
 
 use super::{
-    identity_properties, millis, modified_property, CONTEXT_BATCH, PAGE, SEARCH_BODY_BUDGET,
-    STAGE_PAGE,
+    identity_properties, millis, modified_property, CONTEXT_BATCH, LIST_PAGE, PAGE,
+    SEARCH_BODY_BUDGET, STAGE_PAGE,
 };
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 
 use anyhow::{Context as _, Result};
@@ -28,14 +29,133 @@ pub(super) struct Reader<'a> {
     client: &'a Client,
     entity: Entity,
     object: ObjectType,
-    /// Properties asked in the search body.
+    /// Properties asked in the search body (and the list URL).
     search_properties: Vec<String>,
     /// When the property list is too long for a search body: read them with batch read.
     batch_properties: Option<Vec<String>>,
     progress: &'a dyn Progress,
     stage: &'a Stage<'a>,
-    pub(super) read: u64,
-    pub(super) max_ts: Option<i64>,
+    read: Cell<u64>,
+    max_ts: Cell<Option<i64>>,
+}
+
+/// Where the two halves of a full read stand. The list has read every id up to `low`
+/// (ascending); the search every id from `high` up to `top` (descending). Each keeps only what
+/// the other has not read, and both stop when the two ranges touch or either has read all it
+/// can. A half whose pages stop moving (a server ignoring its cursor or filter) leaves the rest
+/// to the other.
+#[derive(Debug, Default)]
+struct Meet {
+    low: Option<u64>,
+    high: Option<u64>,
+    top: Option<u64>,
+    list: Half,
+    search: Half,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Half {
+    #[default]
+    Reading,
+    /// Read to the end of what it sees.
+    Exhausted,
+    /// Its pages stopped moving.
+    Stalled,
+}
+
+impl Meet {
+    fn met(&self) -> bool {
+        self.list == Half::Exhausted
+            || self.search == Half::Exhausted
+            || matches!((self.low, self.high), (Some(l), Some(h)) if l.saturating_add(1) >= h)
+    }
+
+    fn list_goes_on(&self) -> bool {
+        !self.met() && self.list == Half::Reading
+    }
+
+    fn search_goes_on(&self) -> bool {
+        !self.met() && self.search == Half::Reading
+    }
+
+    /// A list page arrived (`more`: it has a next one): what of it to keep.
+    fn listed(
+        &mut self,
+        items: Vec<SimplePublicObject>,
+        more: bool,
+        object: ObjectType,
+    ) -> Result<Vec<SimplePublicObject>> {
+        let mut last = None;
+        for r in &items {
+            last = last.max(Some(numeric_id(r)?));
+        }
+        // The search may have read the top of this page while it was on its way.
+        let high = self.high;
+        let records = items
+            .into_iter()
+            .filter(|r| high.is_none_or(|h| numeric_id(r).is_ok_and(|id| id < h)))
+            .collect();
+        let moved = last > self.low;
+        self.low = self.low.max(last);
+        self.list = match (more, moved) {
+            (false, _) => Half::Exhausted,
+            (true, true) => Half::Reading,
+            (true, false) => {
+                tracing::warn!(%object, "HubSpot's list pages stopped moving; the search reads the rest");
+                Half::Stalled
+            }
+        };
+        Ok(records)
+    }
+
+    /// A search page below `high` arrived (`full`: there may be more): what of it to keep.
+    fn searched(
+        &mut self,
+        items: Vec<SimplePublicObject>,
+        high: Option<u64>,
+        full: bool,
+        object: ObjectType,
+    ) -> Result<Vec<SimplePublicObject>> {
+        let mut lowest: Option<u64> = None;
+        let mut highest: Option<u64> = None;
+        for r in &items {
+            let id = numeric_id(r)?;
+            lowest = Some(lowest.map_or(id, |l| l.min(id)));
+            highest = highest.max(Some(id));
+        }
+        if high.is_none() {
+            self.top = highest;
+        }
+        // The list may have read the bottom of this page while it was on its way.
+        let low = self.low;
+        let records = items
+            .into_iter()
+            .filter(|r| low.is_none_or(|l| numeric_id(r).is_ok_and(|id| id > l)))
+            .collect();
+        let moved = lowest.is_some() && high.is_none_or(|h| lowest < Some(h));
+        if moved {
+            self.high = lowest;
+        }
+        self.search = match (full, moved) {
+            (false, _) => Half::Exhausted,
+            (true, true) => Half::Reading,
+            (true, false) => {
+                tracing::warn!(%object, "HubSpot's search pages stopped moving; the list reads the rest");
+                Half::Stalled
+            }
+        };
+        Ok(records)
+    }
+}
+
+/// A HubSpot record id as a number, to compare the two halves of a full read.
+fn numeric_id(r: &SimplePublicObject) -> Result<u64> {
+    r.id.trim().parse().map_err(|_| {
+        anyhow::anyhow!(
+            "HubSpot sent a record id that is not a number ({:?}); run `hubsync pull --full` again, and report it if it repeats",
+            r.id
+        )
+    })
 }
 
 impl<'a> Reader<'a> {
@@ -77,15 +197,94 @@ impl<'a> Reader<'a> {
             batch_properties,
             progress,
             stage,
-            read: 0,
-            max_ts: None,
+            read: Cell::new(0),
+            max_ts: Cell::new(None),
         }
     }
 
-    /// Every record (or every record modified at or after `since`, epoch ms).
-    pub(super) async fn read(&mut self, since: Option<i64>) -> Result<()> {
-        let mut last: Option<String> = None;
+    /// The newest modification time read, epoch ms.
+    pub(super) fn max_ts(&self) -> Option<i64> {
+        self.max_ts.get()
+    }
+
+    /// Every record, through both of HubSpot's budgets at once: the list endpoint ascending by
+    /// id (the ten-second budget) and the search descending by `hs_object_id` (the search
+    /// budget), until they meet. Then the records created while they read (ids above the
+    /// highest one seen), by search.
+    pub(super) async fn read_all(&self) -> Result<()> {
+        let meet = RefCell::new(Meet::default());
+        tokio::try_join!(self.list_up(&meet), self.search_down(&meet))?;
+        let seen = {
+            let m = meet.borrow();
+            m.top.max(m.low)
+        };
+        self.read_search(None, seen, false).await
+    }
+
+    /// The ascending half of [`Self::read_all`].
+    async fn list_up(&self, meet: &RefCell<Meet>) -> Result<()> {
+        let mut after: Option<String> = None;
+        while meet.borrow().list_goes_on() {
+            crate::sync::cancel::check()?;
+            let page = objects::list_page(
+                self.client,
+                self.object,
+                &self.search_properties,
+                after.as_deref(),
+                LIST_PAGE,
+            )
+            .await
+            .with_context(|| format!("cannot read HubSpot {}", self.object))?;
+            let records = meet
+                .borrow_mut()
+                .listed(page.items, page.next.is_some(), self.object)?;
+            self.keep(self.complete(records).await?)?;
+            after = page.next;
+        }
+        Ok(())
+    }
+
+    /// The descending half of [`Self::read_all`]: keyset pages `hs_object_id < lowest read`.
+    async fn search_down(&self, meet: &RefCell<Meet>) -> Result<()> {
         let mut first = true;
+        while meet.borrow().search_goes_on() {
+            crate::sync::cancel::check()?;
+            let high = meet.borrow().high;
+            let filters: Vec<Filter> = high
+                .map(|h| Filter::new("hs_object_id", Operator::Lt, h.to_string()))
+                .into_iter()
+                .collect();
+            let resp = search::search(
+                self.client,
+                self.object,
+                &self.search_body(filters, SortDirection::Descending),
+            )
+            .await
+            .with_context(|| format!("cannot read HubSpot {}", self.object))?;
+            if first {
+                self.progress.set_total(resp.total);
+                first = false;
+            }
+            let full = resp.results.len() >= PAGE as usize && resp.paging.is_some();
+            let records = meet
+                .borrow_mut()
+                .searched(resp.results, high, full, self.object)?;
+            self.keep(self.complete(records).await?)?;
+        }
+        Ok(())
+    }
+
+    /// Every record modified at or after `since` (epoch ms), or every record, with an id above
+    /// `above` when given; by search, ascending by `hs_object_id`. `count` sets the progress
+    /// total from the first answer.
+    pub(super) async fn read_search(
+        &self,
+        since: Option<i64>,
+        above: Option<u64>,
+        count: bool,
+    ) -> Result<()> {
+        let mut last = above;
+        let mut first = count;
         loop {
             crate::sync::cancel::check()?;
             let mut filters = Vec::new();
@@ -96,27 +295,16 @@ impl<'a> Reader<'a> {
                     ms.to_string(),
                 ));
             }
-            if let Some(id) = &last {
-                filters.push(Filter::new("hs_object_id", Operator::Gt, id.clone()));
+            if let Some(id) = last {
+                filters.push(Filter::new("hs_object_id", Operator::Gt, id.to_string()));
             }
-            let req = SearchRequest {
-                filter_groups: if filters.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![FilterGroup { filters }]
-                },
-                sorts: vec![Sort {
-                    property_name: "hs_object_id".into(),
-                    direction: SortDirection::Ascending,
-                }],
-                query: None,
-                properties: self.search_properties.clone(),
-                limit: PAGE,
-                after: None,
-            };
-            let resp = search::search(self.client, self.object, &req)
-                .await
-                .with_context(|| format!("cannot read HubSpot {}", self.object))?;
+            let resp = search::search(
+                self.client,
+                self.object,
+                &self.search_body(filters, SortDirection::Ascending),
+            )
+            .await
+            .with_context(|| format!("cannot read HubSpot {}", self.object))?;
             if first {
                 self.progress.set_total(resp.total);
                 first = false;
@@ -125,21 +313,45 @@ impl<'a> Reader<'a> {
             // held all of it (saves the empty last request).
             let n = resp.results.len() as u64;
             let more = n >= u64::from(PAGE) && resp.paging.is_some() && resp.total > n;
-            let Some(tail) = resp.results.last().map(|r| r.id.clone()) else {
-                break;
-            };
-            let page = match &self.batch_properties {
-                None => resp.results,
-                Some(props) => self.batch_read(&resp.results, props).await?,
-            };
-            self.keep(&page)?;
-            self.progress.advance(page.len() as u64);
-            if !more {
+            let mut tail = None;
+            for r in &resp.results {
+                tail = tail.max(Some(numeric_id(r)?));
+            }
+            self.keep(self.complete(resp.results).await?)?;
+            // A page that does not move past the last one would repeat forever.
+            if !more || tail.is_none() || tail <= last {
                 break;
             }
-            last = Some(tail);
+            last = tail;
         }
         Ok(())
+    }
+
+    fn search_body(&self, filters: Vec<Filter>, direction: SortDirection) -> SearchRequest {
+        SearchRequest {
+            filter_groups: if filters.is_empty() {
+                Vec::new()
+            } else {
+                vec![FilterGroup { filters }]
+            },
+            sorts: vec![Sort {
+                property_name: "hs_object_id".into(),
+                direction,
+            }],
+            query: None,
+            properties: self.search_properties.clone(),
+            limit: PAGE,
+            after: None,
+        }
+    }
+
+    /// `page` with every property pulled: as read, or read again by batch when the property
+    /// list is too long for one search body.
+    async fn complete(&self, page: Vec<SimplePublicObject>) -> Result<Vec<SimplePublicObject>> {
+        match &self.batch_properties {
+            None => Ok(page),
+            Some(props) => self.batch_read(&page, props).await,
+        }
     }
 
     pub(super) async fn batch_read(
@@ -158,15 +370,16 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    pub(super) fn keep(&mut self, page: &[SimplePublicObject]) -> Result<()> {
-        for r in page {
-            let ts = r.prop(modified_property(self.entity)).and_then(millis);
-            if let Some(ts) = ts {
-                self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
+    pub(super) fn keep(&self, page: Vec<SimplePublicObject>) -> Result<()> {
+        for r in &page {
+            if let Some(ts) = r.prop(modified_property(self.entity)).and_then(millis) {
+                self.max_ts
+                    .set(Some(self.max_ts.get().map_or(ts, |m| m.max(ts))));
             }
         }
-        self.read += page.len() as u64;
-        self.stage.put(page)
+        self.read.set(self.read.get() + page.len() as u64);
+        self.progress.advance(page.len() as u64);
+        self.stage.put(&page)
     }
 }
 
@@ -334,3 +547,7 @@ pub(super) async fn search_context(
     .await
     .with_context(|| format!("cannot look up HubSpot {object} by {property}"))
 }
+
+#[cfg(test)]
+#[path = "read_tests.rs"]
+mod tests;
