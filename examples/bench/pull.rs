@@ -120,6 +120,7 @@ fn measure(
     let sb = &bench.sandbox;
     sb.clear_requests();
     let started = Instant::now();
+    let started_at = chrono::Utc::now();
     let child = bench
         .hubsync(argv)
         .stdout(Stdio::piped())
@@ -143,7 +144,12 @@ fn measure(
             .or_default() += 1;
     }
     let n_u64 = u64::try_from(n).unwrap_or(u64::MAX);
+    #[allow(clippy::cast_precision_loss)]
+    let since =
+        |at: chrono::DateTime<chrono::Utc>| (at - started_at).num_milliseconds() as f64 / 1e3;
     Ok(Report {
+        first_request_s: log.first().map_or(0.0, |r| since(r.at)),
+        last_request_s: log.last().map_or(0.0, |r| since(r.at)),
         contacts: n,
         requests_total: log.len(),
         requests_by_endpoint: by_endpoint,

@@ -172,7 +172,9 @@ impl Window {
         if let Some(rem) = remaining {
             if rem <= u64::from(RESERVE) {
                 // When the used budget is all ours, a slot frees as soon as the oldest request
-                // HubSpot still counts leaves its window; otherwise wait a whole interval.
+                // HubSpot still counts leaves its window. When others share it (another
+                // integration, or an earlier run), a slot frees when our oldest leaves, or when
+                // theirs have all left (within an interval), whichever comes first.
                 let span = self.interval + self.interval / 20;
                 let ours: Vec<Instant> = self
                     .sent
@@ -183,7 +185,9 @@ impl Window {
                 let used = max.map_or(0, |m| m.saturating_sub(rem));
                 let until = match usize::try_from(used) {
                     Ok(used) if used > 0 && ours.len() >= used => ours[ours.len() - used] + span,
-                    _ => now + self.interval,
+                    _ => ours.first().map_or(now + self.interval, |&oldest| {
+                        (oldest + span).min(now + self.interval)
+                    }),
                 };
                 self.paused_until = Some(until);
             }
@@ -272,8 +276,20 @@ mod tests {
         // HubSpot counts all three of ours: the first leaves at 0 s + 10.5 s.
         w.adapt(Some(5), Some(2), Some(10_000), now);
         assert_eq!(w.paused_until, Some(t0 + Duration::from_millis(10_500)));
-        // HubSpot counts more than we sent: other clients use the budget too.
+        // HubSpot counts more than we sent: other clients use the budget too. A slot frees
+        // when our oldest leaves (theirs only leave), or an interval on at the latest.
         w.adapt(Some(10), Some(2), Some(10_000), now);
+        assert_eq!(w.paused_until, Some(t0 + Duration::from_millis(10_500)));
+        let late = t0 + Duration::from_millis(8_020);
+        let mut w = Window {
+            sent: [t0 + Duration::from_secs(8)].into_iter().collect(),
+            ..window(3)
+        };
+        w.adapt(Some(10), Some(0), Some(1_000), late);
+        assert_eq!(w.paused_until, Some(late + Duration::from_secs(1)));
+        // None of ours in the window: a whole interval.
+        let mut w = window(3);
+        w.adapt(Some(10), Some(0), Some(10_000), now);
         assert_eq!(w.paused_until, Some(now + Duration::from_secs(10)));
     }
 
