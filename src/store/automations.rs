@@ -164,3 +164,82 @@ pub fn added(
     let rows = stmt.query_map(params![automation_id, entity.as_str()], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// The records one automation run matched, kept in a temporary table beside the connection
+/// (never in the store file) so memory stays flat however many match.
+pub mod matches {
+    use anyhow::Result;
+    use rusqlite::{params, Connection};
+
+    use crate::store::Entity;
+
+    /// Start empty.
+    pub fn reset(conn: &Connection) -> Result<()> {
+        conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS automation_matches (
+               entity TEXT NOT NULL, local_id TEXT NOT NULL,
+               PRIMARY KEY (entity, local_id)) WITHOUT ROWID;
+             DELETE FROM temp.automation_matches;",
+        )?;
+        Ok(())
+    }
+
+    /// Add one record.
+    pub fn add(conn: &Connection, entity: Entity, local_id: &str) -> Result<()> {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO temp.automation_matches (entity, local_id) VALUES (?1, ?2)",
+        )?
+        .execute(params![entity.as_str(), local_id])?;
+        Ok(())
+    }
+
+    /// Add the contacts of every organization matched.
+    pub fn add_contacts_of_organizations(conn: &Connection) -> Result<()> {
+        conn.execute(
+            "INSERT OR IGNORE INTO temp.automation_matches (entity, local_id)
+             SELECT 'contact', co.contact_id FROM contact_organizations co
+             JOIN temp.automation_matches m
+               ON m.entity = 'organization' AND m.local_id = co.organization_id",
+            [],
+        )?;
+        Ok(())
+    }
+
+    /// How many records of `entity` matched.
+    pub fn count(conn: &Connection, entity: Entity) -> Result<u64> {
+        let n: i64 = conn.query_row(
+            "SELECT count(*) FROM temp.automation_matches WHERE entity = ?1",
+            [entity.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Matched contacts not yet added to `automation_id`'s list, after `after` in id order, at
+    /// most `limit`: each with its HubSpot id when it has one.
+    pub fn not_in_list(
+        conn: &Connection,
+        automation_id: i64,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Option<String>)>> {
+        let mut st = conn.prepare_cached(
+            "SELECT m.local_id, l.hubspot_id FROM temp.automation_matches m
+             LEFT JOIN hubspot_links l ON l.entity = 'contact' AND l.local_id = m.local_id
+             WHERE m.entity = 'contact' AND m.local_id > ?2
+               AND NOT EXISTS (SELECT 1 FROM automation_members a
+                 WHERE a.automation_id = ?1 AND a.entity = 'contact'
+                   AND a.local_id = m.local_id AND a.added_to_list_at IS NOT NULL)
+             ORDER BY m.local_id LIMIT ?3",
+        )?;
+        let rows = st.query_map(
+            params![
+                automation_id,
+                after,
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

@@ -89,6 +89,17 @@ pub fn add_marked_and_failed(conn: &Connection, entity: Entity, operation: &str)
     Ok(())
 }
 
+/// Add every record of `entity` the automation being run matched
+/// (`store::automations::matches`).
+pub fn add_automation_matches(conn: &Connection, entity: Entity) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO temp.selection (entity, local_id)
+         SELECT entity, local_id FROM temp.automation_matches WHERE entity = ?1",
+        params![entity.as_str()],
+    )?;
+    Ok(())
+}
+
 /// Number the selection in sending order: linked records first (their updates reach HubSpot
 /// before any upsert by a key they may be giving up), then by id. Returns how many there are.
 pub fn number(conn: &Connection, entity: Entity) -> Result<u64> {

@@ -11,6 +11,7 @@ use crate::hubspot::models::List;
 use crate::hubspot::{lists, Client};
 use crate::mapping::{Entity, Mapping};
 use crate::model::Record;
+use crate::store::automations::matches;
 use crate::store::automations::{self, Automation};
 use crate::store::{self, Mark, Store};
 
@@ -93,46 +94,51 @@ pub fn check_attribute_names(
     Ok(())
 }
 
-/// The ids of the local contacts that match the automation now, in id order.
-pub fn matching_contacts(
+/// Put the local records that match the automation now in `store::automations::matches`
+/// (with `sync_contacts`, the contacts of the organizations matched too).
+pub fn collect_matches(
     store: &Store,
     mapping: &Mapping,
     a: &Automation,
     now: DateTime<Utc>,
-) -> Result<Vec<String>> {
-    matching_ids(mapping, a, now, |f| store::contacts::each(store.conn(), f))
+) -> Result<()> {
+    let conn = store.conn();
+    matches::reset(conn)?;
+    let tx = conn.unchecked_transaction()?;
+    match a.entity {
+        store::Entity::Contact => {
+            matching(conn, mapping, a, now, |f| store::contacts::each(conn, f))?;
+        }
+        store::Entity::Organization => {
+            matching(conn, mapping, a, now, |f| {
+                store::organizations::each(conn, f)
+            })?;
+            if a.sync_contacts {
+                matches::add_contacts_of_organizations(conn)?;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }
 
-/// The ids of the local organizations that match the automation now, in id order.
-pub fn matching_organizations(
-    store: &Store,
-    mapping: &Mapping,
-    a: &Automation,
-    now: DateTime<Utc>,
-) -> Result<Vec<String>> {
-    matching_ids(mapping, a, now, |f| {
-        store::organizations::each(store.conn(), f)
-    })
-}
-
-/// The ids of the records `scan` hands over that match the automation's filters.
-fn matching_ids<R: Record>(
+/// Add the records `scan` hands over that match the automation's filters.
+fn matching<R: Record>(
+    conn: &rusqlite::Connection,
     mapping: &Mapping,
     a: &Automation,
     now: DateTime<Utc>,
     scan: impl FnOnce(&mut dyn FnMut(R) -> Result<()>) -> Result<()>,
-) -> Result<Vec<String>> {
+) -> Result<()> {
     let fs = filters(mapping, a.entity, &a.filters)?;
     let all = a.match_mode == "all";
-    let mut out = Vec::new();
     scan(&mut |r: R| {
         let values: Vec<_> = fs.iter().map(|f| r.get(&f.field)).collect();
         if matches(&fs, &values, all, now) {
-            out.push(r.id().to_owned());
+            matches::add(conn, R::ENTITY, r.id())?;
         }
         Ok(())
-    })?;
-    Ok(out)
+    })
 }
 
 fn matches(
@@ -224,29 +230,14 @@ pub async fn run_one(
     } = *cx;
     let now = Utc::now();
     let mark = Mark::Automation(a.name.clone());
-    let (contact_ids, org_ids): (Vec<String>, Vec<String>) = match a.entity {
-        store::Entity::Contact => (matching_contacts(store, mapping, a, now)?, Vec::new()),
-        store::Entity::Organization => {
-            let orgs = matching_organizations(store, mapping, a, now)?;
-            let mut contacts = Vec::new();
-            if a.sync_contacts {
-                for o in &orgs {
-                    contacts.extend(store::contacts::ids_in_organization(store.conn(), o)?);
-                }
-                contacts.sort();
-                contacts.dedup();
-            }
-            (contacts, orgs)
-        }
-    };
-    summary.add(
-        "automation_matches",
-        (contact_ids.len() + org_ids.len()) as u64,
-    );
-    if !contact_ids.is_empty() || !org_ids.is_empty() {
+    collect_matches(store, mapping, a, now)?;
+    let conn = store.conn();
+    let contacts = matches::count(conn, store::Entity::Contact)?;
+    let organizations = matches::count(conn, store::Entity::Organization)?;
+    summary.add("automation_matches", contacts + organizations);
+    if contacts + organizations > 0 {
         let req = PushRequest {
-            contacts: contact_ids.clone(),
-            organizations: org_ids,
+            automation_matches: true,
             reported: pushed,
             dry_run,
             mark: mark.clone(),
@@ -258,53 +249,62 @@ pub async fn run_one(
     }
     if a.list_id.is_empty() {
         if !dry_run {
-            automations::record_run(store.conn(), a.id, summary.run_id)?;
+            automations::record_run(conn, a.id, summary.run_id)?;
         }
         return Ok(());
     }
-    // Contacts that have a HubSpot id now and are not in the list yet.
-    let added = automations::added(store.conn(), a.id, store::Entity::Contact)?;
-    let mut to_add: Vec<(String, String)> = Vec::new();
-    for id in &contact_ids {
-        if added.contains(id) {
+    // Contacts that have a HubSpot id now and are not in the list yet, a batch at a time.
+    let mut after = String::new();
+    let mut planned = 0;
+    loop {
+        super::cancel::check()?;
+        let page = matches::not_in_list(conn, a.id, &after, MEMBERSHIP_BATCH)?;
+        let Some((last, _)) = page.last() else {
+            break;
+        };
+        after.clone_from(last);
+        let mut to_add: Vec<(String, String)> = Vec::with_capacity(page.len());
+        for (id, hubspot_id) in page {
+            if let Some(hubspot_id) = hubspot_id {
+                to_add.push((id, hubspot_id));
+            } else if dry_run
+                && store::contacts::get(conn, &id)?.is_some_and(|c| c.primary_email().is_some())
+            {
+                // Not in HubSpot yet: the push before the list addition creates it.
+                to_add.push((id, "new".into()));
+            }
+        }
+        if dry_run {
+            planned += to_add.len() as u64;
+            for (id, hs) in to_add {
+                summary.plan.push(Planned::ListAddition {
+                    action: format!("add to list `{}`:", a.list_name),
+                    entity: "contact",
+                    id,
+                    hubspot_id: hs,
+                    list: a.list_name.clone(),
+                    list_id: a.list_id.clone(),
+                });
+            }
             continue;
         }
-        if let Some(hubspot_id) =
-            store::links::get(store.conn(), store::Entity::Contact, id)?.and_then(|l| l.hubspot_id)
-        {
-            to_add.push((id.clone(), hubspot_id));
-        } else if dry_run
-            && store::contacts::get(store.conn(), id)?.is_some_and(|c| c.primary_email().is_some())
-        {
-            // Not in HubSpot yet: the push before the list addition creates it.
-            to_add.push((id.clone(), "new".into()));
+        if to_add.is_empty() {
+            continue;
         }
-    }
-    if dry_run {
-        summary.add("list_additions_planned", to_add.len() as u64);
-        for (id, hs) in &to_add {
-            summary.plan.push(Planned::ListAddition {
-                action: format!("add to list `{}`:", a.list_name),
-                entity: "contact",
-                id: id.clone(),
-                hubspot_id: hs.clone(),
-                list: a.list_name.clone(),
-                list_id: a.list_id.clone(),
-            });
-        }
-        return Ok(());
-    }
-    for chunk in to_add.chunks(MEMBERSHIP_BATCH) {
-        let ids: Vec<String> = chunk.iter().map(|(_, hs)| hs.clone()).collect();
+        let ids: Vec<String> = to_add.iter().map(|(_, hs)| hs.clone()).collect();
         lists::change_members(client, &a.list_id, lists::MembershipEdit::Add, &ids).await?;
-        let tx = store.conn().unchecked_transaction()?;
-        for (local, _) in chunk {
+        let tx = conn.unchecked_transaction()?;
+        for (local, _) in &to_add {
             automations::record_added(&tx, a.id, store::Entity::Contact, local)?;
         }
         tx.commit()?;
-        summary.add("list_additions", chunk.len() as u64);
+        summary.add("list_additions", to_add.len() as u64);
     }
-    automations::record_run(store.conn(), a.id, summary.run_id)?;
+    if dry_run {
+        summary.add("list_additions_planned", planned);
+        return Ok(());
+    }
+    automations::record_run(conn, a.id, summary.run_id)?;
     Ok(())
 }
 

@@ -74,6 +74,8 @@ pub struct PushRequest {
     /// Start the run's reported set with this push's selection (for the later steps of a
     /// `sync`).
     pub remember_selected: bool,
+    /// Also every record the automation being run matched (`store::automations::matches`).
+    pub automation_matches: bool,
 }
 
 impl Default for PushRequest {
@@ -88,6 +90,7 @@ impl Default for PushRequest {
             parent: None,
             reported: false,
             remember_selected: false,
+            automation_matches: false,
         }
     }
 }
@@ -246,7 +249,7 @@ impl Pusher<'_> {
     }
 
     /// Select the records to push: those named, plus (with `--marked`) marked and previously
-    /// failed ones, numbered in sending order in `store::selection`. Returns how many.
+    /// failed ones, plus an automation's matches, numbered in sending order in `store::selection`. Returns how many.
     fn select(&self, entity: Entity, named: &[String]) -> Result<u64> {
         let section = self.mapping.section(entity == Entity::Contact);
         for id in named {
@@ -276,6 +279,9 @@ impl Pusher<'_> {
         selection::add(self.conn, entity, named.iter().map(String::as_str))?;
         if self.req.marked {
             selection::add_marked_and_failed(self.conn, entity, OPERATION)?;
+        }
+        if self.req.automation_matches {
+            selection::add_automation_matches(self.conn, entity)?;
         }
         // Linked records first: their updates reach HubSpot before any upsert by e-mail, as a
         // linked contact may be giving up the e-mail an unlinked one is upserted by. Between
