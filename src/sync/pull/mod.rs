@@ -8,6 +8,7 @@
 //!   id (100 per page, the ten-second budget) while the search reads descending (200 per page,
 //!   the search budget); they stop where they meet, and each keeps only ids the other has not
 //!   read. A last search reads the ids above the highest one seen: records created meanwhile.
+//!   Up to [`LIST_FROM`] records, the search reads alone.
 //! - Incremental: search only, `lastmodifieddate` (contacts) / `hs_lastmodifieddate`
 //!   (companies) `>=` the watermark, ascending by id.
 //!
@@ -48,6 +49,10 @@ use read::{verify, Echo, Reader};
 pub const PAGE: u32 = crate::hubspot::search::PAGE_LIMIT;
 /// Records per list page (HubSpot's maximum).
 const LIST_PAGE: u32 = 100;
+/// A full read adds the list endpoint only above this many records: below it the search alone
+/// takes about a second, and list calls would spend the ten-second budget that a push after
+/// the pull (in `sync`) needs.
+const LIST_FROM: u64 = 1_000;
 /// Matched records applied per transaction.
 const APPLY_BATCH: usize = 500;
 /// Staged records claimed (or verified) at a time.

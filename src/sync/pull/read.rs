@@ -2,7 +2,7 @@
 //! records an incremental pull looks up before it claims.
 
 use super::{
-    identity_properties, millis, modified_property, CONTEXT_BATCH, LIST_PAGE, PAGE,
+    identity_properties, millis, modified_property, CONTEXT_BATCH, LIST_FROM, LIST_PAGE, PAGE,
     SEARCH_BODY_BUDGET, STAGE_PAGE,
 };
 use std::cell::{Cell, RefCell};
@@ -210,10 +210,17 @@ impl<'a> Reader<'a> {
     /// Every record, through both of HubSpot's budgets at once: the list endpoint ascending by
     /// id (the ten-second budget) and the search descending by `hs_object_id` (the search
     /// budget), until they meet. Then the records created while they read (ids above the
-    /// highest one seen), by search.
+    /// highest one seen), by search. When the first search page shows no more than
+    /// [`LIST_FROM`] records, the search reads them alone.
     pub(super) async fn read_all(&self) -> Result<()> {
         let meet = RefCell::new(Meet::default());
-        tokio::try_join!(self.list_up(&meet), self.search_down(&meet))?;
+        let total = self.search_step(&meet).await?;
+        self.progress.set_total(total);
+        if total > LIST_FROM {
+            tokio::try_join!(self.list_up(&meet), self.search_down(&meet))?;
+        } else {
+            self.search_down(&meet).await?;
+        }
         let seen = {
             let m = meet.borrow();
             m.top.max(m.low)
@@ -246,32 +253,33 @@ impl<'a> Reader<'a> {
 
     /// The descending half of [`Self::read_all`]: keyset pages `hs_object_id < lowest read`.
     async fn search_down(&self, meet: &RefCell<Meet>) -> Result<()> {
-        let mut first = true;
         while meet.borrow().search_goes_on() {
-            crate::sync::cancel::check()?;
-            let high = meet.borrow().high;
-            let filters: Vec<Filter> = high
-                .map(|h| Filter::new("hs_object_id", Operator::Lt, h.to_string()))
-                .into_iter()
-                .collect();
-            let resp = search::search(
-                self.client,
-                self.object,
-                &self.search_body(filters, SortDirection::Descending),
-            )
-            .await
-            .with_context(|| format!("cannot read HubSpot {}", self.object))?;
-            if first {
-                self.progress.set_total(resp.total);
-                first = false;
-            }
-            let full = resp.results.len() >= PAGE as usize && resp.paging.is_some();
-            let records = meet
-                .borrow_mut()
-                .searched(resp.results, high, full, self.object)?;
-            self.keep(self.complete(records).await?)?;
+            self.search_step(meet).await?;
         }
         Ok(())
+    }
+
+    /// One page of [`Self::search_down`]; HubSpot's count of the records below the bound.
+    async fn search_step(&self, meet: &RefCell<Meet>) -> Result<u64> {
+        crate::sync::cancel::check()?;
+        let high = meet.borrow().high;
+        let filters: Vec<Filter> = high
+            .map(|h| Filter::new("hs_object_id", Operator::Lt, h.to_string()))
+            .into_iter()
+            .collect();
+        let resp = search::search(
+            self.client,
+            self.object,
+            &self.search_body(filters, SortDirection::Descending),
+        )
+        .await
+        .with_context(|| format!("cannot read HubSpot {}", self.object))?;
+        let full = resp.results.len() >= PAGE as usize && resp.paging.is_some();
+        let records = meet
+            .borrow_mut()
+            .searched(resp.results, high, full, self.object)?;
+        self.keep(self.complete(records).await?)?;
+        Ok(resp.total)
     }
 
     /// Every record modified at or after `since` (epoch ms), or every record, with an id above
