@@ -36,9 +36,6 @@ const MIGRATIONS: &[&str] = &[
 #[allow(clippy::cast_possible_truncation)] // a handful of migrations, known at compile time
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// The page cache of the store file and of the temporary tables, each, in KiB.
-const CACHE_KIB: u32 = 16 * 1024;
-
 /// The local store.
 pub struct Store {
     conn: Connection,
@@ -127,13 +124,6 @@ impl Store {
             conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Page caches of 16 MB for the store and for the temporary tables push and pull page
-        // through (SQLite's default is 2 MB each): at a million contacts the indexes a run
-        // looks records up in no longer go back to the file for most pages. Bounded, so memory
-        // stays flat with N.
-        conn.execute_batch(&format!(
-            "PRAGMA main.cache_size = -{CACHE_KIB}; PRAGMA temp.cache_size = -{CACHE_KIB};"
-        ))?;
         let mut store = Store { conn };
         store.migrate()?;
         Ok(store)
@@ -275,20 +265,6 @@ mod tests {
         assert_eq!((version, name.as_str()), (2, "old"));
         // Nothing is applied twice.
         migrate(&mut conn, &[v1, v2]).unwrap();
-    }
-
-    #[test]
-    fn the_store_and_the_temporary_tables_have_bounded_caches() {
-        let store = Store::open_in_memory().expect("store");
-        let c = store.conn();
-        c.execute_batch("CREATE TEMP TABLE t (x)")
-            .expect("temp table");
-        for schema in ["main", "temp"] {
-            let kib: i64 = c
-                .query_row(&format!("PRAGMA {schema}.cache_size"), [], |r| r.get(0))
-                .expect("cache_size");
-            assert_eq!(kib, -i64::from(CACHE_KIB), "{schema}");
-        }
     }
 
     #[test]
