@@ -19,6 +19,12 @@ pub struct Limiter {
 #[derive(Debug, Clone)]
 struct Window {
     capacity: u32,
+    /// The capacity HubSpot allows (its headers', or the documented figure): a capacity lowered
+    /// after a 429 without headers grows back to it.
+    nominal: u32,
+    /// When the capacity was last lowered or grown back; it doubles after each whole interval
+    /// without a refusal.
+    lowered_at: Option<Instant>,
     interval: Duration,
     sent: VecDeque<Instant>,
     /// HubSpot said the budget is used up (other clients of the same app count too).
@@ -46,6 +52,8 @@ impl Limiter {
         Self {
             inner: Mutex::new(Window {
                 capacity: capacity.max(1),
+                nominal: capacity.max(1),
+                lowered_at: None,
                 interval,
                 sent: VecDeque::new(),
                 paused_until: None,
@@ -110,6 +118,7 @@ impl Limiter {
 impl Window {
     /// `None` when a request may go now; otherwise the instant a slot frees up.
     fn next_slot(&mut self, now: Instant) -> Option<Instant> {
+        self.grow_back(now);
         if let Some(until) = self.paused_until {
             if until > now {
                 return Some(until);
@@ -138,12 +147,28 @@ impl Window {
         span
     }
 
+    /// A capacity lowered by a 429 doubles after each whole interval without another, up to
+    /// the nominal one: a budget someone else used up for a while is not given up for good
+    /// (search answers carry no headers that would restore it).
+    fn grow_back(&mut self, now: Instant) {
+        let Some(at) = self.lowered_at else {
+            return;
+        };
+        if self.capacity >= self.nominal {
+            self.lowered_at = None;
+        } else if now.saturating_duration_since(at) >= self.interval {
+            self.capacity = self.capacity.saturating_mul(2).min(self.nominal);
+            self.lowered_at = Some(now);
+        }
+    }
+
     fn refused(&mut self, now: Instant) -> Instant {
         let span = self.forget_old(now);
         let until = match self.sent.front() {
             Some(&oldest) => {
                 let ours = u32::try_from(self.sent.len()).unwrap_or(u32::MAX);
                 self.capacity = self.capacity.min(ours).max(1);
+                self.lowered_at = Some(now);
                 oldest + span
             }
             None => now + self.interval,
@@ -168,6 +193,8 @@ impl Window {
         if let Some(max) = max {
             let max = u32::try_from(max).unwrap_or(u32::MAX);
             self.capacity = max.saturating_sub(RESERVE).max(1);
+            self.nominal = self.capacity;
+            self.lowered_at = None;
         }
         if let Some(rem) = remaining {
             if rem <= u64::from(RESERVE) {
@@ -203,6 +230,8 @@ mod tests {
     fn window(capacity: u32) -> Window {
         Window {
             capacity,
+            nominal: capacity,
+            lowered_at: None,
             interval: Duration::from_secs(10),
             sent: VecDeque::new(),
             paused_until: None,
@@ -248,6 +277,32 @@ mod tests {
         assert_eq!(w.refused(now), t0 + Duration::from_millis(10_500));
         assert_eq!(w.capacity, 4);
         assert_eq!(w.next_slot(now), Some(t0 + Duration::from_millis(10_500)));
+        // Each whole interval without another refusal doubles the pace, up to the nominal one.
+        let later = now + Duration::from_secs(10);
+        assert_eq!(w.next_slot(later), None);
+        assert_eq!(w.capacity, 8);
+        w.next_slot(later + Duration::from_secs(5));
+        assert_eq!(w.capacity, 8, "not a whole interval yet");
+        for i in 2..6 {
+            w.next_slot(now + Duration::from_secs(10 * i));
+        }
+        assert_eq!(w.capacity, 100);
+        // A refusal while growing back lowers it again and starts over.
+        let mut w = window(5);
+        w.sent.extend([t0]);
+        w.refused(t0);
+        assert_eq!(w.capacity, 1);
+        w.next_slot(t0 + Duration::from_secs(10));
+        assert_eq!(w.capacity, 2);
+        w.sent.clear();
+        w.sent.extend([t0 + Duration::from_secs(11)]);
+        w.refused(t0 + Duration::from_secs(11));
+        assert_eq!(w.capacity, 1);
+        w.next_slot(t0 + Duration::from_secs(20));
+        assert_eq!(
+            w.capacity, 1,
+            "an interval since the last refusal, not the first"
+        );
         // Nothing of ours in the window (another client used it up): a whole interval.
         let mut idle = window(100);
         assert_eq!(idle.refused(t0), t0 + Duration::from_secs(10));
