@@ -489,15 +489,19 @@ impl Client {
                                 self.retry.decide(&outcome, attempt, jitter())
                             };
                             // A 429 that doesn't say how long: wait only until our own oldest
-                            // request leaves the window, not a whole window.
+                            // request leaves the window, not a whole window. The limiter holds
+                            // that pause, and the retry's `acquire` waits it out (less, when a
+                            // later answer's headers show budget left).
+                            let mut limiter_waits = false;
                             let decision = match decision {
                                 Decision::Wait(d) if status == 429 && retry_after.is_none() => {
                                     let ours = match req.limit {
-                                        Limit::Standard => self.limiter.refused().await,
-                                        Limit::Search => self.search_limiter.refused().await,
-                                        Limit::None => d,
+                                        Limit::Standard => Some(self.limiter.refused().await),
+                                        Limit::Search => Some(self.search_limiter.refused().await),
+                                        Limit::None => None,
                                     };
-                                    Decision::Wait(ours.min(d))
+                                    limiter_waits = ours.is_some();
+                                    Decision::Wait(ours.map_or(d, |o| o.min(d)))
                                 }
                                 other => other,
                             };
@@ -513,7 +517,9 @@ impl Client {
                                         wait_ms = d.as_millis(),
                                         "HubSpot asked to slow down or is unavailable; retrying"
                                     );
-                                    tokio::time::sleep(d).await;
+                                    if !limiter_waits {
+                                        tokio::time::sleep(d).await;
+                                    }
                                     continue;
                                 }
                                 Decision::Stop => return Err(final_error(api, attempt)),

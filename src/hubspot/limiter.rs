@@ -217,6 +217,11 @@ impl Window {
                     }),
                 };
                 self.paused_until = Some(until);
+            } else if max.is_some_and(|m| rem >= m / 4) {
+                // A quarter of the budget is free by HubSpot's own count: a pause from a bare
+                // 429 (or an older answer near the limit) no longer holds. A quarter, so an
+                // answer overtaken by later requests of ours cannot lift a real exhaustion.
+                self.paused_until = None;
             }
         }
     }
@@ -307,6 +312,21 @@ mod tests {
         let mut idle = window(100);
         assert_eq!(idle.refused(t0), t0 + Duration::from_secs(10));
         assert_eq!(idle.capacity, 100);
+    }
+
+    #[test]
+    fn headers_showing_budget_left_lift_the_pause_of_a_bare_429() {
+        let t0 = Instant::now();
+        let mut w = window(98);
+        w.sent.extend([t0]);
+        assert!(w.refused(t0) > t0);
+        // An answer still near the limit keeps the pause...
+        w.adapt(Some(100), Some(10), Some(10_000), t0);
+        assert!(w.next_slot(t0).is_some());
+        // ...one showing a quarter of the budget free lifts it.
+        w.adapt(Some(100), Some(80), Some(10_000), t0);
+        assert_eq!(w.next_slot(t0), None);
+        assert_eq!(w.capacity, 98);
     }
 
     #[test]
