@@ -63,6 +63,21 @@ enum Half {
     Stalled,
 }
 
+impl Half {
+    /// Where a half stands after a page: `more` to read, and whether the page `moved` past the
+    /// last one.
+    fn after_page(more: bool, moved: bool, object: ObjectType, this: &str, other: &str) -> Half {
+        match (more, moved) {
+            (false, _) => Half::Exhausted,
+            (true, true) => Half::Reading,
+            (true, false) => {
+                tracing::warn!(%object, "HubSpot's {this} pages stopped moving; the {other} reads the rest");
+                Half::Stalled
+            }
+        }
+    }
+}
+
 impl Meet {
     fn met(&self) -> bool {
         self.list == Half::Exhausted
@@ -97,14 +112,7 @@ impl Meet {
             .collect();
         let moved = last > self.low;
         self.low = self.low.max(last);
-        self.list = match (more, moved) {
-            (false, _) => Half::Exhausted,
-            (true, true) => Half::Reading,
-            (true, false) => {
-                tracing::warn!(%object, "HubSpot's list pages stopped moving; the search reads the rest");
-                Half::Stalled
-            }
-        };
+        self.list = Half::after_page(more, moved, object, "list", "search");
         Ok(records)
     }
 
@@ -136,14 +144,7 @@ impl Meet {
         if moved {
             self.high = lowest;
         }
-        self.search = match (full, moved) {
-            (false, _) => Half::Exhausted,
-            (true, true) => Half::Reading,
-            (true, false) => {
-                tracing::warn!(%object, "HubSpot's search pages stopped moving; the list reads the rest");
-                Half::Stalled
-            }
-        };
+        self.search = Half::after_page(full, moved, object, "search", "list");
         Ok(records)
     }
 }
