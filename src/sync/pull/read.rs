@@ -14,8 +14,8 @@ use super::local::Local;
 use super::plan::{hubspot_keys, merged_ids, LocalIndex, PullField};
 use super::stage::{Cursor, Stage};
 use crate::hubspot::models::{
-    Direction as SortDirection, Filter, FilterGroup, Operator, SearchRequest, SimplePublicObject,
-    Sort,
+    Direction as SortDirection, Filter, FilterGroup, Operator, SearchRequest, SearchResponse,
+    SimplePublicObject, Sort,
 };
 use crate::hubspot::{objects, search, Client, ObjectType};
 use crate::mapping::check::Properties;
@@ -268,13 +268,7 @@ impl<'a> Reader<'a> {
             .map(|h| Filter::new("hs_object_id", Operator::Lt, h.to_string()))
             .into_iter()
             .collect();
-        let resp = search::search(
-            self.client,
-            self.object,
-            &self.search_body(filters, SortDirection::Descending),
-        )
-        .await
-        .with_context(|| format!("cannot read HubSpot {}", self.object))?;
+        let resp = self.search_page(filters, SortDirection::Descending).await?;
         let full = resp.results.len() >= PAGE as usize && resp.paging.is_some();
         let records = meet
             .borrow_mut()
@@ -307,13 +301,7 @@ impl<'a> Reader<'a> {
             if let Some(id) = last {
                 filters.push(Filter::new("hs_object_id", Operator::Gt, id.to_string()));
             }
-            let resp = search::search(
-                self.client,
-                self.object,
-                &self.search_body(filters, SortDirection::Ascending),
-            )
-            .await
-            .with_context(|| format!("cannot read HubSpot {}", self.object))?;
+            let resp = self.search_page(filters, SortDirection::Ascending).await?;
             if first {
                 self.progress.set_total(resp.total);
                 first = false;
@@ -336,8 +324,13 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn search_body(&self, filters: Vec<Filter>, direction: SortDirection) -> SearchRequest {
-        SearchRequest {
+    /// One search page: `filters`, sorted by `hs_object_id` in `direction`.
+    async fn search_page(
+        &self,
+        filters: Vec<Filter>,
+        direction: SortDirection,
+    ) -> Result<SearchResponse> {
+        let body = SearchRequest {
             filter_groups: if filters.is_empty() {
                 Vec::new()
             } else {
@@ -351,7 +344,10 @@ impl<'a> Reader<'a> {
             properties: self.search_properties.clone(),
             limit: PAGE,
             after: None,
-        }
+        };
+        search::search(self.client, self.object, &body)
+            .await
+            .with_context(|| format!("cannot read HubSpot {}", self.object))
     }
 
     /// `page` with every property pulled: as read, or read again by batch when the property
