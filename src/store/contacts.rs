@@ -188,7 +188,8 @@ pub fn ids_by_email(conn: &Connection, email: &str) -> Result<Vec<String>> {
     Ok(ids)
 }
 
-/// Ids of the contacts that belong to an organization.
+/// Ids of the contacts that belong to an organization (the tests read membership with it).
+#[cfg(test)]
 pub fn ids_in_organization(conn: &Connection, organization_id: &str) -> Result<Vec<String>> {
     let mut st = conn.prepare_cached(
         "SELECT contact_id FROM contact_organizations WHERE organization_id = ?1 ORDER BY contact_id",

@@ -35,7 +35,6 @@ pub(super) struct Reader<'a> {
     batch_properties: Option<Vec<String>>,
     progress: &'a dyn Progress,
     stage: &'a Stage<'a>,
-    read: Cell<u64>,
     max_ts: Cell<Option<i64>>,
 }
 
@@ -100,16 +99,11 @@ impl Meet {
         more: bool,
         object: ObjectType,
     ) -> Result<Vec<SimplePublicObject>> {
-        let mut last = None;
-        for r in &items {
-            last = last.max(Some(numeric_id(r)?));
-        }
+        let ids = numeric_ids(&items)?;
+        let last = ids.iter().max().copied();
         // The search may have read the top of this page while it was on its way.
         let high = self.high;
-        let records = items
-            .into_iter()
-            .filter(|r| high.is_none_or(|h| numeric_id(r).is_ok_and(|id| id < h)))
-            .collect();
+        let records = keep_where(items, &ids, |id| high.is_none_or(|h| id < h));
         let moved = last > self.low;
         self.low = self.low.max(last);
         self.list = Half::after_page(more, moved, object, "list", "search");
@@ -124,22 +118,14 @@ impl Meet {
         full: bool,
         object: ObjectType,
     ) -> Result<Vec<SimplePublicObject>> {
-        let mut lowest: Option<u64> = None;
-        let mut highest: Option<u64> = None;
-        for r in &items {
-            let id = numeric_id(r)?;
-            lowest = Some(lowest.map_or(id, |l| l.min(id)));
-            highest = highest.max(Some(id));
-        }
+        let ids = numeric_ids(&items)?;
+        let lowest = ids.iter().min().copied();
         if high.is_none() {
-            self.top = highest;
+            self.top = ids.iter().max().copied();
         }
         // The list may have read the bottom of this page while it was on its way.
         let low = self.low;
-        let records = items
-            .into_iter()
-            .filter(|r| low.is_none_or(|l| numeric_id(r).is_ok_and(|id| id > l)))
-            .collect();
+        let records = keep_where(items, &ids, |id| low.is_none_or(|l| id > l));
         let moved = lowest.is_some() && high.is_none_or(|h| lowest < Some(h));
         if moved {
             self.high = lowest;
@@ -149,14 +135,33 @@ impl Meet {
     }
 }
 
-/// A HubSpot record id as a number, to compare the two halves of a full read.
-fn numeric_id(r: &SimplePublicObject) -> Result<u64> {
-    r.id.trim().parse().map_err(|_| {
-        anyhow::anyhow!(
-            "HubSpot sent a record id that is not a number ({:?}); run `hubsync pull --full` again, and report it if it repeats",
-            r.id
-        )
-    })
+/// The records' HubSpot ids as numbers, to compare the two halves of a full read.
+fn numeric_ids(records: &[SimplePublicObject]) -> Result<Vec<u64>> {
+    records
+        .iter()
+        .map(|r| {
+            r.id.trim().parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "HubSpot sent a record id that is not a number ({:?}); run `hubsync pull --full` again, and report it if it repeats",
+                    r.id
+                )
+            })
+        })
+        .collect()
+}
+
+/// The records whose id (`ids`, in the same order) passes `keep`.
+fn keep_where(
+    records: Vec<SimplePublicObject>,
+    ids: &[u64],
+    keep: impl Fn(u64) -> bool,
+) -> Vec<SimplePublicObject> {
+    records
+        .into_iter()
+        .zip(ids)
+        .filter(|(_, &id)| keep(id))
+        .map(|(r, _)| r)
+        .collect()
 }
 
 impl<'a> Reader<'a> {
@@ -198,7 +203,6 @@ impl<'a> Reader<'a> {
             batch_properties,
             progress,
             stage,
-            read: Cell::new(0),
             max_ts: Cell::new(None),
         }
     }
@@ -310,10 +314,7 @@ impl<'a> Reader<'a> {
             // held all of it (saves the empty last request).
             let n = resp.results.len() as u64;
             let more = n >= u64::from(PAGE) && resp.paging.is_some() && resp.total > n;
-            let mut tail = None;
-            for r in &resp.results {
-                tail = tail.max(Some(numeric_id(r)?));
-            }
+            let tail = numeric_ids(&resp.results)?.into_iter().max();
             self.keep(self.complete(resp.results).await?)?;
             // A page that does not move past the last one would repeat forever.
             if !more || tail.is_none() || tail <= last {
@@ -382,7 +383,6 @@ impl<'a> Reader<'a> {
                     .set(Some(self.max_ts.get().map_or(ts, |m| m.max(ts))));
             }
         }
-        self.read.set(self.read.get() + page.len() as u64);
         self.progress.advance(page.len() as u64);
         self.stage.put(&page)
     }
